@@ -1,0 +1,327 @@
+"""Datasets: the WRENCH layout (plain or gzipped JSON splits), and a user's CSV or JSONL files.
+
+A dataset is found by built-in name in the data folder (`--data-dir`, `ALCHEMIST_DATA_DIR`,
+`config.json`), or by path. Every problem is a one-line `DatasetError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from alchemist.errors import DatasetError
+from alchemist.tasks import PROJECT_ROOT, TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
+
+SPLITS = ("train", "valid", "test")
+SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".csv", ".csv.gz")
+BUNDLED_DIR = PROJECT_ROOT / "datasets"
+UNKNOWN = -1  # label of a row without a gold label
+
+
+@dataclass
+class Split:
+    name: str
+    path: Path
+    ids: list[str]
+    texts: list[str]
+    labels: np.ndarray  # int64 class ids, UNKNOWN where the row has no gold label
+    weak_labels: np.ndarray | None = None  # (n, m) int8 votes of the dataset's own programs
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def labeled(self) -> np.ndarray:
+        return self.labels != UNKNOWN
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.labeled.any())
+
+
+@dataclass
+class Dataset:
+    name: str
+    card: TaskCard
+    root: Path
+    splits: dict[str, Split] = field(default_factory=dict)
+
+    def get(self, split: str) -> Split | None:
+        return self.splits.get(split)
+
+    @property
+    def train(self) -> Split:
+        return self.splits["train"]
+
+
+@dataclass
+class Columns:
+    """How to read a user's CSV / JSONL files."""
+
+    text: str = "text"
+    label: str | None = "label"
+
+
+@dataclass
+class _Raw:
+    path: Path
+    ids: list[str]
+    texts: list[str]
+    labels: list[object]  # raw label values (int, str or None) before mapping to class ids
+    weak: list[list[int]] | None = None
+
+
+# --- reading files --------------------------------------------------------------------------------
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _read_all(path: Path) -> str:
+    try:
+        with _open_text(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise DatasetError(f"{path}: corrupt gzip file ({e or 'truncated'})") from None
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _read_wrench(path: Path) -> _Raw:
+    try:
+        data = json.loads(_read_all(path))
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected a JSON object of rows keyed by id (WRENCH layout)")
+    raw = _Raw(path, [], [], [], [])
+    for key, row in data.items():
+        if not isinstance(row, dict) or not isinstance(row.get("data"), dict):
+            raise DatasetError(f"{path}: row '{key}' has no 'data' object")
+        text = row["data"].get("text")
+        if not isinstance(text, str):
+            raise DatasetError(f"{path}: row '{key}' has no 'data.text' string")
+        weak = row.get("weak_labels", [])
+        if not isinstance(weak, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in weak):
+            raise DatasetError(f"{path}: row '{key}' has 'weak_labels' that are not a list of integers")
+        raw.ids.append(str(key))
+        raw.texts.append(text)
+        raw.labels.append(row.get("label"))
+        raw.weak.append(weak)
+    return raw
+
+
+def _read_jsonl(path: Path, cols: Columns) -> _Raw:
+    raw = _Raw(path, [], [], [])
+    for lineno, line in enumerate(_read_all(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{path}: line {lineno} is not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}: line {lineno} is not a JSON object")
+        _add_row(raw, row, cols, f"line {lineno}", str(row.get("id", len(raw.ids))))
+    return raw
+
+
+def _read_csv(path: Path, cols: Columns) -> _Raw:
+    raw = _Raw(path, [], [], [])
+    reader = csv.DictReader(io.StringIO(_read_all(path)))
+    try:
+        for row in reader:
+            _add_row(raw, row, cols, f"line {reader.line_num}", str(row.get("id") or len(raw.ids)))
+    except csv.Error as e:
+        raise DatasetError(f"{path}: malformed CSV at line {reader.line_num} ({e})") from None
+    if reader.fieldnames is None:
+        raise DatasetError(f"{path}: empty CSV file (no header row)")
+    return raw
+
+
+def _add_row(raw: _Raw, row: dict, cols: Columns, where: str, row_id: str) -> None:
+    if cols.text not in row:
+        raise DatasetError(f"{raw.path}: {where} has no column '{cols.text}' "
+                           f"(columns: {', '.join(map(str, row))}); choose one with --text-column")
+    text = row[cols.text]
+    raw.ids.append(row_id)
+    raw.texts.append("" if text is None else str(text))
+    raw.labels.append(row.get(cols.label) if cols.label else None)
+
+
+def _read_split(path: Path, cols: Columns) -> _Raw:
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".jsonl"):
+        return _read_jsonl(path, cols)
+    if name.endswith(".csv"):
+        return _read_csv(path, cols)
+    return _read_wrench(path)
+
+
+# --- labels and cards -----------------------------------------------------------------------------
+def _read_label_json(path: Path) -> list[str]:
+    try:
+        data = json.loads(_read_all(path))
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if (not isinstance(data, dict) or not data
+            or sorted(data) != sorted(str(i) for i in range(len(data)))
+            or not all(isinstance(v, str) for v in data.values())):
+        raise DatasetError(f"{path}: expected {{\"0\": \"class name\", \"1\": ...}} with ids 0..k-1")
+    return [data[str(i)] for i in range(len(data))]
+
+
+def _map_label(value: object, card: TaskCard, path: Path, row_id: str) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return UNKNOWN
+    if isinstance(value, bool):
+        raise DatasetError(f"{path}: row '{row_id}' has label {value!r}, not a class id or name")
+    if isinstance(value, str):
+        text = value.strip()
+        names = {c.lower(): i for i, c in enumerate(card.classes)}
+        if text.lower() in names:
+            return names[text.lower()]
+        try:
+            value = int(text)
+        except ValueError:
+            raise DatasetError(f"{path}: row '{row_id}' has label {text!r}, which is not a class "
+                               f"({', '.join(card.classes)})") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value < card.n_classes:
+        raise DatasetError(f"{path}: row '{row_id}' has label {value!r}, outside the classes "
+                           f"0..{card.n_classes - 1} ({', '.join(card.classes)})")
+    return value
+
+
+def _infer_classes(raws: list[_Raw]) -> list[str] | None:
+    values = {str(v).strip() for r in raws for v in r.labels
+              if v is not None and str(v).strip() and not isinstance(v, bool)}
+    if not values:
+        return None
+    if all(v.lstrip("-").isdigit() for v in values):
+        top = max(int(v) for v in values)
+        if min(int(v) for v in values) < 0:
+            raise DatasetError(f"{raws[0].path}: negative label ids; give class names with --classes")
+        return [str(i) for i in range(max(top + 1, 2))]
+    return sorted(values)
+
+
+def _check_card_vs_label_json(card: TaskCard, names: list[str], path: Path) -> None:
+    if [n.lower() for n in names] != [c.lower() for c in card.classes]:
+        raise DatasetError(f"{path}: classes {names} do not match the task card's {card.classes}")
+
+
+# --- finding datasets -----------------------------------------------------------------------------
+def find_split_file(folder: Path, split: str) -> Path | None:
+    for suffix in SUFFIXES:
+        path = folder / f"{split}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def builtin_location(name: str, data_dir: Path | None) -> Path | None:
+    """Where a built-in dataset's folder is, if it has a train split on disk."""
+    for base in ([data_dir] if data_dir else []) + [BUNDLED_DIR]:
+        if find_split_file(base / name, "train") is not None:
+            return base / name
+    return None
+
+
+def _resolve_root(name: str, data_dir: Path | None) -> tuple[Path, TaskCard | None]:
+    if is_builtin(name):
+        card = builtin_card(name)
+        root = builtin_location(name, data_dir)
+        if root is None:
+            where = data_dir / name if data_dir else BUNDLED_DIR / name
+            hint = next((p.name for p in (where / "PARTIAL.md", where / "NOT_AVAILABLE.md") if p.is_file()), None)
+            raise DatasetError(f"{where}: no train split (train.json or train.json.gz) for '{name}'"
+                               + (f"; see {where / hint}" if hint else "")
+                               + "; `python main.py datasets` says where to get it")
+        return root, card
+    path = Path(name).expanduser()
+    if path.exists():
+        return path, None
+    if (BUNDLED_DIR / name).is_dir():
+        return BUNDLED_DIR / name, None
+    if data_dir and (data_dir / name).is_dir():
+        return data_dir / name, None
+    raise DatasetError(f"unknown dataset '{name}': not a built-in task and no such file or folder "
+                       "(`python main.py datasets` lists the built-in tasks)")
+
+
+def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | None = None,
+                 classes: list[str] | None = None, card_path: Path | None = None) -> Dataset:
+    """Load a built-in task by name, or a user's file / folder by path."""
+    cols = columns or Columns()
+    root, card = _resolve_root(name, data_dir)
+    if root.is_file():
+        files = {"train": root}
+        folder = root.parent
+    else:
+        files = {s: p for s in SPLITS if (p := find_split_file(root, s)) is not None}
+        folder = root
+        if "train" not in files:
+            raise DatasetError(f"{root}: no train split (expected train.json, train.json.gz, "
+                               "train.jsonl or train.csv)")
+    raws = {s: _read_split(p, cols) for s, p in files.items()}
+    card = _pick_card(card, card_path, classes, folder, root, raws)
+    splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
+    _check_weak_widths(splits)
+    return Dataset(name=card.name, card=card, root=root, splits=splits)
+
+
+def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str] | None,
+               folder: Path, root: Path, raws: dict[str, _Raw]) -> TaskCard:
+    label_json = folder / "label.json"
+    names = _read_label_json(label_json) if label_json.is_file() else None
+    if card_path is not None:
+        card = load_card_file(card_path)
+    elif card is None and (folder / "task.json").is_file():
+        card = load_card_file(folder / "task.json")
+    if card is None:
+        chosen = classes or names or _infer_classes(list(raws.values()))
+        if not chosen:
+            raise DatasetError(f"{root}: no labels, label.json or task card to learn the classes from; "
+                               "give them with --classes (e.g. --classes ham,spam)")
+        card = card_for_classes(root.name.split(".")[0], chosen)
+    elif classes and [c.lower() for c in classes] != [c.lower() for c in card.classes]:
+        raise DatasetError(f"--classes {classes} do not match the task card's {card.classes}")
+    if names is not None:
+        _check_card_vs_label_json(card, names, label_json)
+    return card
+
+
+def _to_split(name: str, raw: _Raw, card: TaskCard) -> Split:
+    labels = np.array([_map_label(v, card, raw.path, i) for v, i in zip(raw.labels, raw.ids)], dtype=np.int64)
+    weak = None
+    if raw.weak and any(raw.weak):
+        widths = {len(w) for w in raw.weak}
+        if len(widths) != 1:
+            raise DatasetError(f"{raw.path}: rows have different numbers of weak_labels ({sorted(widths)})")
+        weak = np.array(raw.weak, dtype=np.int64)
+        bad = (weak < -1) | (weak >= card.n_classes)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise DatasetError(f"{raw.path}: row '{raw.ids[row]}' has a weak label outside -1..{card.n_classes - 1}")
+        weak = weak.astype(np.int8)
+    return Split(name=name, path=raw.path, ids=raw.ids, texts=raw.texts, labels=labels, weak_labels=weak)
+
+
+def _check_weak_widths(splits: dict[str, Split]) -> None:
+    widths = {s.name: s.weak_labels.shape[1] for s in splits.values() if s.weak_labels is not None}
+    if len(set(widths.values())) > 1:
+        raise DatasetError(f"splits disagree on the number of weak_labels: {widths}")

@@ -1,0 +1,105 @@
+"""Label models: combine the programs' votes into probabilistic labels.
+
+One small interface (fit / predict_proba / predict) over Snorkel's LabelModel and a numpy majority
+vote. Class balance may come from `valid`; nothing here ever sees `test` labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+import numpy as np
+
+from alchemist.errors import AlchemistError
+
+NAMES = ("snorkel", "majority")
+
+
+class LabelModel(Protocol):
+    name: str
+
+    def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "LabelModel": ...
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray: ...
+
+    def predict(self, L: np.ndarray) -> np.ndarray: ...
+
+
+def vote_counts(L: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_rows, n_classes) number of votes per class; one pass per class, no Python loop per row."""
+    counts = np.zeros((L.shape[0], n_classes), dtype=np.float64)
+    for c in range(n_classes):
+        counts[:, c] = (L == c).sum(axis=1)
+    return counts
+
+
+def _tie_picks(rows: np.ndarray) -> np.ndarray:
+    """Snorkel's deterministic per-row hash (sha1 of the row index), so ties break exactly as
+    its MajorityLabelVoter breaks them; computed only for the tied rows."""
+    return np.array([int(hashlib.sha1(str(int(i)).encode()).hexdigest(), 16) for i in rows], dtype=object)
+
+
+class MajorityVote:
+    """Most-voted class. Ties (and rows nobody voted on) are broken pseudo-randomly per row, exactly
+    as Snorkel's MajorityLabelVoter does by default; favouring the majority class would bias it."""
+
+    name = "majority"
+
+    def __init__(self, n_classes: int):
+        self.n_classes = n_classes
+
+    def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "MajorityVote":
+        return self  # nothing to learn: every vote counts the same
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        counts = vote_counts(L, self.n_classes)
+        counts[counts.sum(axis=1) == 0] = 1.0  # no votes: uniform
+        return counts / counts.sum(axis=1, keepdims=True)
+
+    def predict(self, L: np.ndarray) -> np.ndarray:
+        counts = vote_counts(L, self.n_classes)
+        tied = counts == counts.max(axis=1, keepdims=True)
+        n_tied = tied.sum(axis=1)
+        pick = np.zeros(len(L), dtype=np.int64)  # k-th tied class
+        multi = np.flatnonzero(n_tied > 1)
+        if multi.size:
+            pick[multi] = (_tie_picks(multi) % n_tied[multi]).astype(np.int64)
+        rank = np.cumsum(tied, axis=1) - 1
+        return np.argmax(tied & (rank == pick[:, None]), axis=1)
+
+
+class SnorkelModel:
+    """Snorkel's LabelModel (imported on first use: torch takes seconds to load)."""
+
+    name = "snorkel"
+
+    def __init__(self, n_classes: int, seed: int = 0, epochs: int = 500, lr: float = 0.01):
+        self.n_classes, self.seed, self.epochs, self.lr = n_classes, seed, epochs, lr
+        self._model = None
+
+    def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "SnorkelModel":
+        from snorkel.labeling.model import LabelModel as _SnorkelLabelModel
+
+        model = _SnorkelLabelModel(cardinality=self.n_classes, verbose=False)
+        model.fit(L_train=np.asarray(L, dtype=np.int64),
+                  class_balance=None if class_balance is None else list(map(float, class_balance)),
+                  n_epochs=self.epochs, lr=self.lr, seed=self.seed, progress_bar=False)
+        self._model = model
+        return self
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        if self._model is None:
+            raise RuntimeError("fit the label model first")
+        return self._model.predict_proba(np.asarray(L, dtype=np.int64))
+
+    def predict(self, L: np.ndarray) -> np.ndarray:
+        return self.predict_proba(L).argmax(axis=1)
+
+
+def make_label_model(name: str, n_classes: int, seed: int = 0) -> LabelModel:
+    if name == "snorkel":
+        return SnorkelModel(n_classes, seed=seed)
+    if name == "majority":
+        return MajorityVote(n_classes)
+    raise AlchemistError(f"unknown label model '{name}' (choose from {', '.join(NAMES)})")

@@ -1,0 +1,29 @@
+"""Task metrics: accuracy, or binary F1 of the positive class (sms)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, metric: str, positive_class: int = 1) -> float | None:
+    """Score predictions on the rows that have a gold label (-1 = none); None when there are none."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    mask = y_true >= 0
+    if not mask.any():
+        return None
+    if metric == "f1":
+        return float(f1_score(y_true[mask], y_pred[mask], pos_label=positive_class,
+                              average="binary", zero_division=0))
+    return float((y_true[mask] == y_pred[mask]).mean())
+
+
+def class_balance(labels: np.ndarray, n_classes: int) -> np.ndarray | None:
+    """Smoothed class frequencies of gold labels (from `valid`, never `test`)."""
+    labels = np.asarray(labels)
+    labels = labels[labels >= 0]
+    if labels.size == 0:
+        return None
+    counts = np.bincount(labels, minlength=n_classes).astype(float) + 1.0
+    return counts / counts.sum()

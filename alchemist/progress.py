@@ -1,0 +1,137 @@
+"""Progress of long stages: a live bar on a terminal, plain log lines otherwise, nothing in tests."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Protocol, TextIO
+
+
+class Stage(Protocol):
+    def advance(self, n: int = 1) -> None: ...
+
+    def __enter__(self) -> "Stage": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Progress(Protocol):
+    def stage(self, name: str, total: int | None = None, unit: str = "rows") -> Stage: ...
+
+    def log(self, message: str) -> None: ...
+
+
+class _NullStage:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self) -> "_NullStage":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class NullProgress:
+    def stage(self, name: str, total: int | None = None, unit: str = "rows") -> Stage:
+        return _NullStage()
+
+    def log(self, message: str) -> None:
+        pass
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class _PlainStage:
+    """One line every `every` seconds and one at the end: readable in CI logs and files."""
+
+    def __init__(self, out: TextIO, name: str, total: int | None, unit: str, every: float = 5.0):
+        self.out, self.name, self.total, self.unit, self.every = out, name, total, unit, every
+        self.done = 0
+        self.start = self.last = time.monotonic()
+
+    def _line(self, final: bool) -> str:
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / elapsed
+        if final:
+            return f"{self.name}: {self.done} {self.unit} in {elapsed:.1f}s ({rate:,.0f} {self.unit}/s)"
+        if self.total:
+            eta = (self.total - self.done) / rate if rate > 0 else 0
+            return (f"{self.name}: {self.done}/{self.total} {self.unit} ({100 * self.done / self.total:.0f}%), "
+                    f"{rate:,.0f} {self.unit}/s, ETA {_eta(eta)}")
+        return f"{self.name}: {self.done} {self.unit}, {rate:,.0f} {self.unit}/s"
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            print(self._line(False), file=self.out, flush=True)
+
+    def __enter__(self) -> "_PlainStage":
+        print(f"{self.name}...", file=self.out, flush=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            print(self._line(True), file=self.out, flush=True)
+
+
+class PlainProgress:
+    def __init__(self, out: TextIO | None = None, every: float = 5.0):
+        self.out = out or sys.stderr
+        self.every = every
+
+    def stage(self, name: str, total: int | None = None, unit: str = "rows") -> Stage:
+        return _PlainStage(self.out, name, total, unit, self.every)
+
+    def log(self, message: str) -> None:
+        print(message, file=self.out, flush=True)
+
+
+class _RichStage:
+    def __init__(self, name: str, total: int | None, unit: str, console):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichBar, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.unit = unit
+        self.done = 0
+        self.start = time.monotonic()
+        self.bar = RichBar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                           console=console, transient=False)
+        self.task = self.bar.add_task(name, total=total, rate="")
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        rate = self.done / max(time.monotonic() - self.start, 1e-9)
+        self.bar.update(self.task, advance=n, rate=f"{rate:,.0f} {self.unit}/s")
+
+    def __enter__(self) -> "_RichStage":
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+class RichProgress:
+    def __init__(self, out: TextIO | None = None):
+        from rich.console import Console
+
+        self.console = Console(file=out or sys.stderr)
+
+    def stage(self, name: str, total: int | None = None, unit: str = "rows") -> Stage:
+        return _RichStage(name, total, unit, self.console)
+
+    def log(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)
+
+
+def make_progress(out: TextIO | None = None) -> Progress:
+    """A live display on a terminal; plain lines when output goes to a file or a pipe."""
+    out = out or sys.stderr
+    return RichProgress(out) if out.isatty() else PlainProgress(out)

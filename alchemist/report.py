@@ -1,0 +1,71 @@
+"""The run report: one JSON-ready dict, printed as readable tables.
+
+Rendering works from the dict alone, so a saved `report.json` prints the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _errors(errors: dict) -> str:
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in sorted(errors.items()) if v]
+    return ", ".join(parts) if parts else ""
+
+
+def render(report: dict, out: TextIO | None = None) -> None:
+    """Print the program table and the scores."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, soft_wrap=False, width=None if out is None or out.isatty() else 140)
+    metric = report["metric"]
+    table = Table(title=f"Labeling programs on {report['dataset']} ({report['programs_source']})",
+                  title_justify="left")
+    for col, justify in (("program", "left"), ("status", "left"), ("coverage", "right"),
+                         ("overlap", "right"), ("conflict", "right"), ("valid acc", "right"),
+                         ("errors / reason", "left")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for p in report["programs"]:
+        note = p.get("reason") or _errors(p.get("errors", {}))
+        if p.get("error_samples") and p["status"] == "ok":
+            note = f"{note}; e.g. {p['error_samples'][0]}"
+        table.add_row(p["name"], p["status"], _pct(p.get("coverage")), _pct(p.get("overlap")),
+                      _pct(p.get("conflict")), _fmt(p.get("valid_accuracy")), note)
+    console.print(table)
+
+    scores = Table(title=f"Scores ({metric}{' of the positive class' if metric == 'f1' else ''})",
+                   title_justify="left")
+    for col in ("", "valid", "test"):
+        scores.add_column(col, justify="left" if not col else "right")
+    lm, mv, dist = report["label_model"], report["majority_vote"], report["distilled"]
+    scores.add_row(f"label model ({lm['name']})", _fmt(lm.get("valid")), _fmt(lm.get("test")))
+    scores.add_row("majority vote", _fmt(mv.get("valid")), _fmt(mv.get("test")))
+    test = dist.get("test_mean")
+    dist_test = "—" if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"
+    scores.add_row(f"distilled MLP ({dist.get('seeds')} seeds, {dist.get('trained_on', 0)} rows)", "—", dist_test)
+    console.print(scores)
+
+    t = report["timings_s"]
+    console.print(f"Train coverage {_pct(report.get('coverage'))}, overlap {_pct(report.get('overlap'))}, "
+                  f"conflict {_pct(report.get('conflict'))}.  Time: apply {t.get('apply', 0):.1f}s, "
+                  f"label model {t.get('label_model', 0):.1f}s, distill {t.get('distill', 0):.1f}s, "
+                  f"total {t.get('total', 0):.1f}s.", markup=False, highlight=False)
+    sandbox = report.get("sandbox") or {}
+    if sandbox:
+        active = ", ".join(k for k, v in sandbox.items() if str(v).startswith("active"))
+        missing = ", ".join(k for k, v in sandbox.items() if not str(v).startswith("active"))
+        console.print(f"Sandbox layers active: {active}" + (f"; not active: {missing}" if missing else ""),
+                      markup=False, highlight=False)
+    for w in report.get("warnings", []):
+        console.print(f"warning: {w}", markup=False, highlight=False)
+    if report.get("output_dir"):
+        console.print(f"Results: {report['output_dir']}", markup=False, highlight=False)

@@ -1,0 +1,105 @@
+"""Run configuration: one `RunConfig` with every choice, from flags (and later the wizard).
+
+Settings come from `config.json` beside this file; `.env` is read for environment variables
+(`ALCHEMIST_DATA_DIR`, API keys later) without overriding what is already set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alchemist.errors import AlchemistError
+from alchemist.sandbox import SandboxLimits
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+CONFIG_FILE = PROJECT_ROOT / "config.json"
+DEFAULTS = {"label_model": "snorkel", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
+            "workers": 0, "chunk_rows": 1000}
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    saved_dir: Path  # LF_saved_dir: where runs are written
+    defaults: dict = field(default_factory=lambda: dict(DEFAULTS))
+
+
+def _project_path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_settings(path: Path = CONFIG_FILE) -> Settings:
+    """Read config.json; a missing file means defaults, a broken one is a one-line error."""
+    _load_dotenv()
+    data: dict = {}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise AlchemistError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        if not isinstance(data, dict):
+            raise AlchemistError(f"{path}: expected a JSON object")
+    defaults = dict(DEFAULTS)
+    user_defaults = data.get("defaults", {})
+    if not isinstance(user_defaults, dict):
+        raise AlchemistError(f"{path}: 'defaults' must be an object")
+    for key, value in user_defaults.items():
+        if key in DEFAULTS and not isinstance(value, type(DEFAULTS[key])) and not (
+                isinstance(DEFAULTS[key], float) and isinstance(value, int)):
+            raise AlchemistError(f"{path}: defaults.{key} should be a {type(DEFAULTS[key]).__name__}")
+    defaults.update(user_defaults)
+    return Settings(data_dir=_project_path(str(data.get("data_dir", "datasets"))),
+                    saved_dir=_project_path(str(data.get("LF_saved_dir", "generated_lfs"))),
+                    defaults=defaults)
+
+
+def _load_dotenv() -> None:
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # the engine works without it; keys can come from the environment
+        return
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+
+
+def resolve_data_dir(flag: str | None, settings: Settings) -> Path:
+    """--data-dir, else ALCHEMIST_DATA_DIR, else config.json's data_dir."""
+    if flag:
+        return Path(flag).expanduser()
+    env = os.environ.get("ALCHEMIST_DATA_DIR")
+    return Path(env).expanduser() if env else settings.data_dir
+
+
+@dataclass
+class RunConfig:
+    """Every choice of one run."""
+
+    dataset: str
+    programs_dir: Path | None = None
+    human: bool = False  # use the dataset's own weak_labels instead of program files
+    data_dir: Path | None = None
+    label_model: str = "snorkel"
+    seeds: int = 5
+    json_path: Path | None = None
+    out_dir: Path | None = None  # where the results folder is created
+    saved_dir: Path = PROJECT_ROOT / "generated_lfs"
+    text_column: str = "text"
+    label_column: str | None = "label"
+    classes: list[str] | None = None
+    task_card: Path | None = None
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+
+    def validate(self) -> None:
+        if self.human == (self.programs_dir is not None):
+            raise AlchemistError("give either a folder of programs or --human (the dataset's own votes)")
+        if self.seeds < 1:
+            raise AlchemistError(f"--seeds must be at least 1, not {self.seeds}")
+        if self.limits.row_timeout_s <= 0:
+            raise AlchemistError("--timeout must be a positive number of seconds")
+        if self.limits.memory_mb < 64:
+            raise AlchemistError("--memory-mb must be at least 64")
+        if self.limits.chunk_rows < 1:
+            raise AlchemistError("--chunk-rows must be at least 1")

@@ -1,0 +1,265 @@
+"""Executor: runs one RunConfig end to end. The only place that knows the order of the stages.
+
+dataset -> programs (gate) -> sandboxed apply -> label model (+ majority vote) -> distillation
+-> analysis -> report. Outputs are written stage by stage into a fresh results folder, so a
+failure late in the run keeps what the earlier stages produced.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from alchemist.analysis import matrix_stats, program_accuracy
+from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset
+from alchemist.distill import MODEL_FILE, distill
+from alchemist.errors import AlchemistError
+from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
+from alchemist.label_models import MajorityVote, make_label_model
+from alchemist.metrics import class_balance, score
+from alchemist.programs import Program, load_program_dir
+from alchemist.progress import NullProgress, Progress
+from alchemist.sandbox import ProgramRun, SandboxApplier
+from config import RunConfig
+
+
+@dataclass
+class _Programs:
+    """Programs of a run, their per-split label matrices (all programs' columns) and what happened."""
+
+    names: list[str]
+    statuses: list[str]
+    reasons: list[str]
+    matrices: dict[str, np.ndarray]
+    runs: list[ProgramRun | None] = field(default_factory=list)
+    layers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> list[int]:
+        return [i for i, s in enumerate(self.statuses) if s == "ok"]
+
+
+class Executor:
+    def __init__(self, config: RunConfig, progress: Progress | None = None):
+        config.validate()
+        self.config = config
+        self.progress = progress or NullProgress()
+        self.timings: dict[str, float] = {}
+        self.warnings: list[str] = []
+
+    # --- stages -----------------------------------------------------------------------------------
+    def load(self) -> Dataset:
+        c = self.config
+        dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column),
+                               c.classes, c.task_card)
+        for split in ("valid", "test"):
+            if dataset.get(split) is None:
+                self.warnings.append(f"no {split} split: "
+                                     + ("no program accuracies or class balance" if split == "valid"
+                                        else "no test scores"))
+            elif not dataset.splits[split].has_labels:
+                self.warnings.append(f"the {split} split has no gold labels: no {split} scores")
+        return dataset
+
+    def output_dir(self, dataset: Dataset) -> Path:
+        c = self.config
+        if c.out_dir is not None:
+            return new_run_dir(c.out_dir)
+        if c.human:
+            return new_run_dir(c.saved_dir / dataset.name / "human")
+        return new_run_dir(Path(c.programs_dir) / "results")
+
+    def human_programs(self, dataset: Dataset) -> _Programs:
+        train = dataset.train
+        if train.weak_labels is None:
+            raise AlchemistError(f"{train.path}: this dataset has no weak_labels (votes of human-written "
+                                 "programs), so --human has nothing to apply")
+        m = train.weak_labels.shape[1]
+        matrices = {}
+        for name, split in dataset.splits.items():
+            if split.weak_labels is None:
+                self.warnings.append(f"{split.path.name} has no weak_labels: its rows count as uncovered")
+                matrices[name] = np.full((len(split), m), -1, dtype=np.int8)
+            else:
+                matrices[name] = split.weak_labels
+        names = [f"human_{j + 1:02d}" for j in range(m)]
+        return _Programs(names, ["ok"] * m, [""] * m, matrices, [None] * m,
+                         {"note": "human programs' votes read from the dataset; nothing was executed"})
+
+    def apply_programs(self, dataset: Dataset) -> _Programs:
+        programs: list[Program] = load_program_dir(Path(self.config.programs_dir))
+        ok = [p for p in programs if p.status == "ok"]
+        texts = [t for s in SPLITS if (sp := dataset.get(s)) for t in sp.texts]
+        applier = SandboxApplier([p.as_source() for p in ok], dataset.card.n_classes, self.config.limits)
+        start = time.monotonic()
+        if ok:
+            with self.progress.stage(f"Applying {len(ok)} programs", total=len(texts)) as stage:
+                result = applier.apply(texts, progress=stage.advance)
+            full, runs_ok, layers = result.matrix, result.runs, result.layers
+        else:
+            full, runs_ok, layers = np.full((len(texts), 0), -1, np.int8), [], {}
+        self.timings["apply"] = time.monotonic() - start
+        matrix = np.full((len(texts), len(programs)), -1, dtype=np.int8)
+        runs: list[ProgramRun | None] = [None] * len(programs)
+        statuses, reasons = [p.status for p in programs], [p.reason for p in programs]
+        for k, (p, run) in enumerate(zip(ok, runs_ok)):
+            i = programs.index(p)
+            matrix[:, i] = full[:, k]
+            runs[i] = run
+            statuses[i], reasons[i] = self._status(run, len(texts))
+        matrices, offset = {}, 0
+        for s in SPLITS:
+            if (sp := dataset.get(s)) is not None:
+                matrices[s] = matrix[offset:offset + len(sp)]
+                offset += len(sp)
+        return _Programs([p.name for p in programs], statuses, reasons, matrices, runs, layers)
+
+    @staticmethod
+    def _status(run: ProgramRun, n_rows: int) -> tuple[str, str]:
+        if run.load_error:
+            return "failed", f"failed to load: {run.load_error}"
+        if run.disabled_reason:
+            return "disabled", run.disabled_reason
+        if n_rows and sum(run.errors.values()) >= n_rows:
+            sample = run.samples[0] if run.samples else ""
+            return "failed", f"failed on every row; e.g. {sample}"
+        return "ok", ""
+
+    def label(self, dataset: Dataset, progs: _Programs) -> dict:
+        """Fit the label model and majority vote on train; score on valid and test."""
+        card, c = dataset.card, self.config
+        cols = progs.usable
+        out: dict = {"label_model": {"name": c.label_model, "valid": None, "test": None},
+                     "majority_vote": {"valid": None, "test": None}, "probs": {}}
+        if not cols:
+            self.warnings.append("no usable programs: no label model, no labels, no distilled model")
+            return out
+        valid = dataset.get("valid")
+        balance = class_balance(valid.labels, card.n_classes) if valid is not None else None
+        start = time.monotonic()
+        with self.progress.stage(f"Label model ({c.label_model})", total=None, unit="steps"):
+            lm = make_label_model(c.label_model, card.n_classes).fit(progs.matrices["train"][:, cols], balance)
+            mv = MajorityVote(card.n_classes).fit(progs.matrices["train"][:, cols], balance)
+        for name, L in progs.matrices.items():
+            probs = lm.predict_proba(L[:, cols])
+            out["probs"][name] = probs
+            if name in ("valid", "test"):
+                split = dataset.splits[name]
+                out["label_model"][name] = score(split.labels, probs.argmax(1), card.metric, card.positive_class)
+                out["majority_vote"][name] = score(split.labels, mv.predict(L[:, cols]), card.metric,
+                                                   card.positive_class)
+        self.timings["label_model"] = time.monotonic() - start
+        return out
+
+    def distill(self, dataset: Dataset, progs: _Programs, labels: dict) -> dict:
+        card, c = dataset.card, self.config
+        result = {"seeds": c.seeds, "test_mean": None, "test_std": None, "scores": [], "trained_on": 0}
+        if "train" not in labels["probs"]:
+            return result
+        covered = (progs.matrices["train"][:, progs.usable] >= 0).any(axis=1)
+        y = np.where(covered, labels["probs"]["train"].argmax(1), -1)
+        test = dataset.get("test")
+        start = time.monotonic()
+        with self.progress.stage(f"Distilling (MLP, {c.seeds} seeds)", total=c.seeds, unit="seeds"):
+            res = distill(dataset.train.texts, y, card.classes, c.seeds,
+                          test.texts if test is not None else (), test.labels if test is not None else None,
+                          card.metric, card.positive_class)
+        self.timings["distill"] = time.monotonic() - start
+        if res.error:
+            self.warnings.append(f"no distilled model: {res.error}")
+        result.update(test_mean=res.mean, test_std=res.std, scores=res.scores, trained_on=res.trained_on)
+        result["model"] = res.model
+        return result
+
+    # --- report -----------------------------------------------------------------------------------
+    def program_rows(self, dataset: Dataset, progs: _Programs) -> tuple[list[dict], dict]:
+        L = progs.matrices["train"]
+        stats = matrix_stats(L[:, progs.usable], dataset.card.n_classes) if progs.usable else None
+        valid = dataset.get("valid")
+        accs = program_accuracy(progs.matrices["valid"], valid.labels)[0] if valid is not None else [None] * len(progs.names)
+        rows = []
+        usable_pos = {i: k for k, i in enumerate(progs.usable)}
+        for i, name in enumerate(progs.names):
+            run = progs.runs[i] if progs.runs else None
+            k = usable_pos.get(i)
+            rows.append({
+                "name": name, "status": progs.statuses[i], "reason": progs.reasons[i],
+                "coverage": float(stats.coverage[k]) if k is not None else 0.0,
+                "overlap": float(stats.overlap[k]) if k is not None else 0.0,
+                "conflict": float(stats.conflict[k]) if k is not None else 0.0,
+                "valid_accuracy": accs[i] if k is not None else None,
+                "errors": dict(run.errors) if run else {},
+                "error_samples": list(run.samples) if run else [],
+                "faults": run.crashes if run else 0,
+            })
+        overall = {"coverage": stats.total_coverage if stats else 0.0,
+                   "overlap": stats.total_overlap if stats else 0.0,
+                   "conflict": stats.total_conflict if stats else 0.0}
+        return rows, overall
+
+    def write_labels(self, out: Path, dataset: Dataset, progs: _Programs, labels: dict) -> None:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["split", "id", "text", "label", "label_name", "confidence", "covered", "gold"])
+        classes = dataset.card.classes
+        for name, split in dataset.splits.items():
+            probs = labels["probs"].get(name)
+            covered = (progs.matrices[name][:, progs.usable] >= 0).any(axis=1) if progs.usable else np.zeros(len(split), bool)
+            for r in range(len(split)):
+                lab = int(probs[r].argmax()) if probs is not None and covered[r] else -1
+                gold = int(split.labels[r])
+                writer.writerow([name, split.ids[r], split.texts[r], lab, classes[lab] if lab >= 0 else "",
+                                 f"{probs[r].max():.4f}" if lab >= 0 else "", int(covered[r]),
+                                 gold if gold >= 0 else ""])
+        atomic_write_text(out / "labels.csv", buf.getvalue())
+
+    def run(self) -> dict:
+        """Run every stage; return the report dict (also written as report.json)."""
+        t0 = time.monotonic()
+        c = self.config
+        dataset = self.load()
+        progs = self.human_programs(dataset) if c.human else None
+        if progs is None:
+            load_program_dir(Path(c.programs_dir))  # fail early on a bad folder, before creating output
+        out = self.output_dir(dataset)
+        report = {"dataset": dataset.name, "metric": dataset.card.metric,
+                  "classes": dataset.card.classes, "output_dir": str(out),
+                  "programs_source": "human (weak_labels)" if c.human else str(c.programs_dir),
+                  "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running"}
+        try:
+            if progs is None:
+                progs = self.apply_programs(dataset)
+            else:
+                self.timings["apply"] = 0.0
+            np.savez_compressed(buf := io.BytesIO(), names=np.array(progs.names), **progs.matrices)
+            atomic_write_bytes(out / "label_matrix.npz", buf.getvalue())
+            labels = self.label(dataset, progs)
+            self.write_labels(out, dataset, progs, labels)
+            dist = self.distill(dataset, progs, labels)
+            model = dist.pop("model", None)
+            if model is not None:
+                model.save(out / MODEL_FILE)
+                dist["model_path"] = str(out / MODEL_FILE)
+            rows, overall = self.program_rows(dataset, progs)
+            report.update(overall)
+            report.update(programs=rows, label_model=labels["label_model"],
+                          majority_vote=labels["majority_vote"], distilled=dist,
+                          sandbox=progs.layers, status="ok")
+        except BaseException as e:
+            report.update(status="failed" if not isinstance(e, KeyboardInterrupt) else "interrupted",
+                          error=str(e) or type(e).__name__)
+            raise
+        finally:
+            self.timings["total"] = time.monotonic() - t0
+            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3)
+                                   for k in ("apply", "label_model", "distill", "total")}
+            report["warnings"] = self.warnings
+            atomic_write_json(out / "report.json", report)
+            if c.json_path is not None and report["status"] == "ok":
+                atomic_write_json(Path(c.json_path), report)
+        return report

@@ -1,0 +1,211 @@
+"""Alchemist command line.
+
+    python main.py datasets                      list the built-in tasks and where their data is
+    python main.py apply PROGRAMS_DIR --dataset NAME   apply saved programs, aggregate, distill, report
+    python main.py apply --human --dataset NAME  the same with the dataset's own human-written votes
+    python main.py predict RESULTS_DIR --text "..."    label new text with a run's distilled model
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from alchemist.errors import AlchemistError
+
+EPILOG = "Type `python main.py COMMAND --help` for a command's options."
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", required=True, metavar="NAME|PATH",
+                   help="a built-in task (see `main.py datasets`), or a CSV/JSONL file or a folder of "
+                        "train/valid/test files of your own")
+    g.add_argument("--data-dir", metavar="DIR",
+                   help="folder holding the built-in datasets (default: $ALCHEMIST_DATA_DIR, else "
+                        "config.json's data_dir)")
+    g.add_argument("--text-column", default="text", metavar="COL", help="text column of CSV/JSONL data (default: text)")
+    g.add_argument("--label-column", default="label", metavar="COL",
+                   help="label column of CSV/JSONL data, if any (default: label; unlabeled data is fine)")
+    g.add_argument("--classes", metavar="A,B,...", help="class names in id order, for your own data")
+    g.add_argument("--task-card", metavar="FILE", help="task card JSON for your own data (default: task.json beside it)")
+
+
+def _add_apply_options(p: argparse.ArgumentParser, defaults: dict) -> None:
+    g = p.add_argument_group("labeling")
+    g.add_argument("--label-model", choices=("snorkel", "majority"), default=defaults["label_model"],
+                   help=f"how votes are combined (default: {defaults['label_model']}; majority vote is always reported too)")
+    g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],
+                   help=f"seeds of the distilled MLP; test score is mean ± std (default: {defaults['seeds']})")
+    g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
+    g.add_argument("--out", metavar="DIR", help="create the results folder under DIR (default: "
+                   "PROGRAMS_DIR/results/, or LF_saved_dir/<dataset>/human/ for --human)")
+    s = p.add_argument_group("sandbox")
+    s.add_argument("--timeout", type=_positive_float, default=defaults["row_timeout_s"], metavar="SECONDS",
+                   help=f"CPU seconds one program may spend on one row before it abstains (default: {defaults['row_timeout_s']})")
+    s.add_argument("--memory-mb", type=_positive_int, default=defaults["memory_mb"],
+                   help=f"memory limit of each sandbox worker (default: {defaults['memory_mb']})")
+    s.add_argument("--workers", type=int, default=defaults["workers"],
+                   help="sandbox worker processes (default: 0 = one per core)")
+    s.add_argument("--chunk-rows", type=_positive_int, default=defaults["chunk_rows"],
+                   help=f"rows sent to a worker at a time (default: {defaults['chunk_rows']})")
+
+
+def build_parser(defaults: dict) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py", description="Alchemist: label data with LLM-written labeling programs.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = sub.add_parser("datasets", help="list the built-in tasks, whether each is on disk, and where to get it")
+    d.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets")
+
+    a = sub.add_parser("apply", help="apply saved labeling programs (or --human votes), aggregate, distill, report",
+                       description="Apply labeling programs in the sandbox, combine their votes with a label "
+                                   "model, distill a classifier and report.")
+    a.add_argument("programs_dir", nargs="?", metavar="PROGRAMS_DIR", help="folder of lf_*.py programs")
+    a.add_argument("--human", action="store_true",
+                   help="use the dataset's own weak_labels (human-written programs' votes) instead of files")
+    _add_data_options(a)
+    _add_apply_options(a, defaults)
+
+    p = sub.add_parser("predict", help="label new text with a run's distilled model")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a results folder (holds distilled_model.pkl)")
+    p.add_argument("--text", action="append", default=[], help="a text to label (repeatable)")
+    p.add_argument("--input", metavar="FILE", help="CSV or JSONL file of texts to label")
+    p.add_argument("--text-column", default="text", metavar="COL", help="text column of --input (default: text)")
+    p.add_argument("--output", metavar="FILE", help="write id,label,label_name,confidence CSV here (default: stdout)")
+    return parser
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from alchemist.datasets import SPLITS, builtin_location, find_split_file
+    from alchemist.tasks import builtin_card, builtin_names
+    from config import load_settings, resolve_data_dir
+
+    data_dir = resolve_data_dir(args.data_dir, load_settings())
+    table = Table(title=f"Built-in tasks (data folder: {data_dir})", title_justify="left")
+    for col in ("task", "classes", "metric", "on disk", "where to get it"):
+        table.add_column(col, overflow="fold")
+    for name in builtin_names():
+        card = builtin_card(name)
+        root = builtin_location(name, data_dir)
+        folder = root or data_dir / name
+        present = [s for s in SPLITS if find_split_file(folder, s)]
+        status = f"yes: {', '.join(present)} ({folder})" if root else (
+            f"partial: {', '.join(present)} — no train split" if present else "missing")
+        table.add_row(name, ", ".join(f"{i} {c}" for i, c in enumerate(card.classes)), card.metric, status,
+                      "" if root else card.source.get("how_to_get", ""))
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace, settings) -> int:
+    from alchemist.progress import make_progress
+    from alchemist.report import render
+    from alchemist.sandbox import SandboxLimits
+    from config import RunConfig, resolve_data_dir
+    from executor import Executor
+
+    if args.human and args.programs_dir:
+        raise AlchemistError("give either PROGRAMS_DIR or --human, not both")
+    if not args.human and not args.programs_dir:
+        raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
+    config = RunConfig(
+        dataset=args.dataset, programs_dir=Path(args.programs_dir) if args.programs_dir else None,
+        human=args.human, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
+        seeds=args.seeds, json_path=Path(args.json) if args.json else None,
+        out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
+        text_column=args.text_column, label_column=args.label_column or None,
+        classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
+        task_card=Path(args.task_card) if args.task_card else None,
+        limits=SandboxLimits(row_timeout_s=args.timeout, memory_mb=args.memory_mb, workers=args.workers,
+                             chunk_rows=args.chunk_rows),
+    )
+    report = Executor(config, make_progress()).run()
+    render(report)
+    return 0
+
+
+def _read_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
+    from alchemist.datasets import Columns, _read_split
+
+    raw = _read_split(path, Columns(text=column, label=None))
+    return raw.ids, raw.texts
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from alchemist.distill import MODEL_FILE, load_model
+
+    if not args.text and not args.input:
+        raise AlchemistError("give --text TEXT (repeatable) or --input FILE")
+    model = load_model(Path(args.results_dir) / MODEL_FILE)
+    ids, texts = (_read_texts(Path(args.input), args.text_column) if args.input
+                  else ([str(i) for i in range(len(args.text))], list(args.text)))
+    probs = model.predict_proba(texts)
+    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    try:
+        writer = csv.writer(out)
+        writer.writerow(["id", "label", "label_name", "confidence"])
+        for i, p in zip(ids, probs):
+            k = int(p.argmax())
+            writer.writerow([i, k, model.classes[k], f"{p[k]:.4f}"])
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from config import load_settings
+
+    try:
+        settings = load_settings()
+        parser = build_parser(settings.defaults)
+        args = parser.parse_args(argv)
+        if args.command == "datasets":
+            return cmd_datasets(args)
+        if args.command == "apply":
+            return cmd_apply(args, settings)
+        if args.command == "predict":
+            return cmd_predict(args)
+        parser.print_help()
+        return 0
+    except AlchemistError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
