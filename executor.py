@@ -165,10 +165,10 @@ class Executor:
         y = np.where(covered, labels["probs"]["train"].argmax(1), -1)
         test = dataset.get("test")
         start = time.monotonic()
-        with self.progress.stage(f"Distilling (MLP, {c.seeds} seeds)", total=c.seeds, unit="seeds"):
+        with self.progress.stage(f"Distilling (MLP, {c.seeds} seeds)", total=c.seeds, unit="seeds") as stage:
             res = distill(dataset.train.texts, y, card.classes, c.seeds,
                           test.texts if test is not None else (), test.labels if test is not None else None,
-                          card.metric, card.positive_class)
+                          card.metric, card.positive_class, on_seed=stage.advance)
         self.timings["distill"] = time.monotonic() - start
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")

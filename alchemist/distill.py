@@ -11,7 +11,7 @@ import pickle
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -82,14 +82,18 @@ def make_vectorizer() -> TfidfVectorizer:
                            dtype=np.float32)
 
 
-def make_classifier(seed: int) -> MLPClassifier:
-    return MLPClassifier(hidden_layer_sizes=(32, 32), activation="relu", random_state=seed,
-                         max_iter=200, early_stopping=True, n_iter_no_change=10)
+EARLY_STOPPING_MIN_ROWS = 2000  # below this a 10% holdout is too small to stop on reliably
+
+
+def make_classifier(seed: int, n_rows: int) -> MLPClassifier:
+    return MLPClassifier(hidden_layer_sizes=(32, 32), activation="relu", random_state=seed, max_iter=200,
+                         early_stopping=n_rows >= EARLY_STOPPING_MIN_ROWS, n_iter_no_change=10)
 
 
 def distill(train_texts: Sequence[str], train_labels: np.ndarray, classes: list[str], seeds: int,
             test_texts: Sequence[str] = (), test_labels: np.ndarray | None = None,
-            metric: str = "acc", positive_class: int = 1) -> DistillResult:
+            metric: str = "acc", positive_class: int = 1,
+            on_seed: Callable[[int], None] | None = None) -> DistillResult:
     """`train_labels` are the label model's hard labels, -1 for rows no program covered."""
     result = DistillResult(seeds=seeds)
     covered = np.asarray(train_labels) >= 0
@@ -111,7 +115,7 @@ def distill(train_texts: Sequence[str], train_labels: np.ndarray, classes: list[
     X = X_all[covered]
     X_test = vectorizer.transform(list(test_texts)) if len(test_texts) else None
     for seed in range(seeds):
-        clf = make_classifier(seed)
+        clf = make_classifier(seed, X.shape[0])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y)
@@ -124,4 +128,6 @@ def distill(train_texts: Sequence[str], train_labels: np.ndarray, classes: list[
             s = score(test_labels, probs.argmax(axis=1), metric, positive_class)
             if s is not None:
                 result.scores.append(s)
+        if on_seed is not None:
+            on_seed(1)
     return result

@@ -56,6 +56,8 @@ class _PlainStage:
     def _line(self, final: bool) -> str:
         elapsed = max(time.monotonic() - self.start, 1e-9)
         rate = self.done / elapsed
+        if final and self.total is None:
+            return f"{self.name}: done in {elapsed:.1f}s"
         if final:
             return f"{self.name}: {self.done} {self.unit} in {elapsed:.1f}s ({rate:,.0f} {self.unit}/s)"
         if self.total:

@@ -48,11 +48,12 @@ class SandboxLimits:
     chunk_rows: int = 1000
     namespaces: bool = True
     seccomp: bool = True
+    stall_grace_s: float = 6.0  # slack on top of the CPU timeout before the parent kills a silent worker
 
     @property
     def stall_s(self) -> float:
         """Wall-clock silence after which a worker is killed (progress frames come every 0.5 s)."""
-        return 2 * self.row_timeout_s + 6.0
+        return 2 * self.row_timeout_s + self.stall_grace_s
 
     def n_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -93,6 +94,16 @@ class _WorkerDied(Exception):
         self.reason, self.current = reason, current
 
 
+def _unexpected(kind: bytes, payload: bytes, current: int | None) -> _WorkerDied:
+    """A frame out of protocol order; an error frame carries the worker's own message."""
+    if kind == b"E":
+        try:
+            return _WorkerDied(f"worker error: {json.loads(payload)['error']}"[:300], current)
+        except (ValueError, KeyError, TypeError):
+            pass
+    return _WorkerDied(f"unexpected frame {kind!r} from worker", current)
+
+
 class _Worker:
     """One worker process and its framed channels."""
 
@@ -104,11 +115,15 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={}, cwd=workdir, start_new_session=True, close_fds=True,
         )
-        self.send(config)
-        kind, payload = self.read_frame()
-        if kind != b"R":
-            raise _WorkerDied(f"worker did not start: {payload[:200]!r}", None)
-        self.layers: dict[str, str] = json.loads(payload)["layers"]
+        try:
+            self.send(config)
+            kind, payload = self.read_frame()
+            if kind != b"R":
+                raise _unexpected(kind, payload, None)
+            self.layers: dict[str, str] = json.loads(payload)["layers"]
+        except (_WorkerDied, ValueError, KeyError):
+            self.kill()
+            raise _WorkerDied("worker did not start", None) from None
 
     def send(self, obj: dict) -> None:
         data = json.dumps(obj).encode()
@@ -252,7 +267,7 @@ class SandboxApplier:
                             self.runs[res["id"]].load_error = res["error"]
                 return
             else:
-                raise _WorkerDied(f"unexpected frame {kind!r} while loading", worker.current)
+                raise _unexpected(kind, payload, worker.current)
 
     # --- applying -------------------------------------------------------------------------------
     def _run_chunk(self, worker: _Worker, ids: list[int], texts: list[str],
@@ -269,10 +284,10 @@ class SandboxApplier:
                 out[:, col] = values
                 received.add(col)
             else:
-                raise _WorkerDied(f"unexpected frame {kind!r}", worker.current)
-        kind, _ = worker.read_frame()
+                raise _unexpected(kind, payload, worker.current)
+        kind, payload = worker.read_frame()
         if kind != b"D":
-            raise _WorkerDied(f"unexpected frame {kind!r} at end of chunk", worker.current)
+            raise _unexpected(kind, payload, worker.current)
 
     def _take_column(self, payload: bytes, n_rows: int, worker: _Worker) -> tuple[int, np.ndarray]:
         """Parse a column frame strictly; anything malformed is the worker's fault."""

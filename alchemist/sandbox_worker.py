@@ -73,6 +73,23 @@ def recv() -> dict:
 
 
 # --- lockdown -----------------------------------------------------------------------------------
+def _fill_fd_gaps() -> int:
+    """Highest open fd, after filling every free number below it with /dev/null, so that a
+    limit of highest+1 leaves no number free for a new file or socket."""
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 2
+    while True:
+        try:
+            os.fstat(highest)
+            break
+        except OSError:  # the listing's own fd, now closed
+            highest -= 1
+    while True:
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd > highest:
+            os.close(fd)
+            return highest
+
+
 def _set_limit(name: str, soft: int, hard: int | None = None) -> None:
     res = getattr(resource, name)
     resource.setrlimit(res, (soft, soft if hard is None else hard))
@@ -89,8 +106,7 @@ def apply_rlimits(cfg: dict) -> str:
             pass
     # No new file descriptors at all: every fd the worker needs is already open.
     try:
-        highest = max(int(fd) for fd in os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 16
-        _set_limit("RLIMIT_NOFILE", highest + 1)
+        _set_limit("RLIMIT_NOFILE", _fill_fd_gaps() + 1)
         done.append("nofile")
     except (ValueError, OSError):
         pass
@@ -119,13 +135,31 @@ def enter_namespaces() -> str:
 
 
 DENIED_SYSCALLS = (
-    "fork", "vfork", "clone", "clone3", "execve", "execveat", "socket", "socketpair", "connect",
-    "bind", "listen", "accept", "accept4", "kill", "tkill", "tgkill", "rt_sigqueueinfo",
-    "rt_tgsigqueueinfo", "pidfd_open", "pidfd_send_signal", "ptrace", "process_vm_readv",
-    "process_vm_writev", "unshare", "setns", "mount", "umount2", "chroot", "pivot_root",
-    "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "io_uring_setup",
-    "init_module", "finit_module", "delete_module", "kexec_load", "reboot", "personality",
+    # processes, signals, tracing
+    "fork", "vfork", "clone", "clone3", "execve", "execveat", "kill", "tkill", "tgkill",
+    "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "ptrace",
+    "process_vm_readv", "process_vm_writev",
+    # network
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
+    # the filesystem: none of these needs a new fd, so the fd limit alone would not stop them
+    "unlink", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "link",
+    "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "chown", "fchown", "lchown",
+    "fchownat", "truncate", "ftruncate", "mknod", "mknodat", "utime", "utimes", "utimensat",
+    "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+    "creat", "openat2", "open_by_handle_at", "name_to_handle_at",
+    # the system
+    "unshare", "setns", "mount", "umount2", "chroot", "pivot_root", "bpf", "perf_event_open",
+    "keyctl", "add_key", "request_key", "userfaultfd", "io_uring_setup", "init_module",
+    "finit_module", "delete_module", "kexec_load", "reboot", "personality",
 )
+# open/openat are allowed only for reading: (arg index of flags, mask, value) triples that deny.
+O_ACCMODE, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC = 0o3, 0o1, 0o2, 0o100, 0o1000
+WRITE_FLAG_RULES = ((O_ACCMODE, O_WRONLY), (O_ACCMODE, O_RDWR), (O_CREAT, O_CREAT), (O_TRUNC, O_TRUNC))
+
+
+class _ArgCmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
 
 
 def load_libseccomp():
@@ -165,11 +199,22 @@ def install_seccomp(lib) -> str:
         action = act_errno | (enosys if name == "clone3" else eperm)
         if lib.seccomp_rule_add(ctx, action, nr, 0) == 0:
             denied += 1
+    scmp_cmp_masked_eq = 7
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
+                                           ctypes.POINTER(_ArgCmp)]
+    for name, flags_arg in (("open", 1), ("openat", 2)):
+        nr = lib.seccomp_syscall_resolve_name(name.encode())
+        if nr < 0:
+            continue
+        for mask, value in WRITE_FLAG_RULES:
+            cmp = _ArgCmp(flags_arg, scmp_cmp_masked_eq, mask, value)
+            if lib.seccomp_rule_add_array(ctx, act_errno | eperm, nr, 1, ctypes.byref(cmp)) == 0:
+                denied += 1
     rc = lib.seccomp_load(ctx)
     lib.seccomp_release(ctx)
     if rc != 0:
         return f"unavailable (seccomp_load: {os.strerror(-rc)})"
-    return f"active ({denied} syscalls denied: fork/clone/exec/socket/kill...)"
+    return f"active ({denied} rules: no processes, signals, sockets, file changes or writes)"
 
 
 def lockdown(cfg: dict) -> dict:
@@ -344,7 +389,8 @@ def main() -> None:
     os.dup2(devnull, 2)
     os.close(devnull)
     cfg = recv()
-    for name in cfg["allowed_modules"]:  # import before lockdown: no new files can be opened after
+    # Import before lockdown (no file can be opened after), with what they load lazily.
+    for name in list(cfg["allowed_modules"]) + ["_strptime"]:
         importlib.import_module(name)
     sys.setrecursionlimit(cfg.get("recursion_limit", 2000))
     layers = lockdown(cfg)

@@ -1,0 +1,45 @@
+"""Shared fixtures. Tests never reach the internet; real datasets are optional (skipped if absent)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEMO_DIR = ROOT / "datasets" / "demo"
+DEMO_PROGRAMS = ROOT / "examples" / "demo_programs"
+
+
+def shared_datasets() -> Path | None:
+    """The real WRENCH-layout datasets beside the repo (../shared/datasets), if present."""
+    for candidate in (os.environ.get("ALCHEMIST_SHARED_DATA"), ROOT.parent / "shared" / "datasets"):
+        if candidate and (Path(candidate) / "youtube").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = shared_datasets()
+    if path is None:
+        pytest.skip("../shared/datasets is absent (real WRENCH data); set ALCHEMIST_SHARED_DATA to run this")
+    return path
+
+
+@pytest.fixture
+def write_programs(tmp_path):
+    """Write {name: source} as a folder of program files; return the folder."""
+
+    def _write(programs: dict[str, str], folder: str = "programs") -> Path:
+        out = tmp_path / folder
+        out.mkdir(exist_ok=True)
+        for name, source in programs.items():
+            (out / f"{name}.py").write_text(source)
+        return out
+
+    return _write
