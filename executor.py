@@ -27,6 +27,8 @@ from alchemist.progress import NullProgress, Progress
 from alchemist.sandbox import ProgramRun, SandboxApplier
 from config import RunConfig
 
+SNORKEL_MIN_PROGRAMS = 3  # Snorkel's LabelModel refuses fewer
+
 
 @dataclass
 class _Programs:
@@ -141,9 +143,15 @@ class Executor:
             return out
         valid = dataset.get("valid")
         balance = class_balance(valid.labels, card.n_classes) if valid is not None else None
+        name = c.label_model
+        if name == "snorkel" and len(cols) < SNORKEL_MIN_PROGRAMS:
+            name = "majority"
+            self.warnings.append(f"only {len(cols)} usable program(s): Snorkel's label model needs at least "
+                                 f"{SNORKEL_MIN_PROGRAMS}, so majority vote labels this run")
+        out["label_model"]["name"] = name
         start = time.monotonic()
-        with self.progress.stage(f"Label model ({c.label_model})", total=None, unit="steps"):
-            lm = make_label_model(c.label_model, card.n_classes).fit(progs.matrices["train"][:, cols], balance)
+        with self.progress.stage(f"Label model ({name})", total=None, unit="steps"):
+            lm = make_label_model(name, card.n_classes).fit(progs.matrices["train"][:, cols], balance)
             mv = MajorityVote(card.n_classes).fit(progs.matrices["train"][:, cols], balance)
         for name, L in progs.matrices.items():
             probs = lm.predict_proba(L[:, cols])
