@@ -1,0 +1,28 @@
+# Quick start:  make demo   (installs into .venv, then runs the main job)
+#               make test   (installs into .venv, then runs the test suite)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install demo test bench clean-venv
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (snorkel 0.10)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) main.py apply examples/demo_programs --dataset demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/bench_apply.py
+
+clean-venv:
+	rm -rf $(VENV)
