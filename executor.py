@@ -93,8 +93,7 @@ class Executor:
         return _Programs(names, ["ok"] * m, [""] * m, matrices, [None] * m,
                          {"note": "human programs' votes read from the dataset; nothing was executed"})
 
-    def apply_programs(self, dataset: Dataset) -> _Programs:
-        programs: list[Program] = load_program_dir(Path(self.config.programs_dir))
+    def apply_programs(self, dataset: Dataset, programs: list[Program]) -> _Programs:
         ok = [p for p in programs if p.status == "ok"]
         texts = [t for s in SPLITS if (sp := dataset.get(s)) for t in sp.texts]
         applier = SandboxApplier([p.as_source() for p in ok], dataset.card.n_classes, self.config.limits)
@@ -109,7 +108,7 @@ class Executor:
         matrix = np.full((len(texts), len(programs)), -1, dtype=np.int8)
         runs: list[ProgramRun | None] = [None] * len(programs)
         statuses, reasons = [p.status for p in programs], [p.reason for p in programs]
-        for k, (p, run) in enumerate(zip(ok, runs_ok)):
+        for k, (p, run) in enumerate(zip(ok, runs_ok, strict=True)):
             i = programs.index(p)
             matrix[:, i] = full[:, k]
             runs[i] = run
@@ -231,9 +230,9 @@ class Executor:
         t0 = time.monotonic()
         c = self.config
         dataset = self.load()
+        # Read everything that can fail on bad input before a results folder is created.
         progs = self.human_programs(dataset) if c.human else None
-        if progs is None:
-            load_program_dir(Path(c.programs_dir))  # fail early on a bad folder, before creating output
+        files = None if c.human else load_program_dir(Path(c.programs_dir))
         out = self.output_dir(dataset)
         report = {"dataset": dataset.name, "metric": dataset.card.metric,
                   "classes": dataset.card.classes, "output_dir": str(out),
@@ -241,7 +240,7 @@ class Executor:
                   "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running"}
         try:
             if progs is None:
-                progs = self.apply_programs(dataset)
+                progs = self.apply_programs(dataset, files)
             else:
                 self.timings["apply"] = 0.0
             np.savez_compressed(buf := io.BytesIO(), names=np.array(progs.names), **progs.matrices)

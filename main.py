@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
@@ -173,7 +172,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     try:
         writer = csv.writer(out)
         writer.writerow(["id", "label", "label_name", "confidence"])
-        for i, p in zip(ids, probs):
+        for i, p in zip(ids, probs, strict=True):
             k = int(p.argmax())
             writer.writerow([i, k, model.classes[k], f"{p[k]:.4f}"])
     finally:

@@ -306,7 +306,7 @@ def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str]
 
 
 def _to_split(name: str, raw: _Raw, card: TaskCard) -> Split:
-    labels = np.array([_map_label(v, card, raw.path, i) for v, i in zip(raw.labels, raw.ids)], dtype=np.int64)
+    labels = np.array([_map_label(v, card, raw.path, i) for v, i in zip(raw.labels, raw.ids, strict=True)], dtype=np.int64)
     weak = None
     if raw.weak and any(raw.weak):
         widths = {len(w) for w in raw.weak}

@@ -194,6 +194,7 @@ class SandboxApplier:
         self.layers: dict[str, str] = {}
         self._lock = threading.Lock()
         self._workdir = ""
+        self._live: set[_Worker] = set()  # every worker started; all are killed when apply() ends
 
     # --- configuration sent to every worker -----------------------------------------------------
     def _config(self) -> dict:
@@ -232,6 +233,8 @@ class SandboxApplier:
         while True:
             try:
                 worker = _Worker(self._config(), self._workdir, self.limits.stall_s)
+                with self._lock:
+                    self._live.add(worker)
             except (_WorkerDied, OSError) as e:
                 failures += 1
                 if failures >= 3:
@@ -360,31 +363,40 @@ class SandboxApplier:
 
     def apply(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> ApplyResult:
         """Label every text with every program. `progress(n)` is called with rows finished."""
-        n, p = len(texts), len(self.programs)
-        matrix = np.full((n, p), -1, dtype=np.int8)
+        matrix = np.full((len(texts), len(self.programs)), -1, dtype=np.int8)
         tick = progress or (lambda _n: None)
         with tempfile.TemporaryDirectory(prefix="alchemist-sandbox-") as workdir:
             self._workdir = workdir
-            first = self._spawn(list(range(p)), vetting=True)
-            self.layers = dict(first.layers)
-            if n == 0 or not self._enabled():
-                first.kill()
-                return self._finish(matrix)
-            queue: SimpleQueue = SimpleQueue()
-            step = max(1, self.limits.chunk_rows)
-            for start in range(0, n, step):
-                queue.put((start, min(n, start + step)))
-            errors: list[BaseException] = []
-            threads = [threading.Thread(
-                target=self._serve, args=(queue, texts, matrix, first if k == 0 else None, tick, errors),
-                daemon=True) for k in range(min(self.limits.n_workers(), -(-n // step)))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if errors:
-                raise errors[0]
+            try:
+                self._apply_all(texts, matrix, tick)
+            finally:  # also on Ctrl-C: no worker outlives the run
+                with self._lock:
+                    live, self._live = list(self._live), set()
+                for worker in live:
+                    worker.kill()
         return self._finish(matrix)
+
+    def _apply_all(self, texts: Sequence[str], matrix: np.ndarray, tick: Callable[[int], None]) -> None:
+        n = len(texts)
+        first = self._spawn(list(range(len(self.programs))), vetting=True)
+        self.layers = dict(first.layers)
+        if n == 0 or not self._enabled():
+            return
+        queue: SimpleQueue = SimpleQueue()
+        step = max(1, self.limits.chunk_rows)
+        for start in range(0, n, step):
+            queue.put((start, min(n, start + step)))
+        errors: list[BaseException] = []
+        threads = [threading.Thread(
+            target=self._serve, args=(queue, texts, matrix, first if k == 0 else None, tick, errors),
+            daemon=True) for k in range(min(self.limits.n_workers(), -(-n // step)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():  # join in slices so Ctrl-C is seen promptly
+                t.join(0.2)
+        if errors:
+            raise errors[0]
 
     def _finish(self, matrix: np.ndarray) -> ApplyResult:
         for i, run in enumerate(self.runs):

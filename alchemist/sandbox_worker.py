@@ -217,6 +217,20 @@ def install_seccomp(lib) -> str:
     return f"active ({denied} rules: no processes, signals, sockets, file changes or writes)"
 
 
+def die_with_parent() -> None:
+    """Get SIGKILL if the parent dies (Ctrl-C, crash): never outlive it, even inside an endless loop."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    pr_set_pdeathsig = 1
+    try:
+        _libc().prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
+
+
 def lockdown(cfg: dict) -> dict:
     """Apply every layer the OS allows; report each one as active or unavailable with why."""
     layers = {"worker_process": "active (python -I, empty environment, empty working dir)"}
@@ -388,6 +402,7 @@ def main() -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
+    die_with_parent()
     cfg = recv()
     # Import before lockdown (no file can be opened after), with what they load lazily.
     for name in list(cfg["allowed_modules"]) + ["_strptime"]:

@@ -183,7 +183,7 @@ def test_results_do_not_depend_on_chunking_or_workers():
 
 def test_empty_input_and_progress():
     seen = []
-    result = SandboxApplier([ProgramSource("a", GOOD)], 2, SandboxLimits(chunk_rows=50)).apply(TEXTS, seen.append)
+    SandboxApplier([ProgramSource("a", GOOD)], 2, SandboxLimits(chunk_rows=50)).apply(TEXTS, seen.append)
     assert sum(seen) == len(TEXTS)
     assert SandboxApplier([ProgramSource("a", GOOD)], 2).apply([]).matrix.shape == (0, 1)
 
