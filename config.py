@@ -12,12 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alchemist.errors import AlchemistError
+from alchemist.models import ModelSpec, parse_catalogue
+from alchemist.prompts import KNOWLEDGE_TYPES
 from alchemist.sandbox import SandboxLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
 DEFAULTS = {"label_model": "snorkel", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
-            "workers": 0, "chunk_rows": 1000}
+            "workers": 0, "chunk_rows": 1000, "mode": "alchemist", "code_model": "gpt-4o-mini",
+            "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
+            "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
+            "trial_rows": 20}
 
 
 @dataclass
@@ -25,6 +30,8 @@ class Settings:
     data_dir: Path
     saved_dir: Path  # LF_saved_dir: where runs are written
     defaults: dict = field(default_factory=lambda: dict(DEFAULTS))
+    models: dict[str, ModelSpec] = field(default_factory=dict)  # the model catalogue
+    cache_dir: Path = PROJECT_ROOT / ".cache" / "llm"
 
 
 def _project_path(value: str) -> Path:
@@ -54,7 +61,8 @@ def load_settings(path: Path = CONFIG_FILE) -> Settings:
     defaults.update(user_defaults)
     return Settings(data_dir=_project_path(str(data.get("data_dir", "datasets"))),
                     saved_dir=_project_path(str(data.get("LF_saved_dir", "generated_lfs"))),
-                    defaults=defaults)
+                    defaults=defaults, models=parse_catalogue(data.get("models", {}), str(path)),
+                    cache_dir=_project_path(str(data.get("cache_dir", ".cache/llm"))))
 
 
 def _load_dotenv() -> None:
@@ -75,26 +83,44 @@ def resolve_data_dir(flag: str | None, settings: Settings) -> Path:
 
 @dataclass
 class RunConfig:
-    """Every choice of one run."""
+    """Every choice of one run: `apply` (saved programs or --human votes) or `run` (generate, then apply)."""
 
     dataset: str
+    command: str = "apply"  # apply | run
     programs_dir: Path | None = None
     human: bool = False  # use the dataset's own weak_labels instead of program files
     data_dir: Path | None = None
     label_model: str = "snorkel"
     seeds: int = 5
     json_path: Path | None = None
-    out_dir: Path | None = None  # where the results folder is created
+    out_dir: Path | None = None  # apply: where the results folder is created; run: the runs' root
     saved_dir: Path = PROJECT_ROOT / "generated_lfs"
     text_column: str = "text"
     label_column: str | None = "label"
     classes: list[str] | None = None
     task_card: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    # generation (command == "run")
+    mode: str = "alchemist"
+    code_model: str = "gpt-4o-mini"
+    knowledge_model: str | None = None  # default: the code model
+    knowledge_type: str = "rules"
+    num_programs: int = 10
+    description: str | None = None  # the task in the user's own words (default: the task card's)
+    base_url: str | None = None
+    offline: bool = False
+    max_cost: float | None = None
+    temperature: float = 0.7
+    max_output_tokens: int = 2048
+    llm_timeout_s: float = 120.0
+    llm_retries: int = 4
+    trial_rows: int = 20
 
     def validate(self) -> None:
-        if self.human == (self.programs_dir is not None):
+        if self.command == "apply" and self.human == (self.programs_dir is not None):
             raise AlchemistError("give either a folder of programs or --human (the dataset's own votes)")
+        if self.command not in ("apply", "run"):
+            raise AlchemistError(f"unknown command {self.command!r}")
         if self.seeds < 1:
             raise AlchemistError(f"--seeds must be at least 1, not {self.seeds}")
         if self.limits.row_timeout_s <= 0:
@@ -103,3 +129,11 @@ class RunConfig:
             raise AlchemistError("--memory-mb must be at least 64")
         if self.limits.chunk_rows < 1:
             raise AlchemistError("--chunk-rows must be at least 1")
+        if self.command == "run":
+            if self.num_programs < 1:
+                raise AlchemistError("--num-programs must be at least 1")
+            if self.knowledge_type not in KNOWLEDGE_TYPES:
+                raise AlchemistError(f"unknown knowledge type '{self.knowledge_type}' "
+                                     f"(choose from {', '.join(KNOWLEDGE_TYPES)})")
+            if self.max_cost is not None and self.max_cost <= 0:
+                raise AlchemistError("--max-cost must be a positive number of dollars")

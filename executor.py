@@ -25,7 +25,14 @@ from alchemist.metrics import class_balance, score
 from alchemist.programs import Program, load_program_dir
 from alchemist.progress import NullProgress, Progress
 from alchemist.sandbox import ProgramRun, SandboxApplier
-from config import RunConfig
+from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, check_api_key
+from alchemist.llm_cache import ResponseCache
+from alchemist.models import ModelSpec, get_model
+from alchemist.prompts import TaskPrompts, pick_examples
+from alchemist.runs import RunStore
+from alchemist.trial import make_checker, trial_rows
+from config import RunConfig, Settings, load_settings
+from modes import BaseMode, GeneratedProgram, ModeSettings, mode_class
 
 SNORKEL_MIN_PROGRAMS = 3  # Snorkel's LabelModel refuses fewer
 
@@ -47,12 +54,14 @@ class _Programs:
 
 
 class Executor:
-    def __init__(self, config: RunConfig, progress: Progress | None = None):
+    def __init__(self, config: RunConfig, progress: Progress | None = None, settings: Settings | None = None):
         config.validate()
         self.config = config
+        self.settings = settings or load_settings()
         self.progress = progress or NullProgress()
         self.timings: dict[str, float] = {}
         self.warnings: list[str] = []
+        self.generation: dict = {}
 
     # --- stages -----------------------------------------------------------------------------------
     def load(self) -> Dataset:
@@ -68,13 +77,98 @@ class Executor:
                 self.warnings.append(f"the {split} split has no gold labels: no {split} scores")
         return dataset
 
-    def output_dir(self, dataset: Dataset) -> Path:
+    def output_dir(self, dataset: Dataset, programs_dir: Path | None) -> Path:
         c = self.config
-        if c.out_dir is not None:
+        if c.command == "apply" and c.out_dir is not None:
             return new_run_dir(c.out_dir)
         if c.human:
             return new_run_dir(c.saved_dir / dataset.name / "human")
-        return new_run_dir(Path(c.programs_dir) / "results")
+        return new_run_dir(Path(programs_dir) / "results")
+
+    # --- generation (command "run") ------------------------------------------------------------
+    def _models(self, mode_cls) -> tuple[ModelSpec, ModelSpec | None]:
+        c = self.config
+        code = get_model(c.code_model, self.settings.models)
+        knowledge = get_model(c.knowledge_model or c.code_model, self.settings.models) if mode_cls.two_stage else None
+        if not c.offline:
+            for spec in {code, knowledge} - {None}:
+                check_api_key(spec)  # before a run folder exists: a missing key costs nothing
+        return code, knowledge
+
+    def _header(self, program: GeneratedProgram, mode: BaseMode, dataset: Dataset) -> dict:
+        s = mode.settings
+        knowledge = f" (knowledge: {s.knowledge_type})" if mode.two_stage else ""
+        replies = program.replies
+        return {
+            "dataset": dataset.name, "mode": f"{mode.name}{knowledge}",
+            "code model": f"{s.code_model.name} ({s.code_model.provider}: {s.code_model.api_id})",
+            "knowledge model": s.knowledge_model.name if s.knowledge_model else "",
+            "prompt sha256": program.code_prompt_sha256,
+            "tokens": f"{program.input_tokens} in / {program.output_tokens} out over {len(replies)} call(s)",
+            "cost": f"${program.cost_usd:.6f}" + (f" ({program.cached_calls} cached call(s) at $0)"
+                                                  if program.cached_calls else ""),
+            "strategy": program.strategy,
+            "status": program.status + (f" — {program.reason}" if program.reason else ""),
+        }
+
+    def generate(self, dataset: Dataset) -> Path:
+        """Ask the LLM for programs; save each as it is done. Returns the run folder."""
+        c = self.config
+        mode_cls = mode_class(c.mode)
+        code_model, knowledge_model = self._models(mode_cls)
+        examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
+        root = c.out_dir or c.saved_dir
+        store = RunStore(root, dataset.name, mode_cls.name, self._run_config(code_model, knowledge_model))
+        session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
+                                          base_url=c.base_url, max_cost_usd=c.max_cost),
+                             cache=ResponseCache(self.settings.cache_dir), on_call=store.record_call)
+        mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
+                        ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
+                                     c.temperature, c.max_output_tokens, examples))
+        check = make_checker(trial_rows(dataset.train.texts, c.trial_rows), dataset.card.n_classes, c.limits)
+        saved: list[GeneratedProgram] = []
+
+        def keep(program: GeneratedProgram) -> None:
+            store.save_program(program, self._header(program, mode, dataset))
+            saved.append(program)
+            stage.advance(1)
+
+        start = time.monotonic()
+        try:
+            with self.progress.stage(f"Writing {c.num_programs} programs with {code_model.name}",
+                                     total=c.num_programs, unit="programs") as stage:
+                mode.generate(c.num_programs, check, keep)
+        except BudgetExceeded as e:
+            store.finish("stopped: budget", str(e))
+            self.warnings.append(f"stopped early: {e}; {len(saved)} program(s) written")
+        except LLMError as e:
+            store.finish("failed", str(e))
+            raise AlchemistError(f"{e}. {len(saved)} program(s) so far are kept in {store.dir}") from None
+        except BaseException as e:
+            store.finish("interrupted" if isinstance(e, KeyboardInterrupt) else "failed", str(e))
+            raise
+        else:
+            store.finish("complete")
+        self.timings["generate"] = time.monotonic() - start
+        totals = store.manifest["totals"]
+        self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
+                           "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
+                           "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"],
+                           "programs_written": len(saved),
+                           "programs_ok": sum(p.status == "ok" for p in saved)}
+        if not saved:
+            raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
+        return store.dir
+
+    def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None) -> dict:
+        c = self.config
+        return {"dataset": c.dataset, "mode": c.mode, "code_model": code_model.to_dict(),
+                "knowledge_model": knowledge_model.to_dict() if knowledge_model else None,
+                "knowledge_type": c.knowledge_type if knowledge_model else None,
+                "num_programs": c.num_programs, "temperature": c.temperature,
+                "max_output_tokens": c.max_output_tokens, "description": c.description,
+                "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost,
+                "trial_rows": c.trial_rows, "label_model": c.label_model, "seeds": c.seeds}
 
     def human_programs(self, dataset: Dataset) -> _Programs:
         train = dataset.train
@@ -230,14 +324,16 @@ class Executor:
         t0 = time.monotonic()
         c = self.config
         dataset = self.load()
+        programs_dir = self.generate(dataset) if c.command == "run" else c.programs_dir
         # Read everything that can fail on bad input before a results folder is created.
         progs = self.human_programs(dataset) if c.human else None
-        files = None if c.human else load_program_dir(Path(c.programs_dir))
-        out = self.output_dir(dataset)
+        files = None if c.human else load_program_dir(Path(programs_dir))
+        out = self.output_dir(dataset, programs_dir)
         report = {"dataset": dataset.name, "metric": dataset.card.metric,
                   "classes": dataset.card.classes, "output_dir": str(out),
-                  "programs_source": "human (weak_labels)" if c.human else str(c.programs_dir),
-                  "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running"}
+                  "programs_source": "human (weak_labels)" if c.human else str(programs_dir),
+                  "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running",
+                  **self.generation}
         try:
             if progs is None:
                 progs = self.apply_programs(dataset, files)
@@ -263,8 +359,8 @@ class Executor:
             raise
         finally:
             self.timings["total"] = time.monotonic() - t0
-            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3)
-                                   for k in ("apply", "label_model", "distill", "total")}
+            keys = (("generate",) if c.command == "run" else ()) + ("apply", "label_model", "distill", "total")
+            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3) for k in keys}
             report["warnings"] = self.warnings
             atomic_write_json(out / "report.json", report)
             if c.json_path is not None and report["status"] == "ok":

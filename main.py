@@ -3,6 +3,7 @@
     python main.py datasets                      list the built-in tasks and where their data is
     python main.py apply PROGRAMS_DIR --dataset NAME   apply saved programs, aggregate, distill, report
     python main.py apply --human --dataset NAME  the same with the dataset's own human-written votes
+    python main.py run --dataset NAME --mode alchemist  an LLM writes the programs, then they are applied
     python main.py predict RESULTS_DIR --text "..."    label new text with a run's distilled model
 """
 
@@ -53,15 +54,14 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--task-card", metavar="FILE", help="task card JSON for your own data (default: task.json beside it)")
 
 
-def _add_apply_options(p: argparse.ArgumentParser, defaults: dict) -> None:
+def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str) -> None:
     g = p.add_argument_group("labeling")
     g.add_argument("--label-model", choices=("snorkel", "majority"), default=defaults["label_model"],
                    help=f"how votes are combined (default: {defaults['label_model']}; majority vote is always reported too)")
     g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],
                    help=f"seeds of the distilled MLP; test score is mean ± std (default: {defaults['seeds']})")
     g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
-    g.add_argument("--out", metavar="DIR", help="create the results folder under DIR (default: "
-                   "PROGRAMS_DIR/results/, or LF_saved_dir/<dataset>/human/ for --human)")
+    g.add_argument("--out", metavar="DIR", help=out_help)
     s = p.add_argument_group("sandbox")
     s.add_argument("--timeout", type=_positive_float, default=defaults["row_timeout_s"], metavar="SECONDS",
                    help=f"CPU seconds one program may spend on one row before it abstains (default: {defaults['row_timeout_s']})")
@@ -71,6 +71,41 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help="sandbox worker processes (default: 0 = one per core)")
     s.add_argument("--chunk-rows", type=_positive_int, default=defaults["chunk_rows"],
                    help=f"rows sent to a worker at a time (default: {defaults['chunk_rows']})")
+
+
+def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
+    from alchemist.prompts import KNOWLEDGE_TYPES
+    from modes import MODES
+
+    g = p.add_argument_group("generation")
+    g.add_argument("--mode", choices=list(MODES), default=defaults["mode"],
+                   help=f"scriptoriumws: the code LLM writes each program; alchemist: a knowledge LLM first "
+                        f"writes prior knowledge, then the code LLM writes from it (default: {defaults['mode']})")
+    g.add_argument("--code-model", default=defaults["code_model"], metavar="MODEL",
+                   help=f"model that writes the programs, from config.json's catalogue (default: {defaults['code_model']})")
+    g.add_argument("--knowledge-model", default=None, metavar="MODEL",
+                   help="model that writes prior knowledge in alchemist mode (default: config.json's "
+                        f"knowledge_model, {defaults['knowledge_model']})")
+    g.add_argument("--knowledge-type", choices=KNOWLEDGE_TYPES, default=defaults["knowledge_type"],
+                   help=f"kind of prior knowledge in alchemist mode (default: {defaults['knowledge_type']})")
+    g.add_argument("--num-programs", type=_positive_int, default=defaults["num_programs"], metavar="N",
+                   help=f"programs to write (default: {defaults['num_programs']})")
+    g.add_argument("--description", metavar="TEXT", help="the task in your own words (default: the task card's)")
+    g.add_argument("--base-url", metavar="URL", help="send the provider's requests to this server (passed to the "
+                   "SDK as is; OPENAI_BASE_URL / ANTHROPIC_BASE_URL work too)")
+    g.add_argument("--offline", action="store_true", help="answer only from the response cache; fail on a miss")
+    g.add_argument("--max-cost", type=_positive_float, metavar="USD", default=defaults.get("max_cost"),
+                   help="stop before a call that could push the run's cost past USD")
+    g.add_argument("--temperature", type=float, default=defaults["temperature"],
+                   help=f"sampling temperature, for models that take one (default: {defaults['temperature']})")
+    g.add_argument("--max-output-tokens", type=_positive_int, default=defaults["max_output_tokens"], metavar="N",
+                   help=f"reply length limit per call (default: {defaults['max_output_tokens']})")
+    g.add_argument("--llm-timeout", type=_positive_float, default=defaults["llm_timeout_s"], metavar="SECONDS",
+                   help=f"timeout of one API call (default: {defaults['llm_timeout_s']})")
+    g.add_argument("--llm-retries", type=int, default=defaults["llm_retries"], metavar="N",
+                   help=f"retries on rate limits, 5xx and timeouts, with backoff (default: {defaults['llm_retries']})")
+    g.add_argument("--trial-rows", type=_positive_int, default=defaults["trial_rows"], metavar="N",
+                   help=f"training rows each new program is trial-run on (default: {defaults['trial_rows']})")
 
 
 def build_parser(defaults: dict) -> argparse.ArgumentParser:
@@ -89,7 +124,16 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     a.add_argument("--human", action="store_true",
                    help="use the dataset's own weak_labels (human-written programs' votes) instead of files")
     _add_data_options(a)
-    _add_apply_options(a, defaults)
+    _add_apply_options(a, defaults, "create the results folder under DIR (default: PROGRAMS_DIR/results/, "
+                                    "or LF_saved_dir/<dataset>/human/ for --human)")
+
+    r = sub.add_parser("run", help="have an LLM write labeling programs, then apply them (labels, model, report)",
+                       description="Generate labeling programs with an LLM (saved with every prompt, reply, token "
+                                   "and dollar in manifest.json), then apply them as `apply` does.")
+    _add_data_options(r)
+    _add_generation_options(r, defaults)
+    _add_apply_options(r, defaults, "write the run under DIR/<dataset>/<mode>/<run-id>/ (default: LF_saved_dir "
+                                    "from config.json, generated_lfs/)")
 
     p = sub.add_parser("predict", help="label new text with a run's distilled model")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a results folder (holds distilled_model.pkl)")
@@ -126,28 +170,41 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace, settings) -> int:
+    """`apply` and `run` share everything but the generation stage."""
     from alchemist.progress import make_progress
     from alchemist.report import render
     from alchemist.sandbox import SandboxLimits
     from config import RunConfig, resolve_data_dir
     from executor import Executor
 
-    if args.human and args.programs_dir:
-        raise AlchemistError("give either PROGRAMS_DIR or --human, not both")
-    if not args.human and not args.programs_dir:
-        raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
+    generation = {}
+    if args.command == "apply":
+        if args.human and args.programs_dir:
+            raise AlchemistError("give either PROGRAMS_DIR or --human, not both")
+        if not args.human and not args.programs_dir:
+            raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
+        sources = {"programs_dir": Path(args.programs_dir) if args.programs_dir else None, "human": args.human}
+    else:
+        sources = {}
+        generation = dict(
+            mode=args.mode, code_model=args.code_model,
+            knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
+            knowledge_type=args.knowledge_type, num_programs=args.num_programs, description=args.description,
+            base_url=args.base_url, offline=args.offline, max_cost=args.max_cost, temperature=args.temperature,
+            max_output_tokens=args.max_output_tokens, llm_timeout_s=args.llm_timeout,
+            llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows)
     config = RunConfig(
-        dataset=args.dataset, programs_dir=Path(args.programs_dir) if args.programs_dir else None,
-        human=args.human, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
-        seeds=args.seeds, json_path=Path(args.json) if args.json else None,
+        dataset=args.dataset, command=args.command, **sources, data_dir=resolve_data_dir(args.data_dir, settings),
+        label_model=args.label_model, seeds=args.seeds, json_path=Path(args.json) if args.json else None,
         out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None,
         limits=SandboxLimits(row_timeout_s=args.timeout, memory_mb=args.memory_mb, workers=args.workers,
                              chunk_rows=args.chunk_rows),
+        **generation,
     )
-    report = Executor(config, make_progress()).run()
+    report = Executor(config, make_progress(), settings).run()
     render(report)
     return 0
 
@@ -190,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "datasets":
             return cmd_datasets(args)
-        if args.command == "apply":
+        if args.command in ("apply", "run"):
             return cmd_apply(args, settings)
         if args.command == "predict":
             return cmd_predict(args)

@@ -65,6 +65,11 @@ def render(report: dict, out: TextIO | None = None) -> None:
         missing = ", ".join(k for k, v in sandbox.items() if not str(v).startswith("active"))
         console.print(f"Sandbox layers active: {active}" + (f"; not active: {missing}" if missing else ""),
                       markup=False, highlight=False)
+    if "llm_calls" in report:
+        console.print(f"LLM: {report['llm_calls']} calls ({report.get('cached_calls', 0)} from the cache, at $0), "
+                      f"{report.get('input_tokens', 0):,} input / {report.get('output_tokens', 0):,} output tokens, "
+                      f"${report.get('cost_usd', 0):.4f}.  Programs and manifest: {report.get('run_dir')}",
+                      markup=False, highlight=False)
     for w in report.get("warnings", []):
         console.print(f"warning: {w}", markup=False, highlight=False)
     if report.get("output_dir"):

@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DEMO_DIR = ROOT / "datasets" / "demo"
 DEMO_PROGRAMS = ROOT / "examples" / "demo_programs"

@@ -1,0 +1,109 @@
+"""Prompts: templates in prompts/templates/ filled from a task card. Data, not code."""
+
+from __future__ import annotations
+
+import random
+from string import Template
+
+from alchemist.datasets import Dataset
+from alchemist.errors import AlchemistError
+from alchemist.policy import ALLOWED_MODULES
+from alchemist.tasks import PROJECT_ROOT, TaskCard
+
+TEMPLATES_DIR = PROJECT_ROOT / "prompts" / "templates"
+KNOWLEDGE_TYPES = ("rules", "keywords", "description", "examples")
+EXAMPLES_PER_CLASS = 5
+EXAMPLE_CHARS = 400
+
+
+def _template(name: str) -> Template:
+    path = TEMPLATES_DIR / f"{name}.txt"
+    try:
+        return Template(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise AlchemistError(f"{path}: cannot read prompt template ({e.strerror or e})") from None
+
+
+def _fill(name: str, **values: str) -> str:
+    try:
+        return _template(name).substitute(**values).strip() + "\n"
+    except (KeyError, ValueError) as e:
+        raise AlchemistError(f"{TEMPLATES_DIR / (name + '.txt')}: bad placeholder {e}") from None
+
+
+class TaskPrompts:
+    """Every prompt of a run, built from the task card (and the user's own task description)."""
+
+    def __init__(self, card: TaskCard, description: str | None = None):
+        self.card = card
+        self.description = (description or card.description or
+                            f"Classify each {card.item} into one of: {', '.join(card.classes)}.").strip()
+
+    def _common(self) -> dict[str, str]:
+        card = self.card
+        lines = []
+        for i, name in enumerate(card.classes):
+            desc = card.class_descriptions.get(name, "")
+            lines.append(f"{i}: {name}" + (f" — {desc}" if desc else ""))
+        return {"description": self.description, "item": card.item, "class_list": "\n".join(lines),
+                "arg_name": card.arg_name}
+
+    def labeling_instruction(self) -> str:
+        card = self.card
+        lines = [f"If the {card.item} is {name}, return {i}." for i, name in enumerate(card.classes)]
+        return "\n".join(lines + [f"If the {card.item} cannot be assigned to a class with confidence, return -1."])
+
+    def code_system(self) -> str:
+        return _fill("code_system")
+
+    def code_user(self, knowledge: str | None = None, strategies: list[str] | None = None) -> str:
+        knowledge_section = _fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
+        strategies_section = ""
+        if strategies:
+            listed = "\n".join(f"- {s}" for s in strategies)
+            strategies_section = _fill("strategies_section", strategies=listed) + "\n"
+        return _fill("code_user", **self._common(), labeling_instruction=self.labeling_instruction(),
+                     knowledge_section=knowledge_section, strategies_section=strategies_section,
+                     allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
+
+    def knowledge_system(self) -> str:
+        return _fill("knowledge_system")
+
+    def knowledge_user(self, kind: str, examples: str = "") -> str:
+        if kind not in KNOWLEDGE_TYPES:
+            raise AlchemistError(f"unknown knowledge type '{kind}' (choose from {', '.join(KNOWLEDGE_TYPES)})")
+        return _fill(f"knowledge_{kind}", **self._common(), examples=examples)
+
+    def repair_user(self, error: str, code: str = "", reply: str = "") -> str:
+        if code:
+            previous = f"Here it is:\n```python\n{code.rstrip()}\n```"
+        else:
+            previous = "Your reply was:\n<reply>\n" + reply.strip()[:3000] + "\n</reply>"
+        return _fill("repair_user", error=error, previous=previous, arg_name=self.card.arg_name)
+
+
+def pick_examples(dataset: Dataset, per_class: int = EXAMPLES_PER_CLASS, seed: int = 0) -> str:
+    """Labeled examples from the user's train (then valid) rows — never test — as prompt text."""
+    rng = random.Random(seed)
+    card = dataset.card
+    chosen: dict[int, list[str]] = {c: [] for c in range(card.n_classes)}
+    for split_name in ("train", "valid"):
+        split = dataset.get(split_name)
+        if split is None:
+            continue
+        order = list(range(len(split)))
+        rng.shuffle(order)
+        for r in order:
+            label = int(split.labels[r])
+            text = split.texts[r].strip()
+            if label >= 0 and text and len(chosen[label]) < per_class:
+                chosen[label].append(text[:EXAMPLE_CHARS])
+    if not any(chosen.values()):
+        raise AlchemistError("the 'examples' knowledge type needs labeled rows in train or valid; "
+                             "this dataset has none (choose rules, keywords or description)")
+    lines = []
+    for c, texts in chosen.items():
+        for text in texts:
+            lines.append(f"[{card.classes[c]}] {text}")
+    return "\n".join(lines)
+

@@ -1,0 +1,78 @@
+"""A generation run on disk: generated_lfs/<dataset>/<mode>/<run-id>/lf_NN.py + manifest.json.
+
+The manifest (config, every prompt and reply, usage, cost, cache hits, timings, program statuses)
+is rewritten atomically after every LLM call and every program, so an interrupted or failed run
+keeps everything it produced. A new run always gets a new folder.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from alchemist.files import atomic_write_json, atomic_write_text, new_run_dir
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RunStore:
+    def __init__(self, root: Path, dataset: str, mode: str, config: dict):
+        self.dir = new_run_dir(Path(root) / dataset / mode)
+        self._start = time.monotonic()
+        self.manifest: dict = {
+            "manifest_version": MANIFEST_VERSION, "tool": "alchemist", "run_id": self.dir.name,
+            "dataset": dataset, "mode": mode, "created": _now(), "status": "running", "config": config,
+            "calls": [], "programs": [],
+            "totals": {"llm_calls": 0, "cached_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
+        }
+        self.write()
+
+    def write(self) -> None:
+        self.manifest["elapsed_s"] = round(time.monotonic() - self._start, 3)
+        atomic_write_json(self.dir / MANIFEST, self.manifest)
+
+    def record_call(self, record: dict) -> None:
+        record = {"index": len(self.manifest["calls"]), "at": _now(), **record}
+        self.manifest["calls"].append(record)
+        totals = self.manifest["totals"]
+        totals["llm_calls"] += 1
+        totals["cached_calls"] += int(bool(record.get("cached")))
+        totals["input_tokens"] += int(record.get("input_tokens", 0))
+        totals["output_tokens"] += int(record.get("output_tokens", 0))
+        totals["cost_usd"] = round(totals["cost_usd"] + float(record.get("cost_usd", 0.0)), 8)
+        self.write()
+
+    def save_program(self, program, header: dict) -> Path:
+        """Write lf_NN.py (header comment + code; a reply without code is kept as comments)."""
+        path = self.dir / f"{program.name}.py"
+        lines = [f"# Alchemist labeling program {program.name} (generated; edit it and re-apply with "
+                 f"`python main.py apply {self.dir}`)."]
+        lines += [f"# {k}: {v}" for k, v in header.items() if v not in (None, "")]
+        body = program.code
+        if not body.strip():
+            last = program.replies[-1].text if program.replies else ""
+            body = "".join(f"# | {line}\n" for line in last.splitlines()) or "# (empty reply)\n"
+        atomic_write_text(path, "\n".join(lines) + "\n\n" + body)
+        self.manifest["programs"].append({
+            "name": program.name, "file": path.name, "status": program.status, "reason": program.reason,
+            "strategy": program.strategy, "knowledge": program.knowledge,
+            "code_prompt_sha256": program.code_prompt_sha256,
+            "calls": [c["index"] for c in self.manifest["calls"] if c.get("program") == program.name],
+            "input_tokens": program.input_tokens, "output_tokens": program.output_tokens,
+            "cost_usd": round(program.cost_usd, 8), "cached_calls": program.cached_calls,
+        })
+        self.write()
+        return path
+
+    def finish(self, status: str, error: str = "") -> None:
+        self.manifest["status"] = status
+        self.manifest["finished"] = _now()
+        if error:
+            self.manifest["error"] = error
+        self.write()

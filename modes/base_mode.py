@@ -1,0 +1,126 @@
+"""BaseMode: how a mode turns LLM replies into labeling programs.
+
+A mode builds prompts and calls the LLM; it never executes code. Whether a program is usable is
+decided by the `check` callback the executor passes in (static gate + sandboxed trial run).
+Per program: [knowledge call] -> code call -> (if unusable) one repair call with the exact error.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, field
+from typing import Callable
+
+from alchemist.extract import extract_code, strategy_of
+from alchemist.llm import LLMReply, LLMSession
+from alchemist.models import ModelSpec
+from alchemist.prompts import TaskPrompts
+
+Check = Callable[[str], str]  # program source -> "" if usable, else the exact problem
+
+
+@dataclass
+class ModeSettings:
+    code_model: ModelSpec
+    knowledge_model: ModelSpec | None = None
+    knowledge_type: str | None = None
+    temperature: float | None = 0.7
+    max_tokens: int = 2048
+    examples: str = ""  # labeled examples for the 'examples' knowledge type
+
+
+@dataclass
+class GeneratedProgram:
+    index: int  # 1-based
+    code: str
+    status: str  # ok | rejected
+    reason: str = ""
+    strategy: str = ""
+    knowledge: str | None = None
+    code_prompt_sha256: str = ""
+    replies: list[LLMReply] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"lf_{self.index:02d}"
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(r.input_tokens for r in self.replies)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(r.output_tokens for r in self.replies)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(r.cost_usd for r in self.replies)
+
+    @property
+    def cached_calls(self) -> int:
+        return sum(r.cached for r in self.replies)
+
+
+class BaseMode(ABC):
+    name = "base"  # what --mode takes and the run folder is named after
+    two_stage = False
+
+    def __init__(self, prompts: TaskPrompts, llm: LLMSession, settings: ModeSettings):
+        self.prompts, self.llm, self.settings = prompts, llm, settings
+
+    # --- hooks for subclasses -------------------------------------------------------------------
+    def knowledge(self, program: GeneratedProgram) -> str | None:
+        """Prior knowledge for one program (two-stage modes ask the knowledge LLM); None for none."""
+        return None
+
+    def describe(self) -> dict:
+        s = self.settings
+        return {"mode": self.name, "code_model": s.code_model.name,
+                "knowledge_model": s.knowledge_model.name if s.knowledge_model else None,
+                "knowledge_type": s.knowledge_type}
+
+    # --- the dialogue -----------------------------------------------------------------------------
+    def _ask(self, model: ModelSpec, system: str, user: str, program: GeneratedProgram, stage: str) -> LLMReply:
+        reply = self.llm.complete(model, system, user, temperature=self.settings.temperature,
+                                  max_tokens=self.settings.max_tokens, sample=program.index,
+                                  meta={"stage": stage, "program": program.name})
+        program.replies.append(reply)
+        return reply
+
+    @staticmethod
+    def _usable(reply: LLMReply, check: Check) -> tuple[str, str]:
+        found = extract_code(reply.text, truncated=reply.truncated)
+        if not found.code or found.problem:
+            return found.code, found.problem
+        return found.code, check(found.code)
+
+    def generate_one(self, index: int, strategies: list[str], check: Check) -> GeneratedProgram:
+        program = GeneratedProgram(index=index, code="", status="rejected")
+        program.knowledge = self.knowledge(program)
+        system = self.prompts.code_system()
+        user = self.prompts.code_user(program.knowledge, strategies)
+        program.code_prompt_sha256 = self.llm.prompt_sha256(system, user)
+        reply = self._ask(self.settings.code_model, system, user, program, "code")
+        code, problem = self._usable(reply, check)
+        if problem:
+            repair = self.prompts.repair_user(problem, code=code, reply=reply.text)
+            second = self._ask(self.settings.code_model, system, repair, program, "repair")
+            code2, problem2 = self._usable(second, check)
+            if problem2:
+                program.code = code2 or code
+                program.reason = f"{problem2} (still, after one repair request; first problem: {problem})"
+                return program
+            code = code2
+        program.code, program.status = code, "ok"
+        program.strategy = strategy_of(code)
+        return program
+
+    def generate(self, n: int, check: Check, on_program: Callable[[GeneratedProgram], None]) -> list[GeneratedProgram]:
+        """Write n programs; each is handed to `on_program` (saved) as soon as it is done."""
+        programs: list[GeneratedProgram] = []
+        for index in range(1, n + 1):
+            strategies = [p.strategy for p in programs if p.status == "ok" and p.strategy]
+            program = self.generate_one(index, strategies, check)
+            programs.append(program)
+            on_program(program)
+        return programs
