@@ -62,7 +62,7 @@ def load_settings(path: Path = CONFIG_FILE) -> Settings:
     return Settings(data_dir=_project_path(str(data.get("data_dir", "datasets"))),
                     saved_dir=_project_path(str(data.get("LF_saved_dir", "generated_lfs"))),
                     defaults=defaults, models=parse_catalogue(data.get("models", {}), str(path)),
-                    cache_dir=_project_path(str(data.get("cache_dir", ".cache/llm"))))
+                    cache_dir=_project_path(os.environ.get("ALCHEMIST_CACHE_DIR") or str(data.get("cache_dir", ".cache/llm"))))
 
 
 def _load_dotenv() -> None:

@@ -129,7 +129,7 @@ class Executor:
         saved: list[GeneratedProgram] = []
 
         def keep(program: GeneratedProgram) -> None:
-            store.save_program(program, self._header(program, mode, dataset))
+            store.save_program(program, self._header(program, mode, dataset), f"--dataset {c.dataset}")
             saved.append(program)
             stage.advance(1)
 

@@ -48,11 +48,11 @@ class RunStore:
         totals["cost_usd"] = round(totals["cost_usd"] + float(record.get("cost_usd", 0.0)), 8)
         self.write()
 
-    def save_program(self, program, header: dict) -> Path:
+    def save_program(self, program, header: dict, reapply: str = "") -> Path:
         """Write lf_NN.py (header comment + code; a reply without code is kept as comments)."""
         path = self.dir / f"{program.name}.py"
-        lines = [f"# Alchemist labeling program {program.name} (generated; edit it and re-apply with "
-                 f"`python main.py apply {self.dir}`)."]
+        lines = [f"# Alchemist labeling program {program.name}, generated; edit it and re-apply with",
+                 f"# python main.py apply {self.dir} {reapply}".rstrip()]
         lines += [f"# {k}: {v}" for k, v in header.items() if v not in (None, "")]
         body = program.code
         if not body.strip():
