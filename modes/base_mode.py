@@ -7,7 +7,6 @@ Per program: [knowledge call] -> code call -> (if unusable) one repair call with
 
 from __future__ import annotations
 
-from abc import ABC
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -61,7 +60,7 @@ class GeneratedProgram:
         return sum(r.cached for r in self.replies)
 
 
-class BaseMode(ABC):
+class BaseMode:
     name = "base"  # what --mode takes and the run folder is named after
     two_stage = False
 
