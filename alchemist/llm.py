@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -97,7 +98,19 @@ def _retryable(exc: Exception) -> tuple[bool, float | None, str]:
             pass
         message = _status_message(exc)
         return status in (408, 409, 429) or status >= 500, wait, f"HTTP {status}: {message}"
-    return False, None, f"{exc.__class__.__name__}: {exc}"
+    return False, None, redact(f"{exc.__class__.__name__}: {exc}")[:300]
+
+
+KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_*.\-]{6,}", re.I)
+
+
+def redact(text: str) -> str:
+    """Error text from a provider may echo the key (masked or not): never let it reach a file."""
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        key = os.environ.get(var)
+        if key and len(key) >= 8:
+            text = text.replace(key, "[redacted]")
+    return KEY_PATTERN.sub("[redacted]", text)
 
 
 def _status_message(exc: Exception) -> str:
@@ -105,8 +118,8 @@ def _status_message(exc: Exception) -> str:
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])[:200]
-    return str(getattr(exc, "message", exc))[:200]
+            return redact(str(err["message"]))[:200]
+    return redact(str(getattr(exc, "message", exc)))[:200]
 
 
 class _Provider:

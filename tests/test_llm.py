@@ -118,6 +118,14 @@ def test_client_errors_are_not_retried(server):
     assert server.calls == 1
 
 
+def test_keys_in_provider_errors_are_redacted(server):
+    server.push({"status": 401, "message": "Incorrect API key provided: sk-test-openai. Also sk-proj-ab12****cd34."})
+    with pytest.raises(LLMError) as err:
+        ask(session(server, OPENAI), OPENAI)
+    assert "sk-test-openai" not in str(err.value) and "sk-proj" not in str(err.value)
+    assert "[redacted]" in str(err.value)
+
+
 def test_cache_answers_identical_request_for_free(server, tmp_path):
     server.push("first")
     llm = session(server, OPENAI, tmp_path)
