@@ -205,3 +205,20 @@ def test_llm_calls_do_not_depend_on_dataset_size(env, server, capsys):
         assert code == 0, capsys.readouterr().err
         counts.append(server.calls - before)
     assert counts == [6, 6]
+
+
+def test_examples_knowledge_comes_from_train_and_valid_never_test(env, server, capsys):
+    data = env / "mine"
+    data.mkdir()
+    (data / "train.csv").write_text("text,label\n" + "".join(f"train spam {i} http://x,spam\ntrain ham {i},ham\n"
+                                                             for i in range(10)))
+    (data / "test.csv").write_text("text,label\nTESTROW spam http://y,spam\nTESTROW ham,ham\n")
+    code = main.main(["run", "--dataset", str(data), "--base-url", server.openai_url, "--mode", "alchemist",
+                      "--knowledge-type", "examples", "--num-programs", "1", "--seeds", "1", "--out", str(env / "runs")])
+    assert code == 0, capsys.readouterr().err
+    knowledge_prompts = [r["body"]["messages"][1]["content"] for r in server.requests
+                         if "expert annotator" in r["body"]["messages"][0]["content"]]
+    (prompt,) = knowledge_prompts
+    assert "<examples>" in prompt and "[spam] train spam" in prompt and "[ham] train ham" in prompt
+    assert "TESTROW" not in prompt
+    assert prompt.count("[spam]") == 5 and prompt.count("[ham]") == 5
