@@ -29,6 +29,7 @@ from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, ch
 from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
 from alchemist.prompts import TaskPrompts, pick_examples
+from alchemist.report_html import write_html
 from alchemist.runs import RunStore
 from alchemist.trial import make_checker, trial_rows
 from config import RunConfig, Settings, load_settings
@@ -119,9 +120,15 @@ class Executor:
         examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
         root = c.out_dir or c.saved_dir
         store = RunStore(root, dataset.name, mode_cls.name, self._run_config(code_model, knowledge_model))
+        def on_call(record: dict) -> None:
+            store.record_call(record)
+            t = store.manifest["totals"]
+            stage.note(f"{t['llm_calls']} LLM calls ({t['cached_calls']} cached), "
+                       f"{t['input_tokens'] + t['output_tokens']:,} tokens, ${t['cost_usd']:.4f}")
+
         session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
                                           base_url=c.base_url, max_cost_usd=c.max_cost),
-                             cache=ResponseCache(self.settings.cache_dir), on_call=store.record_call)
+                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call)
         mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
                         ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
                                      c.temperature, c.max_output_tokens, examples))
@@ -273,7 +280,8 @@ class Executor:
         self.timings["distill"] = time.monotonic() - start
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")
-        result.update(test_mean=res.mean, test_std=res.std, scores=res.scores, trained_on=res.trained_on)
+        result.update(test_mean=res.mean, test_std=res.std, scores=res.scores, trained_on=res.trained_on,
+                      confusion_matrix=res.confusion)
         result["model"] = res.model
         return result
 
@@ -363,6 +371,7 @@ class Executor:
             report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3) for k in keys}
             report["warnings"] = self.warnings
             atomic_write_json(out / "report.json", report)
+            write_html(report, out / "report.html")
             if c.json_path is not None and report["status"] == "ok":
                 atomic_write_json(Path(c.json_path), report)
         return report

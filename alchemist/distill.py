@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import confusion_matrix
 from sklearn.neural_network import MLPClassifier
 
 from alchemist.errors import AlchemistError
@@ -67,6 +68,7 @@ class DistillResult:
     trained_on: int = 0
     model: DistilledModel | None = None
     error: str = ""
+    confusion: list[list[int]] | None = None  # saved model on test: rows gold, columns predicted
 
     @property
     def mean(self) -> float | None:
@@ -125,9 +127,14 @@ def distill(train_texts: Sequence[str], train_labels: np.ndarray, classes: list[
         if X_test is not None and test_labels is not None:
             probs = np.zeros((X_test.shape[0], len(classes)))
             probs[:, clf.classes_] = clf.predict_proba(X_test)
-            s = score(test_labels, probs.argmax(axis=1), metric, positive_class)
+            predicted = probs.argmax(axis=1)
+            s = score(test_labels, predicted, metric, positive_class)
             if s is not None:
                 result.scores.append(s)
+            if result.confusion is None and s is not None:
+                known = np.asarray(test_labels) >= 0
+                result.confusion = confusion_matrix(np.asarray(test_labels)[known], predicted[known],
+                                                    labels=list(range(len(classes)))).tolist()
         if on_seed is not None:
             on_seed(1)
     return result

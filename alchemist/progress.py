@@ -10,6 +10,9 @@ from typing import Protocol, TextIO
 class Stage(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
+    def note(self, text: str) -> None:
+        """Extra live detail after the counts (e.g. tokens and dollars so far)."""
+
     def __enter__(self) -> "Stage": ...
 
     def __exit__(self, *exc: object) -> None: ...
@@ -23,6 +26,9 @@ class Progress(Protocol):
 
 class _NullStage:
     def advance(self, n: int = 1) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
 
     def __enter__(self) -> "_NullStage":
@@ -52,8 +58,16 @@ class _PlainStage:
         self.out, self.name, self.total, self.unit, self.every = out, name, total, unit, every
         self.done = 0
         self.start = self.last = time.monotonic()
+        self.detail = ""
+
+    def note(self, text: str) -> None:
+        self.detail = text
 
     def _line(self, final: bool) -> str:
+        line = self._counts(final)
+        return f"{line}; {self.detail}" if self.detail else line
+
+    def _counts(self, final: bool) -> str:
         elapsed = max(time.monotonic() - self.start, 1e-9)
         rate = self.done / elapsed
         if final and self.total is None:
@@ -110,7 +124,10 @@ class _RichStage:
     def advance(self, n: int = 1) -> None:
         self.done += n
         rate = self.done / max(time.monotonic() - self.start, 1e-9)
-        self.bar.update(self.task, advance=n, rate=f"{rate:,.0f} {self.unit}/s")
+        self.bar.update(self.task, advance=n, rate=f"{rate:,.1f} {self.unit}/s")
+
+    def note(self, text: str) -> None:
+        self.bar.update(self.task, rate=text)
 
     def __enter__(self) -> "_RichStage":
         self.bar.start()
