@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) main.py apply examples/demo_programs --dataset demo
+	$(PY) main.py demo
 
 test: install
 	$(PY) -m pytest -q

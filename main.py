@@ -135,6 +135,12 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     _add_apply_options(r, defaults, "write the run under DIR/<dataset>/<mode>/<run-id>/ (default: LF_saved_dir "
                                     "from config.json, generated_lfs/)")
 
+    m = sub.add_parser("demo", help="the whole flow offline, with recorded LLM replies (no key, no network)",
+                       description="Run the whole flow on the bundled demo data with LLM replies recorded for the "
+                                   "demo: no API key, no network.")
+    m.add_argument("--out", metavar="DIR", help="root of the run folders (default: LF_saved_dir, generated_lfs/)")
+    m.add_argument("--seeds", type=_positive_int, default=3, help="seeds of the distilled MLP (default: 3)")
+
     p = sub.add_parser("predict", help="label new text with a run's distilled model")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a results folder (holds distilled_model.pkl)")
     p.add_argument("--text", action="append", default=[], help="a text to label (repeatable)")
@@ -209,6 +215,36 @@ def cmd_apply(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = None, record: bool = False) -> int:
+    """The offline demo (`record=True` is used by datasets/demo/record_replies.py to re-record it)."""
+    from alchemist.demo import BANNER, DEMO_MODEL, DEMO_PROGRAMS, RECORDED_DIR
+    from alchemist.llm import LLMError
+    from alchemist.progress import make_progress
+    from alchemist.report import render
+    from config import RunConfig, load_settings
+    from executor import Executor
+
+    settings = load_settings()
+    settings.models = {**settings.models, DEMO_MODEL.name: DEMO_MODEL}
+    settings.cache_dir = RECORDED_DIR
+    config = RunConfig(dataset="demo", command="run", mode="alchemist", code_model=DEMO_MODEL.name,
+                       knowledge_model=DEMO_MODEL.name, knowledge_type="rules", num_programs=DEMO_PROGRAMS,
+                       offline=not record, base_url=base_url, seeds=seeds, out_dir=out,
+                       saved_dir=settings.saved_dir)
+    if not record:
+        print(BANNER, file=sys.stderr)
+    try:
+        report = Executor(config, make_progress(), settings).run()
+    except LLMError as e:
+        raise AlchemistError(f"{e} — the recorded demo replies no longer match the prompts; re-record them "
+                             "with `python datasets/demo/record_replies.py`") from None
+    render(report)
+    if not record:
+        print("This was the recorded demo: the LLM replies were replayed, not generated. For real runs see "
+              "`python main.py run --help` or start the wizard with `python main.py`.", file=sys.stderr)
+    return 0
+
+
 def _read_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
     from alchemist.datasets import Columns, _read_split
 
@@ -251,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_apply(args, settings)
         if args.command == "predict":
             return cmd_predict(args)
+        if args.command == "demo":
+            return run_demo(Path(args.out) if args.out else None, args.seeds)
         parser.print_help()
         return 0
     except AlchemistError as e:
