@@ -137,3 +137,20 @@ class RunConfig:
                                      f"(choose from {', '.join(KNOWLEDGE_TYPES)})")
             if self.max_cost is not None and self.max_cost <= 0:
                 raise AlchemistError("--max-cost must be a positive number of dollars")
+
+
+def run_config(settings: Settings, **choices) -> RunConfig:
+    """A `run` RunConfig: config.json's defaults, then the given choices. The wizard and the
+    command-line flags both build their runs here, so identical choices make identical runs."""
+    d = settings.defaults
+    base = dict(
+        command="run", label_model=d["label_model"], seeds=d["seeds"], mode=d["mode"], code_model=d["code_model"],
+        knowledge_model=d["knowledge_model"], knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
+        temperature=d["temperature"], max_output_tokens=d["max_output_tokens"], llm_timeout_s=d["llm_timeout_s"],
+        llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
+        saved_dir=settings.saved_dir,
+        limits=SandboxLimits(row_timeout_s=d["row_timeout_s"], memory_mb=d["memory_mb"], workers=d["workers"],
+                             chunk_rows=d["chunk_rows"]),
+    )
+    base.update(choices)
+    return RunConfig(**base)

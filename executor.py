@@ -152,7 +152,10 @@ class Executor:
             store.finish("failed", str(e))
             raise AlchemistError(f"{e}. {len(saved)} program(s) so far are kept in {store.dir}") from None
         except BaseException as e:
-            store.finish("interrupted" if isinstance(e, KeyboardInterrupt) else "failed", str(e))
+            interrupted = isinstance(e, KeyboardInterrupt)
+            store.finish("interrupted" if interrupted else "failed", str(e) or type(e).__name__)
+            if interrupted:
+                self.progress.log(f"Interrupted: {len(saved)} program(s) kept in {store.dir}")
             raise
         else:
             store.finish("complete")

@@ -1,5 +1,6 @@
 """Alchemist command line.
 
+    python main.py                               the interactive wizard
     python main.py datasets                      list the built-in tasks and where their data is
     python main.py apply PROGRAMS_DIR --dataset NAME   apply saved programs, aggregate, distill, report
     python main.py apply --human --dataset NAME  the same with the dataset's own human-written votes
@@ -114,6 +115,10 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    w = sub.add_parser("wizard", help="the interactive wizard (also what `python main.py` alone starts)")
+    w.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets")
+    w.add_argument("--out", metavar="DIR", help="root of the run folders (default: LF_saved_dir, generated_lfs/)")
+
     d = sub.add_parser("datasets", help="list the built-in tasks, whether each is on disk, and where to get it")
     d.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets")
 
@@ -175,43 +180,69 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_apply(args: argparse.Namespace, settings) -> int:
-    """`apply` and `run` share everything but the generation stage."""
-    from alchemist.progress import make_progress
-    from alchemist.report import render
+def config_from_args(args: argparse.Namespace, settings) -> "RunConfig":
+    """The RunConfig of an `apply` or `run` command line."""
     from alchemist.sandbox import SandboxLimits
-    from config import RunConfig, resolve_data_dir
-    from executor import Executor
+    from config import RunConfig, resolve_data_dir, run_config
 
-    generation = {}
-    if args.command == "apply":
-        if args.human and args.programs_dir:
-            raise AlchemistError("give either PROGRAMS_DIR or --human, not both")
-        if not args.human and not args.programs_dir:
-            raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
-        sources = {"programs_dir": Path(args.programs_dir) if args.programs_dir else None, "human": args.human}
-    else:
-        sources = {}
-        generation = dict(
-            mode=args.mode, code_model=args.code_model,
-            knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
-            knowledge_type=args.knowledge_type, num_programs=args.num_programs, description=args.description,
-            base_url=args.base_url, offline=args.offline, max_cost=args.max_cost, temperature=args.temperature,
-            max_output_tokens=args.max_output_tokens, llm_timeout_s=args.llm_timeout,
-            llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows)
-    config = RunConfig(
-        dataset=args.dataset, command=args.command, **sources, data_dir=resolve_data_dir(args.data_dir, settings),
-        label_model=args.label_model, seeds=args.seeds, json_path=Path(args.json) if args.json else None,
+    common = dict(
+        dataset=args.dataset, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
+        seeds=args.seeds, json_path=Path(args.json) if args.json else None,
         out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None,
         limits=SandboxLimits(row_timeout_s=args.timeout, memory_mb=args.memory_mb, workers=args.workers,
-                             chunk_rows=args.chunk_rows),
-        **generation,
-    )
+                             chunk_rows=args.chunk_rows))
+    if args.command == "apply":
+        if args.human and args.programs_dir:
+            raise AlchemistError("give either PROGRAMS_DIR or --human, not both")
+        if not args.human and not args.programs_dir:
+            raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
+        return RunConfig(command="apply", programs_dir=Path(args.programs_dir) if args.programs_dir else None,
+                         human=args.human, **common)
+    return run_config(
+        settings, **common, mode=args.mode, code_model=args.code_model,
+        knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
+        knowledge_type=args.knowledge_type, num_programs=args.num_programs, description=args.description,
+        base_url=args.base_url, offline=args.offline, max_cost=args.max_cost, temperature=args.temperature,
+        max_output_tokens=args.max_output_tokens, llm_timeout_s=args.llm_timeout,
+        llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows)
+
+
+def cmd_apply(args: argparse.Namespace, settings) -> int:
+    """`apply` and `run` share everything but the generation stage."""
+    from alchemist.progress import make_progress
+    from alchemist.report import render
+    from executor import Executor
+
+    report = Executor(config_from_args(args, settings), make_progress(), settings).run()
+    render(report)
+    return 0
+
+
+def cmd_wizard(args: argparse.Namespace, settings) -> int:
+    from alchemist.progress import make_progress
+    from alchemist.report import render
+    from config import resolve_data_dir
+    from executor import Executor
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise AlchemistError("the wizard needs an interactive terminal; for scripts use "
+                             "`python main.py run --dataset NAME ...` (see `python main.py run --help`)")
+    import wizard
+    from wizard_prompts import WizardExit
+
+    print("Alchemist — label data with LLM-written labeling programs. Type exit at any prompt to leave.\n")
+    try:
+        config = wizard.converse(settings, resolve_data_dir(getattr(args, "data_dir", None), settings),
+                                 Path(args.out) if getattr(args, "out", None) else None)
+    except WizardExit:
+        print("Bye — nothing was run.")
+        return 0
     report = Executor(config, make_progress(), settings).run()
     render(report)
+    print(f"Report with plots: {Path(report['output_dir']) / 'report.html'}")
     return 0
 
 
@@ -289,14 +320,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_predict(args)
         if args.command == "demo":
             return run_demo(Path(args.out) if args.out else None, args.seeds)
-        parser.print_help()
-        return 0
+        return cmd_wizard(args, settings)
     except AlchemistError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("\ninterrupted — anything already written is kept, with a manifest that says so", file=sys.stderr)
         return 130
+    except EOFError:
+        print("\nBye.", file=sys.stderr)
+        return 0
     except BrokenPipeError:
         return 0
 

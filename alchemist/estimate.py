@@ -1,0 +1,48 @@
+"""What a generation run will cost, before any call: a typical figure and a worst case.
+
+Token counts are approximated from prompt length (CHARS_PER_TOKEN); the worst case assumes every
+reply uses the whole output limit and every program needs its one repair request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alchemist.llm import CHARS_PER_TOKEN
+from alchemist.models import ModelSpec
+from alchemist.prompts import TaskPrompts
+
+TYPICAL_KNOWLEDGE_TOKENS = 400
+TYPICAL_PROGRAM_TOKENS = 350
+TYPICAL_STRATEGY_TOKENS = 15  # one line per earlier program listed in the prompt
+
+
+@dataclass
+class Estimate:
+    calls: int  # calls without repairs
+    max_calls: int  # with one repair per program
+    typical_usd: float
+    worst_usd: float
+
+
+def _tokens(*texts: str) -> int:
+    return sum(len(t) for t in texts) // CHARS_PER_TOKEN + 1
+
+
+def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | None, knowledge_type: str | None,
+                 n: int, max_tokens: int, examples: str = "") -> Estimate:
+    base_code = _tokens(prompts.code_system(), prompts.code_user())
+    strategies = TYPICAL_STRATEGY_TOKENS * (n - 1) / 2  # the average program sees half the others listed
+    typical = worst = 0.0
+    if knowledge is not None:
+        k_in = _tokens(prompts.knowledge_system(), prompts.knowledge_user(knowledge_type or "rules", examples))
+        typical += n * knowledge.cost(k_in, TYPICAL_KNOWLEDGE_TOKENS)
+        worst += n * knowledge.cost(k_in, max_tokens)
+    k_typ = TYPICAL_KNOWLEDGE_TOKENS if knowledge is not None else 0
+    k_max = max_tokens if knowledge is not None else 0
+    typical += n * code.cost(int(base_code + k_typ + strategies), TYPICAL_PROGRAM_TOKENS)
+    worst_code_in = int(base_code + k_max + strategies)
+    worst += n * code.cost(worst_code_in, max_tokens)  # the code call
+    worst += n * code.cost(worst_code_in + max_tokens, max_tokens)  # its repair, quoting the reply
+    calls = n * (2 if knowledge is not None else 1)
+    return Estimate(calls=calls, max_calls=calls + n, typical_usd=typical, worst_usd=worst)

@@ -1,0 +1,256 @@
+"""The interactive wizard: `python main.py` asks a few questions, shows the estimated cost, runs.
+
+Questions, in order: what to do (new run, or re-apply a previous run's programs for free); dataset
+(built-in task or your own file); the task in your own words; mode; code LLM; for Alchemist the
+knowledge LLM and knowledge type; the number of programs; then a summary with the estimated cost and
+a confirmation. Answers are remembered for next time. The run itself is the same `RunConfig` the
+command-line flags build, handed to the same `Executor`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from questionary import Choice
+
+import wizard_prompts as ask
+from alchemist.datasets import Columns, builtin_location, load_dataset
+from alchemist.errors import AlchemistError
+from alchemist.estimate import estimate_run
+from alchemist.files import atomic_write_json
+from alchemist.models import ModelSpec
+from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples
+from alchemist.tasks import builtin_card, builtin_names
+from config import RunConfig, Settings, run_config
+
+OWN_DATA = "__own__"
+MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
+         ("alchemist", "Alchemist without RAG — a knowledge LLM writes prior knowledge first, then the code LLM")]
+RAG_MODE = "Alchemist with RAG — knowledge from your own documents"
+KNOWLEDGE_HELP = {"rules": "labeling rules and heuristics", "keywords": "keywords and phrases per class",
+                  "description": "a description of the data and each class",
+                  "examples": "5 labeled examples per class from your train/valid rows, analysed into rules"}
+
+
+@dataclass
+class Answers:
+    dataset: str = "youtube"
+    own_path: str = ""
+    text_column: str = "text"
+    label_column: str = "label"
+    classes: str = ""
+    descriptions: dict[str, str] = field(default_factory=dict)  # per dataset, as last written
+    mode: str = "alchemist"
+    code_model: str = ""
+    knowledge_model: str = ""
+    knowledge_type: str = "rules"
+    num_programs: int = 10
+
+    @property
+    def dataset_arg(self) -> str:
+        return self.own_path if self.dataset == OWN_DATA else self.dataset
+
+
+def _state_file(settings: Settings) -> Path:
+    return settings.cache_dir.parent / "wizard_last.json"
+
+
+def load_answers(settings: Settings) -> Answers:
+    d = settings.defaults
+    answers = Answers(mode=d["mode"], code_model=d["code_model"], knowledge_model=d["knowledge_model"],
+                      knowledge_type=d["knowledge_type"], num_programs=d["num_programs"])
+    try:
+        saved = json.loads(_state_file(settings).read_text(encoding="utf-8"))
+        for key, value in saved.items():
+            if key in Answers.__dataclass_fields__ and isinstance(value, type(getattr(answers, key))):
+                setattr(answers, key, value)
+    except (OSError, ValueError):
+        pass  # no (or an unreadable) memory of the last run: defaults
+    return answers
+
+
+def save_answers(settings: Settings, answers: Answers) -> None:
+    try:
+        atomic_write_json(_state_file(settings), asdict(answers))
+    except OSError:
+        pass  # remembering is a convenience, never a reason to fail
+
+
+# --- questions -------------------------------------------------------------------------------------
+def ask_dataset(answers: Answers, data_dir: Path) -> tuple[Answers, object]:
+    choices = []
+    for name in builtin_names():
+        card = builtin_card(name)
+        label = f"{name:8s} {card.item}: {', '.join(card.classes)}"
+        found = builtin_location(name, data_dir) is not None
+        choices.append(Choice(label, name, disabled=None if found else f"not found in {data_dir}"))
+    choices.append(Choice("demo     bundled demo data: video comments, ham or spam", "demo"))
+    choices.append(Choice("My own data (a CSV or JSONL file, or a folder of train/valid/test files)", OWN_DATA))
+    while True:
+        answers.dataset = ask.select("Which dataset?", choices, default=answers.dataset)
+        if answers.dataset != OWN_DATA:
+            return answers, load_dataset(answers.dataset, data_dir)
+        try:
+            return answers, _ask_own_data(answers)
+        except AlchemistError as e:
+            print(f"  That data cannot be used: {e}")
+
+
+def _ask_own_data(answers: Answers):
+    def exists(path: str) -> str:
+        return "" if Path(path.strip()).expanduser().exists() else "no such file or folder"
+
+    answers.own_path = ask.text("Path to your data (CSV, JSONL, or a folder):", answers.own_path, exists).strip()
+    answers.text_column = ask.text("Column holding the text:", answers.text_column or "text").strip() or "text"
+    answers.label_column = ask.text("Column holding the labels (leave empty if unlabeled):", answers.label_column).strip()
+    answers.classes = ask.text("Class names in id order, comma-separated (empty: learn them from the labels):",
+                               answers.classes).strip()
+    classes = [c.strip() for c in answers.classes.split(",") if c.strip()] or None
+    return load_dataset(answers.own_path, columns=Columns(answers.text_column, answers.label_column or None),
+                        classes=classes)
+
+
+def _model_choices(models: dict[str, ModelSpec]) -> list[Choice]:
+    choices = []
+    for spec in models.values():
+        price = f"${spec.input_per_1m:g} / ${spec.output_per_1m:g} per 1M tokens in/out"
+        label = f"{spec.name:26s} {spec.provider:17s} {price}"
+        needs_key = spec.provider != "openai-compatible" or spec.api_key_env
+        missing = needs_key and not os.environ.get(spec.key_env)
+        choices.append(Choice(label, spec.name, disabled=f"{spec.key_env} not set" if missing else None))
+    return choices
+
+
+def ask_models(answers: Answers, models: dict[str, ModelSpec], two_stage: bool) -> Answers:
+    choices = _model_choices(models)
+    if all(c.disabled for c in choices):
+        raise AlchemistError("no model has its API key set: put OPENAI_API_KEY or ANTHROPIC_API_KEY in .env "
+                             "(see .env.example), or add a local openai-compatible model to config.json")
+    answers.code_model = ask.select("Which LLM writes the programs (code LLM)?", choices, default=answers.code_model)
+    if two_stage:
+        answers.knowledge_model = ask.select("Which LLM writes the prior knowledge (knowledge LLM)?", choices,
+                                             default=answers.knowledge_model or answers.code_model)
+        answers.knowledge_type = ask.select(
+            "What kind of prior knowledge?",
+            [Choice(f"{k:12s} {KNOWLEDGE_HELP[k]}", k) for k in KNOWLEDGE_TYPES], default=answers.knowledge_type)
+    return answers
+
+
+def _count(text: str) -> str:
+    try:
+        n = int(text.strip())
+    except ValueError:
+        return "type a whole number, e.g. 10"
+    return "" if 1 <= n <= 100 else "choose between 1 and 100 programs"
+
+
+def ask_run(answers: Answers, settings: Settings, data_dir: Path):
+    """Every question of a new run; returns the answers and the loaded dataset."""
+    answers, dataset = ask_dataset(answers, data_dir)
+    key = answers.dataset_arg
+    default = answers.descriptions.get(key) or dataset.card.description
+    answers.descriptions[key] = ask.text(
+        "Describe the dataset and the labeling task in your own words (it goes into every prompt):",
+        default, lambda t: "" if t.strip() else "a description is needed").strip()
+    choices = [Choice(label, name) for name, label in MODES]
+    choices.append(Choice(RAG_MODE, "alchemist-rag", disabled="not available yet"))
+    answers.mode = ask.select("Which mode?", choices, default=answers.mode)
+    answers = ask_models(answers, settings.models, two_stage=answers.mode == "alchemist")
+    answers.num_programs = int(ask.text("How many labeling programs?", str(answers.num_programs), _count))
+    return answers, dataset
+
+
+def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
+    two_stage = answers.mode == "alchemist"
+    own = answers.dataset == OWN_DATA
+    return run_config(
+        settings, dataset=answers.dataset_arg, data_dir=data_dir, out_dir=out, mode=answers.mode,
+        code_model=answers.code_model,
+        knowledge_model=answers.knowledge_model if two_stage else settings.defaults["knowledge_model"],
+        knowledge_type=answers.knowledge_type if two_stage else settings.defaults["knowledge_type"],
+        num_programs=answers.num_programs, description=answers.descriptions.get(answers.dataset_arg),
+        text_column=answers.text_column if own else "text",
+        label_column=(answers.label_column or None) if own else "label",
+        classes=[c.strip() for c in answers.classes.split(",") if c.strip()] or None if own else None)
+
+
+def summary(config: RunConfig, settings: Settings, dataset) -> str:
+    code = settings.models[config.code_model]
+    knowledge = settings.models[config.knowledge_model] if config.mode == "alchemist" else None
+    examples = pick_examples(dataset) if knowledge and config.knowledge_type == "examples" else ""
+    est = estimate_run(TaskPrompts(dataset.card, config.description), code, knowledge, config.knowledge_type,
+                       config.num_programs, config.max_output_tokens, examples)
+    lines = [
+        "", "Summary",
+        f"  dataset:        {config.dataset} ({len(dataset.train)} training rows; classes "
+        f"{', '.join(dataset.card.classes)})",
+        f"  mode:           {config.mode}",
+        f"  code LLM:       {code.name}",
+    ]
+    if knowledge:
+        lines.append(f"  knowledge LLM:  {knowledge.name} ({config.knowledge_type})")
+    lines += [
+        f"  programs:       {config.num_programs}",
+        f"  LLM calls:      {est.calls} (up to {est.max_calls} if every program needs its repair request)",
+        f"  estimated cost: about ${est.typical_usd:.4f}; at most ${est.worst_usd:.4f} "
+        "(every reply at the output limit, every program repaired)",
+        f"  written to:     {(config.out_dir or config.saved_dir) / dataset.name / config.mode}/<run-id>/",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- re-use -----------------------------------------------------------------------------------------
+def previous_runs(saved_dir: Path, limit: int = 20) -> list[tuple[Path, dict]]:
+    """Run folders with a readable manifest, newest first."""
+    found = []
+    for manifest in saved_dir.glob("*/*/*/manifest.json"):
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("programs"):
+            found.append((manifest.stat().st_mtime, manifest.parent, data))
+    found.sort(key=lambda t: t[0], reverse=True)
+    return [(path, data) for _, path, data in found[:limit]]
+
+
+def ask_reuse(runs: list[tuple[Path, dict]]) -> tuple[Path, dict]:
+    choices = []
+    for path, data in runs:
+        programs = data.get("programs", [])
+        ok = sum(p.get("status") == "ok" for p in programs)
+        cost = data.get("totals", {}).get("cost_usd", 0)
+        label = (f"{data.get('dataset', '?')} / {data.get('mode', '?')} / {path.name}: {len(programs)} programs "
+                 f"({ok} ok), ${cost:.4f}, {data.get('status', '?')}")
+        choices.append(Choice(label, str(path)))
+    chosen = Path(ask.select("Which run's programs (edit them first if you like)?", choices))
+    return chosen, dict(runs)[chosen]
+
+
+# --- the whole conversation ------------------------------------------------------------------------
+def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
+    """Ask until the user confirms; returns the RunConfig to execute."""
+    answers = load_answers(settings)
+    runs = previous_runs(out or settings.saved_dir)
+    if runs:
+        what = ask.select("What would you like to do?", [
+            Choice("Start a new labeling run", "new"),
+            Choice("Re-apply a previous run's programs (no LLM calls, $0)", "reuse")], default="new")
+        if what == "reuse":
+            path, manifest = ask_reuse(runs)
+            dataset = manifest.get("config", {}).get("dataset") or manifest.get("dataset")
+            return RunConfig(dataset=dataset, command="apply", programs_dir=path, data_dir=data_dir,
+                             saved_dir=settings.saved_dir, label_model=settings.defaults["label_model"],
+                             seeds=settings.defaults["seeds"])
+    while True:
+        answers, dataset = ask_run(answers, settings, data_dir)
+        config = config_for(answers, settings, data_dir, out)
+        print(summary(config, settings, dataset))
+        choice = ask.select("Go ahead?", [Choice("Run it", "run"), Choice("Change my answers", "change")])
+        if choice == "run":
+            save_answers(settings, answers)
+            return config

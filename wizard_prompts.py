@@ -1,0 +1,100 @@
+"""Wizard prompt helpers (questionary): every prompt leaves on `exit`, Ctrl-D or Ctrl-C.
+
+`exit` (any case, surrounding spaces) typed at any prompt, or Ctrl-D, raises `WizardExit`;
+Ctrl-C raises KeyboardInterrupt. Menus filter as you type; an answer that matches nothing is refused
+and text answers are validated, so a bad answer is re-asked with a message, never accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import questionary
+from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+from prompt_toolkit.keys import Keys
+from questionary import Choice
+from questionary.prompts.common import InquirerControl
+
+_EXIT = object()
+STYLE = questionary.Style([("disabled", "fg:#888888 italic")])
+
+
+class WizardExit(Exception):
+    """The user asked to leave (typed exit, or Ctrl-D)."""
+
+
+def is_exit(text: object) -> bool:
+    return isinstance(text, str) and text.strip().lower() == "exit"
+
+
+def _menu_keys(question: questionary.Question) -> None:
+    """Enter accepts the pointed choice — or `exit` if that was typed; Ctrl-D leaves."""
+    app = question.application
+    control = next(w.content for w in app.layout.find_all_windows() if isinstance(w.content, InquirerControl))
+    keys = KeyBindings()
+
+    @keys.add(Keys.ControlM, eager=True)
+    def _enter(event) -> None:
+        typed = control.search_filter or ""
+        if is_exit(typed):
+            event.app.exit(result=_EXIT)
+            return
+        if typed and not control.found_in_search:
+            return  # nothing matches what was typed: refuse (the filter is shown as not found)
+        choice = control.get_pointed_at()
+        if choice.disabled:
+            return
+        control.is_answered = True
+        event.app.exit(result=choice.value)
+
+    @keys.add(Keys.ControlD, eager=True)
+    def _eof(event) -> None:
+        event.app.exit(result=_EXIT)
+
+    app.key_bindings = merge_key_bindings([app.key_bindings, keys])  # later bindings win
+
+
+def _text_keys(question: questionary.Question) -> None:
+    keys = KeyBindings()
+
+    @keys.add(Keys.ControlD, eager=True)
+    def _eof(event) -> None:
+        event.app.exit(result=_EXIT)
+
+    question.application.key_bindings = merge_key_bindings([question.application.key_bindings, keys])
+
+
+def _answer(result: Any) -> Any:
+    if result is _EXIT or is_exit(result):
+        raise WizardExit()
+    return result
+
+
+def select(message: str, choices: list[Choice], default: Any = None) -> Any:
+    enabled = [c for c in choices if not c.disabled]
+    if not enabled:
+        raise WizardExit()
+    start = next((c for c in enabled if c.value == default), enabled[0])
+    question = questionary.select(message, choices=choices, default=start, use_search_filter=True,
+                                  use_jk_keys=False, use_shortcuts=False, style=STYLE,
+                                  instruction="(arrows, or type to filter; exit to leave)")
+    _menu_keys(question)
+    return _answer(question.unsafe_ask())
+
+
+def text(message: str, default: str = "", validate: Callable[[str], str] | None = None) -> str:
+    """A text answer; `validate` returns "" when fine, else the message shown while it is refused."""
+
+    def check(value: str) -> bool | str:
+        if is_exit(value) or validate is None:
+            return True
+        problem = validate(value)
+        return problem or True
+
+    question = questionary.text(message, default=default, validate=check, style=STYLE)
+    _text_keys(question)
+    return _answer(question.unsafe_ask())
+
+
+def confirm(message: str, yes: str, no: str, default: bool = True) -> bool:
+    return select(message, [Choice(yes, True), Choice(no, False)], default=default)
