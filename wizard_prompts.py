@@ -34,6 +34,7 @@ def _menu_keys(question: questionary.Question) -> None:
     keys = KeyBindings()
 
     @keys.add(Keys.ControlM, eager=True)
+    @keys.add(Keys.ControlJ, eager=True)  # some terminals (and typed-ahead input) send LF for Enter
     def _enter(event) -> None:
         typed = control.search_filter or ""
         if is_exit(typed):

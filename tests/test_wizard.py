@@ -1,0 +1,194 @@
+"""The real wizard, driven in a pseudo-terminal (pexpect) against the local fake LLM server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+import main
+from conftest import ROOT
+from fake_llm import FakeLLM, smart_reply
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system")
+
+CLEAR = "\x15"  # Ctrl-U: clear a text prompt's default
+# (question pattern, keys that answer it) for a new alchemist run on the demo data
+STEPS = [
+    (r"Which dataset\?", "demo\r"),
+    (r"own words", "\r"),
+    (r"Which mode\?", "without\r"),
+    (r"\(code LLM\)\?", "gpt-4o-mini\r"),
+    (r"\(knowledge LLM\)\?", "gpt-4o-mini\r"),
+    (r"kind of prior knowledge\?", "rules\r"),
+    (r"How many labeling programs\?", CLEAR + "2\r"),
+    (r"Go ahead\?", "\r"),
+]
+TEXT_PROMPTS = {1, 6}
+
+
+@pytest.fixture
+def server():
+    with FakeLLM(smart_reply) as fake:
+        yield fake
+
+
+def spawn(tmp_path: Path, server: FakeLLM) -> pexpect.spawn:
+    env = dict(os.environ, OPENAI_API_KEY="sk-test-openai", OPENAI_BASE_URL=server.openai_url,
+               ALCHEMIST_CACHE_DIR=str(tmp_path / "cache"), TERM="xterm",
+               PROMPT_TOOLKIT_NO_CPR="1")  # a pty never answers cursor-position requests
+    env.pop("ANTHROPIC_API_KEY", None)
+    child = pexpect.spawn(sys.executable, [str(ROOT / "main.py"), "wizard", "--data-dir", str(tmp_path / "nodata"),
+                                           "--out", str(tmp_path / "runs")],
+                          cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(50, 180))
+    child.logfile_read = open(tmp_path / "screen.log", "a")
+    return child
+
+
+def finish(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF, timeout=120)
+    child.close()
+    return child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+
+
+def screen(tmp_path: Path) -> str:
+    raw = (tmp_path / "screen.log").read_text()
+    raw = re.sub(r"\x1b\[(\d*)C", lambda m: " " * int(m.group(1) or 1), raw)  # cursor-forward: spaces
+    return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", raw).replace("\r", "")
+
+
+def send(child: pexpect.spawn, keys: str) -> None:
+    """Type like a person: the text, then Enter once the terminal has echoed it."""
+    text, enter = (keys[:-1], True) if keys.endswith("\r") else (keys, False)
+    if text:
+        child.send(text)
+        visible = text.replace(CLEAR, "").replace("\x7f", "").strip()
+        if visible:
+            child.expect(re.escape(visible[-3:]))
+    if enter:
+        child.send("\r")
+
+
+def answer(child: pexpect.spawn, steps=STEPS) -> None:
+    for pattern, keys in steps:
+        child.expect(pattern)
+        send(child, keys)
+
+
+def test_full_run(tmp_path, server):
+    child = spawn(tmp_path, server)
+    answer(child)
+    child.expect("Report with plots", timeout=120)
+    assert finish(child) == 0
+    assert server.calls == 4  # 2 programs x (knowledge + code)
+    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and len(manifest["programs"]) == 2
+    assert manifest["config"]["code_model"]["name"] == "gpt-4o-mini" and manifest["config"]["num_programs"] == 2
+    text = screen(tmp_path)
+    assert "estimated cost: about $" in text and "Summary" in text and "Traceback" not in text
+    remembered = json.loads((tmp_path / "wizard_last.json").read_text())
+    assert remembered["dataset"] == "demo" and remembered["num_programs"] == 2
+
+
+@pytest.mark.parametrize("at", range(len(STEPS)))
+def test_exit_at_every_prompt(tmp_path, server, at):
+    child = spawn(tmp_path, server)
+    answer(child, STEPS[:at])
+    child.expect(STEPS[at][0])
+    send(child, (CLEAR + "Exit\r") if at in TEXT_PROMPTS else "  EXIT \r")
+    child.expect("Bye")
+    assert finish(child) == 0
+    assert server.calls == 0 and not (tmp_path / "runs").exists()
+    assert "Traceback" not in screen(tmp_path)
+
+
+def test_ctrl_d_leaves_and_ctrl_c_interrupts(tmp_path, server):
+    child = spawn(tmp_path, server)
+    child.expect(STEPS[0][0])
+    child.sendcontrol("d")
+    child.expect("Bye")
+    assert finish(child) == 0
+    child = spawn(tmp_path, server)
+    answer(child, STEPS[:2])
+    child.expect(STEPS[2][0])
+    child.sendcontrol("c")
+    assert finish(child) == 130
+    assert "Traceback" not in screen(tmp_path)
+
+
+def test_invalid_answers_are_re_asked(tmp_path, server):
+    child = spawn(tmp_path, server)
+    child.expect(STEPS[0][0])
+    send(child, "zzzz\r")  # matches no dataset: refused, still on the same question
+    send(child, "\x7f" * 4 + "demo\r")
+    answer(child, STEPS[1:6])
+    child.expect(STEPS[6][0])
+    send(child, CLEAR + "abc\r")
+    child.expect("whole")  # "type a whole number"
+    send(child, CLEAR + "0\r")
+    child.expect("betw")  # "choose between 1 and 100 programs"
+    send(child, CLEAR + "1\r")
+    child.expect(r"Go ahead\?")
+    send(child, " exit \r")
+    assert finish(child) == 0
+    text = screen(tmp_path)
+    assert "programs:       1" in text and "dataset:        demo" in text
+
+
+def test_ctrl_c_during_generation_leaves_a_consistent_run(tmp_path, server):
+    server.push(smart_reply, smart_reply, {"delay": 30, "text": "late"})  # lf_02's knowledge call hangs
+    child = spawn(tmp_path, server)
+    answer(child, [(p, k.replace("2\r", "3\r")) for p, k in STEPS])
+    child.expect("Writing 3 programs")
+    while server.calls < 3:
+        child.expect([pexpect.TIMEOUT], timeout=0.2)
+    child.sendintr()
+    assert finish(child) == 130
+    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert [p["name"] for p in manifest["programs"]] == ["lf_01"]
+    assert (run_dir / "lf_01.py").exists() and not (run_dir / "lf_02.py").exists()
+    assert not list(run_dir.glob(".*.tmp"))  # no half-written file
+    text = screen(tmp_path)
+    assert "Traceback" not in text and "1 program(s) kept" in text
+
+
+def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):
+    child = spawn(tmp_path, server)
+    answer(child)
+    child.expect("Report with plots", timeout=120)
+    finish(child)
+    calls = server.calls
+    child = spawn(tmp_path, server)
+    child.expect("What would you like to do")
+    send(child, "re-apply\r")
+    child.expect("Which run's programs")
+    send(child, "\r")
+    child.expect("Report with plots", timeout=120)
+    assert finish(child) == 0
+    assert server.calls == calls
+    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
+    assert len(list((run_dir / "results").iterdir())) == 2
+
+
+def test_wizard_and_flags_make_the_same_run(tmp_path):
+    import wizard
+    from config import load_settings
+
+    settings = load_settings()
+    answers = wizard.Answers(dataset="demo", descriptions={"demo": "Spam or not."}, mode="alchemist",
+                             code_model="gpt-4o-mini", knowledge_model="gpt-4o", knowledge_type="keywords",
+                             num_programs=7)
+    from_wizard = wizard.config_for(answers, settings, tmp_path, tmp_path / "runs")
+    args = main.build_parser(settings.defaults).parse_args(
+        ["run", "--dataset", "demo", "--data-dir", str(tmp_path), "--out", str(tmp_path / "runs"),
+         "--mode", "alchemist", "--code-model", "gpt-4o-mini", "--knowledge-model", "gpt-4o",
+         "--knowledge-type", "keywords", "--num-programs", "7", "--description", "Spam or not."])
+    assert main.config_from_args(args, settings) == from_wizard
