@@ -15,7 +15,12 @@ import csv
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from alchemist.errors import AlchemistError
+
+if TYPE_CHECKING:
+    from config import RunConfig
 
 EPILOG = "Type `python main.py COMMAND --help` for a command's options."
 
@@ -180,7 +185,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def config_from_args(args: argparse.Namespace, settings) -> "RunConfig":
+def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
     """The RunConfig of an `apply` or `run` command line."""
     from alchemist.sandbox import SandboxLimits
     from config import RunConfig, resolve_data_dir, run_config

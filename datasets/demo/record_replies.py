@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from alchemist.demo import DEMO_MODEL, DEMO_PROGRAMS, RECORDED_DIR  # noqa: E402
+from alchemist.demo import DEMO_PROGRAMS, RECORDED_DIR  # noqa: E402
 from fake_llm import FakeLLM  # noqa: E402
 
 KNOWLEDGE = [
