@@ -58,6 +58,9 @@ def load_settings(path: Path = CONFIG_FILE) -> Settings:
         if key in DEFAULTS and not isinstance(value, type(DEFAULTS[key])) and not (
                 isinstance(DEFAULTS[key], float) and isinstance(value, int)):
             raise AlchemistError(f"{path}: defaults.{key} should be a {type(DEFAULTS[key]).__name__}")
+    cap = user_defaults.get("max_cost")
+    if cap is not None and (not isinstance(cap, (int, float)) or isinstance(cap, bool) or cap <= 0):
+        raise AlchemistError(f"{path}: defaults.max_cost must be a positive number of dollars, or null")
     defaults.update(user_defaults)
     return Settings(data_dir=_project_path(str(data.get("data_dir", "datasets"))),
                     saved_dir=_project_path(str(data.get("LF_saved_dir", "generated_lfs"))),
@@ -86,7 +89,7 @@ class RunConfig:
     """Every choice of one run: `apply` (saved programs or --human votes) or `run` (generate, then apply)."""
 
     dataset: str
-    command: str = "apply"  # apply | run
+    command: str = "apply"  # apply | run | zero-shot
     programs_dir: Path | None = None
     human: bool = False  # use the dataset's own weak_labels instead of program files
     data_dir: Path | None = None
@@ -115,11 +118,14 @@ class RunConfig:
     llm_timeout_s: float = 120.0
     llm_retries: int = 4
     trial_rows: int = 20
+    # zero-shot labeling (command == "zero-shot"): code_model labels rows directly
+    limit: int | None = None  # rows per split to label
+    batch_size: int = 10
 
     def validate(self) -> None:
         if self.command == "apply" and self.human == (self.programs_dir is not None):
             raise AlchemistError("give either a folder of programs or --human (the dataset's own votes)")
-        if self.command not in ("apply", "run"):
+        if self.command not in ("apply", "run", "zero-shot"):
             raise AlchemistError(f"unknown command {self.command!r}")
         if self.seeds < 1:
             raise AlchemistError(f"--seeds must be at least 1, not {self.seeds}")
@@ -135,8 +141,10 @@ class RunConfig:
             if self.knowledge_type not in KNOWLEDGE_TYPES:
                 raise AlchemistError(f"unknown knowledge type '{self.knowledge_type}' "
                                      f"(choose from {', '.join(KNOWLEDGE_TYPES)})")
-            if self.max_cost is not None and self.max_cost <= 0:
-                raise AlchemistError("--max-cost must be a positive number of dollars")
+        if self.max_cost is not None and self.max_cost <= 0:
+            raise AlchemistError("--max-cost must be a positive number of dollars")
+        if self.command == "zero-shot" and (self.batch_size < 1 or (self.limit is not None and self.limit < 1)):
+            raise AlchemistError("--batch-size and --limit must be at least 1")
 
 
 def run_config(settings: Settings, **choices) -> RunConfig:

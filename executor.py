@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
+from contextlib import contextmanager
+from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from alchemist.analysis import matrix_stats, program_accuracy
-from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset
+from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset, sample_splits
 from alchemist.distill import MODEL_FILE, distill
 from alchemist.errors import AlchemistError
 from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
@@ -30,7 +33,10 @@ from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
 from alchemist.prompts import TaskPrompts, pick_examples
 from alchemist.report_html import write_html
-from alchemist.runs import RunStore
+from alchemist.runs import MANIFEST, RunStore
+from alchemist.tokens import TokenCounter
+from alchemist.zero_shot import ZeroShotLabeler
+from alchemist.zero_shot import estimate as zero_shot_estimate
 from alchemist.trial import make_checker, trial_rows
 from config import RunConfig, Settings, load_settings
 from modes import BaseMode, GeneratedProgram, ModeSettings, mode_class
@@ -63,6 +69,7 @@ class Executor:
         self.timings: dict[str, float] = {}
         self.warnings: list[str] = []
         self.generation: dict = {}
+        self._stage = None  # the live progress stage of the LLM calls, while they run
 
     # --- stages -----------------------------------------------------------------------------------
     def load(self) -> Dataset:
@@ -112,23 +119,56 @@ class Executor:
             "status": program.status + (f" — {program.reason}" if program.reason else ""),
         }
 
+    def _open_run(self, dataset: Dataset, mode: str, config: dict) -> tuple[RunStore, LLMSession]:
+        """A run folder and an LLM session whose every call lands in its manifest (and the live line)."""
+        c = self.config
+        store = RunStore(c.out_dir or c.saved_dir, dataset.name, mode, config)
+
+        def on_call(record: dict) -> None:
+            store.record_call(record)
+            t = store.manifest["totals"]
+            if self._stage is not None:
+                self._stage.note(f"{t['llm_calls']} LLM calls ({t['cached_calls']} cached), "
+                                 f"{t['input_tokens'] + t['output_tokens']:,} tokens, ${t['cost_usd']:.4f}")
+
+        session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
+                                          base_url=c.base_url, max_cost_usd=c.max_cost),
+                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call)
+        return store, session
+
+    @contextmanager
+    def _recording(self, store: RunStore, kept: Callable[[], str]):
+        """Close the manifest with how the LLM stage ended; `kept()` says what was kept."""
+        try:
+            yield
+        except BudgetExceeded as e:
+            store.finish("stopped: budget", str(e))
+            self.warnings.append(f"stopped early: {e}; made so far: {kept()}")
+        except LLMError as e:
+            store.finish("failed", str(e))
+            raise AlchemistError(f"{e}. What was made so far ({kept()}) is kept in {store.dir}") from None
+        except BaseException as e:
+            interrupted = isinstance(e, KeyboardInterrupt)
+            store.finish("interrupted" if interrupted else "failed", str(e) or type(e).__name__)
+            if interrupted:
+                self.progress.log(f"Interrupted: what was made so far ({kept()}) is kept in {store.dir}")
+            raise
+        else:
+            store.finish("complete")
+        finally:
+            self._stage = None
+            totals = store.manifest["totals"]
+            self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
+                               "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
+                               "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"]}
+
     def generate(self, dataset: Dataset) -> Path:
         """Ask the LLM for programs; save each as it is done. Returns the run folder."""
         c = self.config
         mode_cls = mode_class(c.mode)
         code_model, knowledge_model = self._models(mode_cls)
         examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
-        root = c.out_dir or c.saved_dir
-        store = RunStore(root, dataset.name, mode_cls.name, self._run_config(code_model, knowledge_model))
-        def on_call(record: dict) -> None:
-            store.record_call(record)
-            t = store.manifest["totals"]
-            stage.note(f"{t['llm_calls']} LLM calls ({t['cached_calls']} cached), "
-                       f"{t['input_tokens'] + t['output_tokens']:,} tokens, ${t['cost_usd']:.4f}")
-
-        session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
-                                          base_url=c.base_url, max_cost_usd=c.max_cost),
-                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call)
+        store, session = self._open_run(dataset, mode_cls.name, self._run_config(code_model, knowledge_model))
         mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
                         ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
                                      c.temperature, c.max_output_tokens, examples))
@@ -138,37 +178,69 @@ class Executor:
         def keep(program: GeneratedProgram) -> None:
             store.save_program(program, self._header(program, mode, dataset), f"--dataset {c.dataset}")
             saved.append(program)
-            stage.advance(1)
+            self._stage.advance(1)
 
         start = time.monotonic()
-        try:
+        with self._recording(store, lambda: f"{len(saved)} program(s)"):
             with self.progress.stage(f"Writing {c.num_programs} programs with {code_model.name}",
-                                     total=c.num_programs, unit="programs") as stage:
+                                     total=c.num_programs, unit="programs") as self._stage:
                 mode.generate(c.num_programs, check, keep)
-        except BudgetExceeded as e:
-            store.finish("stopped: budget", str(e))
-            self.warnings.append(f"stopped early: {e}; {len(saved)} program(s) written")
-        except LLMError as e:
-            store.finish("failed", str(e))
-            raise AlchemistError(f"{e}. {len(saved)} program(s) so far are kept in {store.dir}") from None
-        except BaseException as e:
-            interrupted = isinstance(e, KeyboardInterrupt)
-            store.finish("interrupted" if interrupted else "failed", str(e) or type(e).__name__)
-            if interrupted:
-                self.progress.log(f"Interrupted: {len(saved)} program(s) kept in {store.dir}")
-            raise
-        else:
-            store.finish("complete")
         self.timings["generate"] = time.monotonic() - start
-        totals = store.manifest["totals"]
-        self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
-                           "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
-                           "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"],
-                           "programs_written": len(saved),
-                           "programs_ok": sum(p.status == "ok" for p in saved)}
+        self.generation.update(programs_written=len(saved), programs_ok=sum(p.status == "ok" for p in saved))
         if not saved:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
+
+    def zero_shot_programs(self, dataset: Dataset) -> tuple[_Programs, Path]:
+        """The baseline: the LLM labels the rows directly; its answers are one column of votes."""
+        c = self.config
+        spec = get_model(c.code_model, self.settings.models)
+        if not c.offline:
+            check_api_key(spec)
+        store, session = self._open_run(dataset, "zero-shot", {
+            "dataset": c.dataset, "mode": "zero-shot", "code_model": spec.to_dict(), "limit": c.limit,
+            "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost})
+        labeler = ZeroShotLabeler(TaskPrompts(dataset.card, c.description), session, spec, c.batch_size)
+        matrices = {name: np.full((len(split), 1), -1, dtype=np.int8) for name, split in dataset.splits.items()}
+        done = [0]
+        failed = unknown = 0
+        problems: list[str] = []
+        start = time.monotonic()
+        total = sum(len(s) for s in dataset.splits.values())
+        with self._recording(store, lambda: f"labels for {done[0]} row(s)"):
+            with self.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
+                for name, split in dataset.splits.items():
+                    result = labeler.label(split.texts, tick=lambda n: (done.__setitem__(0, done[0] + n),
+                                                                       self._stage.advance(n)))
+                    matrices[name][:, 0] = result.labels
+                    failed, unknown = failed + result.failed_calls, unknown + result.unknown_answers
+                    problems += result.problems
+        self.timings["generate"] = time.monotonic() - start
+        store.manifest["zero_shot"] = {"rows_labeled": done[0], "unparseable_replies": failed,
+                                       "unknown_answers": unknown, "examples": problems[:3]}
+        store.write()
+        reason = f"{failed} unparseable repl(ies), {unknown} unknown answer(s)" if failed or unknown else ""
+        if problems:
+            reason += f"; e.g. {problems[0]}"
+        self.generation.update(zero_shot=store.manifest["zero_shot"])
+        return _Programs([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None],
+                         {"note": "labels answered by an LLM directly; no program ran"}), store.dir
+
+    def zero_shot_comparison(self, dataset: Dataset) -> dict:
+        """What labeling every training row directly with the code model would cost, beside this run."""
+        c = self.config
+        spec = get_model(c.code_model, self.settings.models)
+        counter = TokenCounter(spec, self.settings.cache_dir.parent / "tiktoken")
+        est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter)
+        manifest = json.loads((Path(self.generation["run_dir"]) / MANIFEST).read_text(encoding="utf-8"))
+        replayed = 0.0
+        for call in manifest["calls"]:
+            model = self.settings.models.get(call["model"])
+            if call.get("cached") and model is not None:
+                replayed += model.cost(call.get("input_tokens", 0), call.get("output_tokens", 0))
+        full = self.generation["cost_usd"] + replayed
+        return {**est.to_dict(), "run_cost_usd": round(full, 8), "replayed_usd": round(replayed, 8),
+                "times_more": round(est.usd / full, 1) if full > 0 else None}
 
     def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None) -> dict:
         c = self.config
@@ -247,7 +319,9 @@ class Executor:
         valid = dataset.get("valid")
         balance = class_balance(valid.labels, card.n_classes) if valid is not None else None
         name = c.label_model
-        if name == "snorkel" and len(cols) < SNORKEL_MIN_PROGRAMS:
+        if c.command == "zero-shot":
+            name = "majority"  # one column of LLM answers: the answers are the labels
+        elif name == "snorkel" and len(cols) < SNORKEL_MIN_PROGRAMS:
             name = "majority"
             self.warnings.append(f"only {len(cols)} usable program(s): Snorkel's label model needs at least "
                                  f"{SNORKEL_MIN_PROGRAMS}, so majority vote labels this run")
@@ -335,14 +409,23 @@ class Executor:
         t0 = time.monotonic()
         c = self.config
         dataset = self.load()
-        programs_dir = self.generate(dataset) if c.command == "run" else c.programs_dir
-        # Read everything that can fail on bad input before a results folder is created.
-        progs = self.human_programs(dataset) if c.human else None
-        files = None if c.human else load_program_dir(Path(programs_dir))
+        progs = files = None
+        if c.command == "zero-shot":
+            dataset = sample_splits(dataset, c.limit)
+            progs, programs_dir = self.zero_shot_programs(dataset)
+        else:
+            programs_dir = self.generate(dataset) if c.command == "run" else c.programs_dir
+            # Read everything that can fail on bad input before a results folder is created.
+            progs = self.human_programs(dataset) if c.human else None
+            files = None if c.human else load_program_dir(Path(programs_dir))
         out = self.output_dir(dataset, programs_dir)
+        if c.command == "run":
+            self.generation["zero_shot_estimate"] = self.zero_shot_comparison(dataset)
         report = {"dataset": dataset.name, "metric": dataset.card.metric,
                   "classes": dataset.card.classes, "output_dir": str(out),
-                  "programs_source": "human (weak_labels)" if c.human else str(programs_dir),
+                  "programs_source": ("human (weak_labels)" if c.human else
+                                      f"zero-shot answers ({c.code_model})" if c.command == "zero-shot"
+                                      else str(programs_dir)),
                   "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running",
                   **self.generation}
         try:
@@ -370,7 +453,7 @@ class Executor:
             raise
         finally:
             self.timings["total"] = time.monotonic() - t0
-            keys = (("generate",) if c.command == "run" else ()) + ("apply", "label_model", "distill", "total")
+            keys = (("generate",) if c.command != "apply" else ()) + ("apply", "label_model", "distill", "total")
             report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3) for k in keys}
             report["warnings"] = self.warnings
             atomic_write_json(out / "report.json", report)

@@ -145,6 +145,24 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     _add_apply_options(r, defaults, "write the run under DIR/<dataset>/<mode>/<run-id>/ (default: LF_saved_dir "
                                     "from config.json, generated_lfs/)")
 
+    z = sub.add_parser("zero-shot", help="the baseline: an LLM labels the rows directly (shows the estimate first)",
+                       description="Label rows directly with an LLM (several rows per call, JSON answers parsed "
+                                   "strictly), then report exactly as `run` does, to compare the two.")
+    _add_data_options(z)
+    zg = z.add_argument_group("zero-shot")
+    zg.add_argument("--model", default=defaults["code_model"], help=f"the labeling model (default: {defaults['code_model']})")
+    zg.add_argument("--limit", type=_positive_int, metavar="N", help="label at most N rows of each split (a fixed sample)")
+    zg.add_argument("--batch-size", type=_positive_int, default=10, metavar="N", help="rows per call (default: 10)")
+    zg.add_argument("--yes", action="store_true", help="skip the confirmation (needed when not on a terminal)")
+    zg.add_argument("--description", metavar="TEXT", help="the task in your own words (default: the task card's)")
+    zg.add_argument("--base-url", metavar="URL", help="send the provider's requests to this server")
+    zg.add_argument("--offline", action="store_true", help="answer only from the response cache")
+    zg.add_argument("--max-cost", type=_positive_float, metavar="USD", default=defaults.get("max_cost"),
+                    help="stop before a call that could push the cost past USD")
+    zg.add_argument("--llm-timeout", type=_positive_float, default=defaults["llm_timeout_s"], metavar="SECONDS")
+    zg.add_argument("--llm-retries", type=int, default=defaults["llm_retries"], metavar="N")
+    _add_apply_options(z, defaults, "write the run under DIR/<dataset>/zero-shot/<run-id>/ (default: generated_lfs/)")
+
     m = sub.add_parser("demo", help="the whole flow offline, with recorded LLM replies (no key, no network)",
                        description="Run the whole flow on the bundled demo data with LLM replies recorded for the "
                                    "demo: no API key, no network.")
@@ -206,6 +224,11 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
             raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
         return RunConfig(command="apply", programs_dir=Path(args.programs_dir) if args.programs_dir else None,
                          human=args.human, **common)
+    if args.command == "zero-shot":
+        return run_config(settings, **common, command="zero-shot", code_model=args.model, limit=args.limit,
+                          batch_size=args.batch_size, description=args.description, base_url=args.base_url,
+                          offline=args.offline, max_cost=args.max_cost, llm_timeout_s=args.llm_timeout,
+                          llm_retries=max(0, args.llm_retries))
     return run_config(
         settings, **common, mode=args.mode, code_model=args.code_model,
         knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
@@ -215,13 +238,46 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows)
 
 
+def confirm_zero_shot(config, settings, yes: bool) -> None:
+    """Show what the zero-shot labeling will cost and ask before spending (unless --yes)."""
+    from alchemist.datasets import Columns, load_dataset, sample_splits
+    from alchemist.models import get_model
+    from alchemist.prompts import TaskPrompts
+    from alchemist.tokens import TokenCounter
+    from alchemist.zero_shot import estimate
+
+    spec = get_model(config.code_model, settings.models)
+    dataset = sample_splits(load_dataset(config.dataset, config.data_dir, Columns(config.text_column,
+                            config.label_column), config.classes, config.task_card), config.limit)
+    texts = [t for split in dataset.splits.values() for t in split.texts]
+    est = estimate(TaskPrompts(dataset.card, config.description), spec, texts,
+                   TokenCounter(spec, settings.cache_dir.parent / "tiktoken"), config.batch_size)
+    print(f"Zero-shot labeling of {est.rows:,} rows ({', '.join(f'{n} {len(s)}' for n, s in dataset.splits.items())}) "
+          f"with {spec.name}: {est.calls:,} calls, ≈{est.input_tokens:,} input tokens ({est.token_method}), "
+          f"≈{est.output_tokens:,} output tokens ({est.output_assumption}): ≈${est.usd:.4f}", file=sys.stderr)
+    if config.offline or yes:
+        return
+    if not sys.stdin.isatty():
+        raise AlchemistError(f"not on a terminal: pass --yes to spend ≈${est.usd:.4f} on zero-shot labeling")
+    answer = input("Proceed? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise KeyboardInterrupt
+
+
 def cmd_apply(args: argparse.Namespace, settings) -> int:
-    """`apply` and `run` share everything but the generation stage."""
+    """`apply`, `run` and `zero-shot` share everything but how the votes are made."""
     from alchemist.progress import make_progress
     from alchemist.report import render
     from executor import Executor
 
-    report = Executor(config_from_args(args, settings), make_progress(), settings).run()
+    config = config_from_args(args, settings)
+    if args.command == "zero-shot":
+        try:
+            confirm_zero_shot(config, settings, args.yes)
+        except KeyboardInterrupt:
+            print("Nothing was spent.", file=sys.stderr)
+            return 0
+    report = Executor(config, make_progress(), settings).run()
     render(report)
     return 0
 
@@ -319,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "datasets":
             return cmd_datasets(args)
-        if args.command in ("apply", "run"):
+        if args.command in ("apply", "run", "zero-shot"):
             return cmd_apply(args, settings)
         if args.command == "predict":
             return cmd_predict(args)

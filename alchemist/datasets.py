@@ -325,3 +325,20 @@ def _check_weak_widths(splits: dict[str, Split]) -> None:
     widths = {s.name: s.weak_labels.shape[1] for s in splits.values() if s.weak_labels is not None}
     if len(set(widths.values())) > 1:
         raise DatasetError(f"splits disagree on the number of weak_labels: {widths}")
+
+
+def sample_splits(dataset: Dataset, limit: int | None, seed: int = 0) -> Dataset:
+    """The same dataset with at most `limit` rows per split (a fixed random sample, order kept)."""
+    if limit is None:
+        return dataset
+    rng = np.random.default_rng(seed)
+    splits = {}
+    for name, split in dataset.splits.items():
+        if len(split) <= limit:
+            splits[name] = split
+            continue
+        rows = np.sort(rng.choice(len(split), size=limit, replace=False))
+        splits[name] = Split(name=name, path=split.path, ids=[split.ids[r] for r in rows],
+                             texts=[split.texts[r] for r in rows], labels=split.labels[rows],
+                             weak_labels=None if split.weak_labels is None else split.weak_labels[rows])
+    return Dataset(name=dataset.name, card=dataset.card, root=dataset.root, splits=splits)

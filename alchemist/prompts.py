@@ -24,7 +24,7 @@ def _template(name: str) -> Template:
         raise AlchemistError(f"{path}: cannot read prompt template ({e.strerror or e})") from None
 
 
-def _fill(name: str, **values: str) -> str:
+def fill(name: str, **values: str) -> str:
     try:
         return _template(name).substitute(**values).strip() + "\n"
     except (KeyError, ValueError) as e:
@@ -39,7 +39,7 @@ class TaskPrompts:
         self.description = (description or card.description or
                             f"Classify each {card.item} into one of: {', '.join(card.classes)}.").strip()
 
-    def _common(self) -> dict[str, str]:
+    def common(self) -> dict[str, str]:
         card = self.card
         lines = []
         for i, name in enumerate(card.classes):
@@ -54,32 +54,32 @@ class TaskPrompts:
         return "\n".join(lines + [f"If the {card.item} cannot be assigned to a class with confidence, return -1."])
 
     def code_system(self) -> str:
-        return _fill("code_system")
+        return fill("code_system")
 
     def code_user(self, knowledge: str | None = None, strategies: list[str] | None = None) -> str:
-        knowledge_section = _fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
+        knowledge_section = fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
         strategies_section = ""
         if strategies:
             listed = "\n".join(f"- {s}" for s in strategies)
-            strategies_section = _fill("strategies_section", strategies=listed) + "\n"
-        return _fill("code_user", **self._common(), labeling_instruction=self.labeling_instruction(),
+            strategies_section = fill("strategies_section", strategies=listed) + "\n"
+        return fill("code_user", **self.common(), labeling_instruction=self.labeling_instruction(),
                      knowledge_section=knowledge_section, strategies_section=strategies_section,
                      allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
 
     def knowledge_system(self) -> str:
-        return _fill("knowledge_system")
+        return fill("knowledge_system")
 
     def knowledge_user(self, kind: str, examples: str = "") -> str:
         if kind not in KNOWLEDGE_TYPES:
             raise AlchemistError(f"unknown knowledge type '{kind}' (choose from {', '.join(KNOWLEDGE_TYPES)})")
-        return _fill(f"knowledge_{kind}", **self._common(), examples=examples)
+        return fill(f"knowledge_{kind}", **self.common(), examples=examples)
 
     def repair_user(self, error: str, code: str = "", reply: str = "") -> str:
         if code:
             previous = f"Here it is:\n```python\n{code.rstrip()}\n```"
         else:
             previous = "Your reply was:\n<reply>\n" + reply.strip()[:3000] + "\n</reply>"
-        return _fill("repair_user", error=error, previous=previous, arg_name=self.card.arg_name)
+        return fill("repair_user", error=error, previous=previous, arg_name=self.card.arg_name)
 
 
 def pick_examples(dataset: Dataset, per_class: int = EXAMPLES_PER_CLASS, seed: int = 0) -> str:

@@ -70,6 +70,14 @@ def render(report: dict, out: TextIO | None = None) -> None:
                       f"{report.get('input_tokens', 0):,} input / {report.get('output_tokens', 0):,} output tokens, "
                       f"${report.get('cost_usd', 0):.4f}.  Programs and manifest: {report.get('run_dir')}",
                       markup=False, highlight=False)
+    zs = report.get("zero_shot_estimate")
+    if zs:
+        replay = (f" (${zs['run_cost_usd']:.4f} counting the calls replayed from the cache)"
+                  if zs.get("replayed_usd") else "")
+        times = f" ({zs['times_more']:g}x more)" if zs.get("times_more") else ""
+        console.print(f"This run: ${report.get('cost_usd', 0):.4f}{replay}; zero-shot labeling of these "
+                      f"{zs['rows']:,} rows with {zs['model']}: ≈${zs['usd']:.4f}{times} "
+                      f"[{zs['token_method']}; {zs['output_assumption']}].", markup=False, highlight=False)
     for w in report.get("warnings", []):
         console.print(f"warning: {w}", markup=False, highlight=False)
     if report.get("output_dir"):

@@ -173,7 +173,7 @@ def test_errors_are_retried_within_a_run(env, server, capsys):
 def test_retries_exhausted_keep_what_was_made(env, server, capsys):
     server.push(program_for(0), *[{"status": 503, "headers": {"retry-after": "0"}}] * 3)
     code, _, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "3", "--llm-retries", "2")
-    assert code == 2 and "gave up after 3 attempts" in err and "1 program(s) so far are kept" in err
+    assert code == 2 and "gave up after 3 attempts" in err and "made so far (1 program(s)) is kept" in err
     (run_dir,) = (env / "runs" / "demo" / "scriptoriumws").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "failed" and [p["name"] for p in manifest["programs"]] == ["lf_01"]

@@ -157,7 +157,7 @@ def test_ctrl_c_during_generation_leaves_a_consistent_run(tmp_path, server):
     assert (run_dir / "lf_01.py").exists() and not (run_dir / "lf_02.py").exists()
     assert not list(run_dir.glob(".*.tmp"))  # no half-written file
     text = screen(tmp_path)
-    assert "Traceback" not in text and "1 program(s) kept" in text
+    assert "Traceback" not in text and "made so far (1 program(s)) is kept" in text
 
 
 def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):

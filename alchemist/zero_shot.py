@@ -1,0 +1,129 @@
+"""The zero-shot baseline: an LLM labels every row directly (what Alchemist avoids paying for).
+
+`estimate` prices it with the model's tokenizer when available offline; `ZeroShotLabeler` does it for
+real, several rows per call, parsing the JSON answers strictly (anything unparseable abstains).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from alchemist.llm import LLMSession
+from alchemist.models import ModelSpec
+from alchemist.prompts import TaskPrompts, fill
+from alchemist.tasks import TaskCard
+from alchemist.tokens import TokenCounter
+
+OUTPUT_TOKENS_PER_LABEL = 5  # assumption: a class name plus JSON punctuation
+MAX_ITEM_CHARS = 4000  # longer texts are cut before they are sent (and estimated)
+JSON_BLOCK = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+
+@dataclass
+class ZeroShotEstimate:
+    model: str
+    rows: int
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    usd: float
+    token_method: str
+    output_assumption: str
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _item(i: int, text: str) -> str:
+    return f"[{i}] {' '.join(text[:MAX_ITEM_CHARS].split())}"
+
+
+def batch_prompt(prompts: TaskPrompts, texts: Sequence[str]) -> tuple[str, str]:
+    card = prompts.card
+    common = prompts.common()
+    example = json.dumps([card.classes[i % card.n_classes] for i in range(min(2, len(texts)) or 1)])
+    user = fill("zero_shot_user", description=prompts.description, item=card.item,
+                class_list=common["class_list"], n=str(len(texts)), example=example,
+                items="\n".join(_item(i + 1, t) for i, t in enumerate(texts)))
+    return fill("zero_shot_system"), user
+
+
+def estimate(prompts: TaskPrompts, spec: ModelSpec, texts: Sequence[str], counter: TokenCounter,
+             batch_size: int = 1) -> ZeroShotEstimate:
+    """Cost of labeling `texts` directly with `spec`, `batch_size` rows per call."""
+    system, empty_user = batch_prompt(prompts, [])
+    overhead = counter.count(system) + counter.count(empty_user)
+    calls = -(-len(texts) // batch_size) if texts else 0
+    items = sum(counter.count(_item(i % batch_size + 1, t)) + 1 for i, t in enumerate(texts))
+    input_tokens = calls * overhead + items
+    output_tokens = len(texts) * OUTPUT_TOKENS_PER_LABEL + calls * 2
+    return ZeroShotEstimate(spec.name, len(texts), calls, input_tokens, output_tokens,
+                            spec.cost(input_tokens, output_tokens), counter.method,
+                            f"{OUTPUT_TOKENS_PER_LABEL} output tokens per label")
+
+
+def parse_labels(reply: str, n: int, card: TaskCard) -> tuple[list[int], str]:
+    """Class ids for n items from a JSON array answer; -1 where an answer is missing or unknown.
+    The second value names the problem when the whole reply is unusable."""
+    text = reply.strip()
+    m = JSON_BLOCK.search(text)
+    if m:
+        text = m.group(1).strip()
+    try:
+        answer = json.loads(text)
+    except (ValueError, RecursionError):
+        return [-1] * n, "the reply is not JSON"
+    if isinstance(answer, dict) and len(answer) == 1 and isinstance(next(iter(answer.values())), list):
+        answer = next(iter(answer.values()))  # {"labels": [...]}
+    if not isinstance(answer, list) or len(answer) != n:
+        return [-1] * n, f"expected a JSON array of {n} labels"
+    names = {c.lower(): i for i, c in enumerate(card.classes)}
+    labels = []
+    for value in answer:
+        if isinstance(value, str) and value.strip().lower() in names:
+            labels.append(names[value.strip().lower()])
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < card.n_classes:
+            labels.append(value)
+        else:
+            labels.append(-1)
+    return labels, ""
+
+
+@dataclass
+class ZeroShotResult:
+    labels: np.ndarray  # int8, -1 = no usable answer
+    failed_calls: int = 0
+    unknown_answers: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class ZeroShotLabeler:
+    def __init__(self, prompts: TaskPrompts, llm: LLMSession, spec: ModelSpec, batch_size: int = 10,
+                 max_tokens: int = 1024):
+        self.prompts, self.llm, self.spec = prompts, llm, spec
+        self.batch_size, self.max_tokens = batch_size, max_tokens
+
+    def label(self, texts: Sequence[str], tick: Callable[[int], None] | None = None) -> ZeroShotResult:
+        out = ZeroShotResult(labels=np.full(len(texts), -1, dtype=np.int8))
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start:start + self.batch_size]
+            system, user = batch_prompt(self.prompts, batch)
+            reply = self.llm.complete(self.spec, system, user, temperature=0.0,
+                                      max_tokens=max(self.max_tokens, 16 * len(batch)), sample=0,
+                                      meta={"stage": "zero-shot", "rows": [start, start + len(batch)]})
+            labels, problem = parse_labels(reply.text, len(batch), self.prompts.card)
+            if problem:
+                out.failed_calls += 1
+                if len(out.problems) < 3:
+                    out.problems.append(f"rows {start}-{start + len(batch) - 1}: {problem}")
+            else:
+                out.unknown_answers += labels.count(-1)
+            out.labels[start:start + len(batch)] = labels
+            if tick:
+                tick(len(batch))
+        return out
