@@ -182,7 +182,8 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     knowledge = settings.models[config.knowledge_model] if config.mode == "alchemist" else None
     examples = pick_examples(dataset) if knowledge and config.knowledge_type == "examples" else ""
     est = estimate_run(TaskPrompts(dataset.card, config.description), code, knowledge, config.knowledge_type,
-                       config.num_programs, config.max_output_tokens, examples)
+                       config.num_programs, config.max_output_tokens, examples,
+                       tokenizer_dir=settings.cache_dir.parent / "tiktoken")
     lines = [
         "", "Summary",
         f"  dataset:        {config.dataset} ({len(dataset.train)} training rows; classes "

@@ -1,16 +1,19 @@
 """What a generation run will cost, before any call: a typical figure and a worst case.
 
-Token counts are approximated from prompt length (CHARS_PER_TOKEN); the worst case assumes every
-reply uses the whole output limit and every program needs its one repair request.
+Prompt tokens are counted with each model's tokenizer when it is available offline (else the
+stated approximation, see `tokens`); the worst case assumes every reply uses the whole output limit
+and every program needs its one repair request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alchemist.llm import CHARS_PER_TOKEN
+from pathlib import Path
+
 from alchemist.models import ModelSpec
 from alchemist.prompts import TaskPrompts
+from alchemist.tokens import TokenCounter
 
 TYPICAL_KNOWLEDGE_TOKENS = 400
 TYPICAL_PROGRAM_TOKENS = 350
@@ -25,17 +28,15 @@ class Estimate:
     worst_usd: float
 
 
-def _tokens(*texts: str) -> int:
-    return sum(len(t) for t in texts) // CHARS_PER_TOKEN + 1
-
-
 def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | None, knowledge_type: str | None,
-                 n: int, max_tokens: int, examples: str = "") -> Estimate:
-    base_code = _tokens(prompts.code_system(), prompts.code_user())
+                 n: int, max_tokens: int, examples: str = "", tokenizer_dir: Path | None = None) -> Estimate:
+    code_count = TokenCounter(code, tokenizer_dir or Path("/nonexistent")).count
+    base_code = code_count(prompts.code_system()) + code_count(prompts.code_user())
     strategies = TYPICAL_STRATEGY_TOKENS * (n - 1) / 2  # the average program sees half the others listed
     typical = worst = 0.0
     if knowledge is not None:
-        k_in = _tokens(prompts.knowledge_system(), prompts.knowledge_user(knowledge_type or "rules", examples))
+        count = TokenCounter(knowledge, tokenizer_dir or Path("/nonexistent")).count
+        k_in = count(prompts.knowledge_system()) + count(prompts.knowledge_user(knowledge_type or "rules", examples))
         typical += n * knowledge.cost(k_in, TYPICAL_KNOWLEDGE_TOKENS)
         worst += n * knowledge.cost(k_in, max_tokens)
     k_typ = TYPICAL_KNOWLEDGE_TOKENS if knowledge is not None else 0
