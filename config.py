@@ -118,6 +118,12 @@ class RunConfig:
     llm_timeout_s: float = 120.0
     llm_retries: int = 4
     trial_rows: int = 20
+    # RAG mode (mode == "alchemist-rag")
+    rag_paths: list[Path] = field(default_factory=list)
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    top_k: int = 4
+    embeddings: str = "local"  # local | openai
     # zero-shot labeling (command == "zero-shot"): code_model labels rows directly
     limit: int | None = None  # rows per split to label
     batch_size: int = 10
@@ -138,6 +144,10 @@ class RunConfig:
         if self.command == "run":
             if self.num_programs < 1:
                 raise AlchemistError("--num-programs must be at least 1")
+            if self.mode == "alchemist-rag" and not self.rag_paths:
+                raise AlchemistError("the alchemist-rag mode needs your documents: --rag-path FILE_OR_FOLDER")
+            if self.chunk_size < 100 or not 0 <= self.chunk_overlap < self.chunk_size or self.top_k < 1:
+                raise AlchemistError("--chunk-size must be at least 100, --chunk-overlap below it, --top-k at least 1")
             if self.knowledge_type not in KNOWLEDGE_TYPES:
                 raise AlchemistError(f"unknown knowledge type '{self.knowledge_type}' "
                                      f"(choose from {', '.join(KNOWLEDGE_TYPES)})")

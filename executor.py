@@ -13,7 +13,7 @@ import json
 import time
 from contextlib import contextmanager
 from typing import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +33,14 @@ from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
 from alchemist.prompts import TaskPrompts, pick_examples
 from alchemist.report_html import write_html
+from alchemist.rag import KnowledgeStore, RagSettings, build_query
 from alchemist.runs import MANIFEST, RunStore
 from alchemist.tokens import TokenCounter
 from alchemist.zero_shot import ZeroShotLabeler
 from alchemist.zero_shot import estimate as zero_shot_estimate
 from alchemist.trial import make_checker, trial_rows
 from config import RunConfig, Settings, load_settings
-from modes import BaseMode, GeneratedProgram, ModeSettings, mode_class
+from modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
 
 SNORKEL_MIN_PROGRAMS = 3  # Snorkel's LabelModel refuses fewer
 
@@ -168,10 +169,23 @@ class Executor:
         mode_cls = mode_class(c.mode)
         code_model, knowledge_model = self._models(mode_cls)
         examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
+        usage: list[dict] = []
+        knowledge_store = self._knowledge_store(usage) if mode_cls is AlchemistRAGMode else None
         store, session = self._open_run(dataset, mode_cls.name, self._run_config(code_model, knowledge_model))
+        for record in usage:  # embedding calls made while indexing (OpenAI embeddings only)
+            store.record_call(record)
         mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
                         ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
                                      c.temperature, c.max_output_tokens, examples))
+        if knowledge_store is not None:
+            query = build_query(mode.prompts.description, dataset.card.classes, dataset.card.class_descriptions,
+                                c.knowledge_type)
+            chunks = knowledge_store.retrieve(query)
+            mode.retrieve = lambda: chunks
+            store.manifest["rag"] = {**asdict(knowledge_store.info), "query": query, "top_k": c.top_k,
+                                     "chunk_size": c.chunk_size, "chunk_overlap": c.chunk_overlap,
+                                     "paths": [str(p) for p in c.rag_paths]}
+            store.write()
         check = make_checker(trial_rows(dataset.train.texts, c.trial_rows), dataset.card.n_classes, c.limits)
         saved: list[GeneratedProgram] = []
 
@@ -190,6 +204,12 @@ class Executor:
         if not saved:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
+
+    def _knowledge_store(self, usage: list[dict]) -> KnowledgeStore:
+        c = self.config
+        return KnowledgeStore(RagSettings(c.rag_paths, c.chunk_size, c.chunk_overlap, c.top_k, c.embeddings),
+                              self.settings.cache_dir.parent / "rag", self.progress, usage.append,
+                              warn=self.warnings.append)
 
     def zero_shot_programs(self, dataset: Dataset) -> tuple[_Programs, Path]:
         """The baseline: the LLM labels the rows directly; its answers are one column of votes."""
@@ -250,7 +270,9 @@ class Executor:
                 "num_programs": c.num_programs, "temperature": c.temperature,
                 "max_output_tokens": c.max_output_tokens, "description": c.description,
                 "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost,
-                "trial_rows": c.trial_rows, "label_model": c.label_model, "seeds": c.seeds}
+                "trial_rows": c.trial_rows, "label_model": c.label_model, "seeds": c.seeds,
+                **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
+                   if c.mode == "alchemist-rag" else {})}
 
     def human_programs(self, dataset: Dataset) -> _Programs:
         train = dataset.train

@@ -86,7 +86,8 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
     g = p.add_argument_group("generation")
     g.add_argument("--mode", choices=list(MODES), default=defaults["mode"],
                    help=f"scriptoriumws: the code LLM writes each program; alchemist: a knowledge LLM first "
-                        f"writes prior knowledge, then the code LLM writes from it (default: {defaults['mode']})")
+                        f"writes prior knowledge, then the code LLM writes from it; alchemist-rag: the same, with "
+                        f"knowledge drawn from your documents (--rag-path) (default: {defaults['mode']})")
     g.add_argument("--code-model", default=defaults["code_model"], metavar="MODEL",
                    help=f"model that writes the programs, from config.json's catalogue (default: {defaults['code_model']})")
     g.add_argument("--knowledge-model", default=None, metavar="MODEL",
@@ -112,6 +113,14 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help=f"retries on rate limits, 5xx and timeouts, with backoff (default: {defaults['llm_retries']})")
     g.add_argument("--trial-rows", type=_positive_int, default=defaults["trial_rows"], metavar="N",
                    help=f"training rows each new program is trial-run on (default: {defaults['trial_rows']})")
+    r = p.add_argument_group("documents (--mode alchemist-rag)")
+    r.add_argument("--rag-path", action="append", default=[], metavar="PATH",
+                   help="a document or a folder of them (.txt .md .pdf .csv .html .json); repeatable")
+    r.add_argument("--chunk-size", type=_positive_int, default=1000, metavar="CHARS", help="chunk size (default: 1000)")
+    r.add_argument("--chunk-overlap", type=int, default=150, metavar="CHARS", help="chunk overlap (default: 150)")
+    r.add_argument("--top-k", type=_positive_int, default=4, metavar="K", help="chunks given to the knowledge LLM (default: 4)")
+    r.add_argument("--embeddings", choices=("local", "openai"), default="local",
+                   help="local: all-MiniLM-L6-v2 shipped in a package, offline (default); openai: text-embedding-3-small")
 
 
 def build_parser(defaults: dict) -> argparse.ArgumentParser:
@@ -235,7 +244,9 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         knowledge_type=args.knowledge_type, num_programs=args.num_programs, description=args.description,
         base_url=args.base_url, offline=args.offline, max_cost=args.max_cost, temperature=args.temperature,
         max_output_tokens=args.max_output_tokens, llm_timeout_s=args.llm_timeout,
-        llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows)
+        llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows,
+        rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
+        top_k=args.top_k, embeddings=args.embeddings)
 
 
 def confirm_zero_shot(config, settings, yes: bool) -> None:

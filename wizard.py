@@ -28,8 +28,9 @@ from config import RunConfig, Settings, run_config
 
 OWN_DATA = "__own__"
 MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
-         ("alchemist", "Alchemist without RAG — a knowledge LLM writes prior knowledge first, then the code LLM")]
-RAG_MODE = "Alchemist with RAG — knowledge from your own documents"
+         ("alchemist", "Alchemist without RAG — a knowledge LLM writes prior knowledge first, then the code LLM"),
+         ("alchemist-rag", "Alchemist with RAG — the knowledge LLM reads your own documents first")]
+TWO_STAGE = ("alchemist", "alchemist-rag")
 KNOWLEDGE_HELP = {"rules": "labeling rules and heuristics", "keywords": "keywords and phrases per class",
                   "description": "a description of the data and each class",
                   "examples": "5 labeled examples per class from your train/valid rows, analysed into rules"}
@@ -47,6 +48,7 @@ class Answers:
     code_model: str = ""
     knowledge_model: str = ""
     knowledge_type: str = "rules"
+    rag_paths: str = ""  # comma-separated files or folders
     num_programs: int = 10
 
     @property
@@ -139,6 +141,18 @@ def ask_models(answers: Answers, models: dict[str, ModelSpec], two_stage: bool) 
     return answers
 
 
+def _split_paths(text: str) -> list[Path]:
+    return [Path(p.strip()).expanduser() for p in text.split(",") if p.strip()]
+
+
+def _paths_exist(text: str) -> str:
+    paths = _split_paths(text)
+    if not paths:
+        return "give at least one file or folder"
+    missing = [str(p) for p in paths if not p.exists()]
+    return f"not found: {', '.join(missing)}" if missing else ""
+
+
 def _count(text: str) -> str:
     try:
         n = int(text.strip())
@@ -155,16 +169,18 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     answers.descriptions[key] = ask.text(
         "Describe the dataset and the labeling task in your own words (it goes into every prompt):",
         default, lambda t: "" if t.strip() else "a description is needed").strip()
-    choices = [Choice(label, name) for name, label in MODES]
-    choices.append(Choice(RAG_MODE, "alchemist-rag", disabled="not available yet"))
-    answers.mode = ask.select("Which mode?", choices, default=answers.mode)
-    answers = ask_models(answers, settings.models, two_stage=answers.mode == "alchemist")
+    answers.mode = ask.select("Which mode?", [Choice(label, name) for name, label in MODES], default=answers.mode)
+    if answers.mode == "alchemist-rag":
+        answers.rag_paths = ask.text(
+            "Your documents (a file or folder; several separated by commas — .txt .md .pdf .csv .html .json):",
+            answers.rag_paths, _paths_exist).strip()
+    answers = ask_models(answers, settings.models, two_stage=answers.mode in TWO_STAGE)
     answers.num_programs = int(ask.text("How many labeling programs?", str(answers.num_programs), _count))
     return answers, dataset
 
 
 def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
-    two_stage = answers.mode == "alchemist"
+    two_stage = answers.mode in TWO_STAGE
     own = answers.dataset == OWN_DATA
     return run_config(
         settings, dataset=answers.dataset_arg, data_dir=data_dir, out_dir=out, mode=answers.mode,
@@ -174,12 +190,13 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
         num_programs=answers.num_programs, description=answers.descriptions.get(answers.dataset_arg),
         text_column=answers.text_column if own else "text",
         label_column=(answers.label_column or None) if own else "label",
-        classes=[c.strip() for c in answers.classes.split(",") if c.strip()] or None if own else None)
+        classes=[c.strip() for c in answers.classes.split(",") if c.strip()] or None if own else None,
+        rag_paths=_split_paths(answers.rag_paths) if answers.mode == "alchemist-rag" else [])
 
 
 def summary(config: RunConfig, settings: Settings, dataset) -> str:
     code = settings.models[config.code_model]
-    knowledge = settings.models[config.knowledge_model] if config.mode == "alchemist" else None
+    knowledge = settings.models[config.knowledge_model] if config.mode in TWO_STAGE else None
     examples = pick_examples(dataset) if knowledge and config.knowledge_type == "examples" else ""
     est = estimate_run(TaskPrompts(dataset.card, config.description), code, knowledge, config.knowledge_type,
                        config.num_programs, config.max_output_tokens, examples,
@@ -193,6 +210,9 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     ]
     if knowledge:
         lines.append(f"  knowledge LLM:  {knowledge.name} ({config.knowledge_type})")
+    if config.rag_paths:
+        lines.append(f"  documents:      {', '.join(map(str, config.rag_paths))} (embedded locally, top "
+                     f"{config.top_k} chunks per program)")
     lines += [
         f"  programs:       {config.num_programs}",
         f"  LLM calls:      {est.calls} (up to {est.max_calls} if every program needs its repair request)",

@@ -66,6 +66,7 @@ class RunStore:
             "calls": [c["index"] for c in self.manifest["calls"] if c.get("program") == program.name],
             "input_tokens": program.input_tokens, "output_tokens": program.output_tokens,
             "cost_usd": round(program.cost_usd, 8), "cached_calls": program.cached_calls,
+            **({"retrieved_chunks": program.context} if getattr(program, "context", None) else {}),
         })
         self.write()
         return path

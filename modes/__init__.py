@@ -1,17 +1,17 @@
 """Generation modes. Each builds prompts and calls the LLM; none executes generated code.
 
-Alchemist with RAG (retrieval from the user's documents) plugs in as a subclass of AlchemistMode
-that overrides `knowledge_context`.
+Alchemist with RAG is a subclass of AlchemistMode that overrides `knowledge_context`.
 """
 
 from __future__ import annotations
 
 from alchemist.errors import AlchemistError
+from modes.alchemist_with_rag_mode import AlchemistRAGMode
 from modes.alchemist_without_rag_mode import AlchemistMode
 from modes.base_mode import BaseMode, GeneratedProgram, ModeSettings
 from modes.scriptoriumws_mode import ScriptoriumWSMode
 
-MODES: dict[str, type[BaseMode]] = {cls.name: cls for cls in (ScriptoriumWSMode, AlchemistMode)}
+MODES: dict[str, type[BaseMode]] = {cls.name: cls for cls in (ScriptoriumWSMode, AlchemistMode, AlchemistRAGMode)}
 
 
 def mode_class(name: str) -> type[BaseMode]:
@@ -20,4 +20,5 @@ def mode_class(name: str) -> type[BaseMode]:
     return MODES[name]
 
 
-__all__ = ["MODES", "BaseMode", "GeneratedProgram", "ModeSettings", "mode_class"]
+__all__ = ["MODES", "AlchemistMode", "AlchemistRAGMode", "BaseMode", "GeneratedProgram", "ModeSettings",
+           "mode_class"]

@@ -38,6 +38,7 @@ class GeneratedProgram:
     knowledge: str | None = None
     code_prompt_sha256: str = ""
     replies: list[LLMReply] = field(default_factory=list)
+    context: list[dict] = field(default_factory=list)  # document chunks that informed it (RAG mode)
 
     @property
     def name(self) -> str:

@@ -192,3 +192,25 @@ def test_wizard_and_flags_make_the_same_run(tmp_path):
          "--mode", "alchemist", "--code-model", "gpt-4o-mini", "--knowledge-model", "gpt-4o",
          "--knowledge-type", "keywords", "--num-programs", "7", "--description", "Spam or not."])
     assert main.config_from_args(args, settings) == from_wizard
+
+
+def test_rag_mode_asks_for_documents(tmp_path, server):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text("Links and requests to subscribe are spam. Talk about the song is ham.")
+    child = spawn(tmp_path, server)
+    answer(child, STEPS[:2])
+    child.expect(r"Which mode\?")
+    send(child, "with RAG\r")
+    child.expect("Your documents")
+    send(child, str(tmp_path / "missing") + "\r")
+    child.expect("not found")
+    send(child, "\x15" + str(docs) + "\r")
+    answer(child, [(p, k.replace("2\r", "1\r")) for p, k in STEPS[3:]])
+    child.expect("Report with plots", timeout=120)
+    assert finish(child) == 0
+    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist-rag").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["rag"]["files"] == [str(docs / "guide.md")]
+    assert manifest["programs"][0]["retrieved_chunks"]
+    assert "documents:" in screen(tmp_path)
