@@ -169,11 +169,14 @@ class Executor:
         mode_cls = mode_class(c.mode)
         code_model, knowledge_model = self._models(mode_cls)
         examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
-        usage: list[dict] = []
-        knowledge_store = self._knowledge_store(usage) if mode_cls is AlchemistRAGMode else None
+        pending: list[dict] = []  # embedding calls (OpenAI embeddings) made before the run folder exists
+        sink = [pending.append]
+        knowledge_store = (self._knowledge_store(lambda record: sink[0](record))
+                           if mode_cls is AlchemistRAGMode else None)
         store, session = self._open_run(dataset, mode_cls.name, self._run_config(code_model, knowledge_model))
-        for record in usage:  # embedding calls made while indexing (OpenAI embeddings only)
+        for record in pending:
             store.record_call(record)
+        sink[0] = store.record_call
         mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
                         ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
                                      c.temperature, c.max_output_tokens, examples))
@@ -205,10 +208,10 @@ class Executor:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
 
-    def _knowledge_store(self, usage: list[dict]) -> KnowledgeStore:
+    def _knowledge_store(self, on_usage: Callable[[dict], None]) -> KnowledgeStore:
         c = self.config
         return KnowledgeStore(RagSettings(c.rag_paths, c.chunk_size, c.chunk_overlap, c.top_k, c.embeddings),
-                              self.settings.cache_dir.parent / "rag", self.progress, usage.append,
+                              self.settings.cache_dir.parent / "rag", self.progress, on_usage,
                               warn=self.warnings.append)
 
     def zero_shot_programs(self, dataset: Dataset) -> tuple[_Programs, Path]:

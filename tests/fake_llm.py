@@ -29,6 +29,7 @@ class FakeLLM:
     def __init__(self, default: Callable[[dict], str] | None = None):
         self.script: deque = deque()
         self.requests: list[dict] = []  # {"path", "headers", "body"}
+        self.embedding_requests: list[dict] = []
         self.default = default or (lambda req: "no script")
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -84,6 +85,10 @@ class FakeLLM:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 request = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                if self.path.endswith("/embeddings"):  # not scripted: embeddings are computed
+                    with fake._lock:
+                        fake.embedding_requests.append(request)
+                    return self._send(200, fake._embeddings_body(body))
                 item = fake._next(request)
                 if "delay" in item:
                     time.sleep(item["delay"])
@@ -94,6 +99,8 @@ class FakeLLM:
                     return self._send(200, fake._openai_body(body, item))
                 if self.path.endswith("/messages"):
                     return self._send(200, fake._anthropic_body(body, item))
+                if self.path.endswith("/embeddings"):
+                    return self._send(200, fake._embeddings_body(body))
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
 
             def _send(self, status: int, payload: dict, headers: dict | None = None):
@@ -116,6 +123,22 @@ class FakeLLM:
         parts = [body.get("system", "")] if isinstance(body.get("system"), str) else []
         parts += [m.get("content", "") for m in body.get("messages", []) if isinstance(m.get("content"), str)]
         return "\n".join(parts)
+
+    @staticmethod
+    def _embeddings_body(body: dict) -> dict:
+        """Deterministic 16-d bag-of-words vectors: texts sharing words are close."""
+        texts = body.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        data = []
+        for i, text in enumerate(texts):
+            vec = [0.0] * 16
+            for word in str(text).lower().split():
+                vec[sum(map(ord, word)) % 16] += 1.0
+            norm = sum(v * v for v in vec) ** 0.5 or 1.0
+            data.append({"object": "embedding", "index": i, "embedding": [v / norm for v in vec]})
+        used = sum(tokens(str(t)) for t in texts)
+        return {"object": "list", "data": data, "model": body.get("model"),
+                "usage": {"prompt_tokens": used, "total_tokens": used}}
 
     def _openai_body(self, body: dict, item: dict) -> dict:
         text = item["text"]

@@ -225,3 +225,19 @@ def test_missing_documents_fail_before_anything_is_spent(env, tmp_path, capsys):
     assert code == 2 and "no such file or folder of documents" in err and not (env / "runs").exists()
     code = main.main(["run", "--dataset", "demo", "--mode", "alchemist-rag", "--out", str(env / "runs")])
     assert code == 2 and "--rag-path" in capsys.readouterr().err
+
+
+def test_openai_embeddings_option_records_cost(env, corpus, capsys, monkeypatch):
+    with FakeLLM() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)
+        server.push("Phone numbers mean spam.", program_for(0))
+        code = main.main(["run", "--dataset", "demo", "--mode", "alchemist-rag", "--rag-path", str(corpus),
+                          "--embeddings", "openai", "--num-programs", "1", "--seeds", "1",
+                          "--out", str(env / "runs"), "--json", str(env / "r.json")])
+        assert code == 0, capsys.readouterr().err
+        assert server.embedding_requests and server.embedding_requests[0]["body"]["model"] == "text-embedding-3-small"
+    manifest = json.loads((Path(json.loads((env / "r.json").read_text())["run_dir"]) / "manifest.json").read_text())
+    assert manifest["rag"]["embedding_model"] == "OpenAI text-embedding-3-small"
+    embedding_calls = [c for c in manifest["calls"] if c["stage"] == "embedding"]
+    assert embedding_calls and all(c["cost_usd"] > 0 and c["input_tokens"] > 0 for c in embedding_calls)
+    assert len(embedding_calls) == len(server.embedding_requests)  # the query embedding is recorded too
