@@ -17,7 +17,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from alchemist.errors import AlchemistError
+from alchemist.errors import AlchemistError, run_command
 
 if TYPE_CHECKING:
     from config import RunConfig
@@ -380,10 +380,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from config import load_settings
 
-    try:
+    def command() -> int:
         settings = load_settings()
-        parser = build_parser(settings.defaults)
-        args = parser.parse_args(argv)
+        args = build_parser(settings.defaults).parse_args(argv)
         if args.command == "datasets":
             return cmd_datasets(args)
         if args.command in ("apply", "run", "zero-shot"):
@@ -393,17 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return run_demo(Path(args.out) if args.out else None, args.seeds)
         return cmd_wizard(args, settings)
-    except AlchemistError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted — anything already written is kept, with a manifest that says so", file=sys.stderr)
-        return 130
-    except EOFError:
-        print("\nBye.", file=sys.stderr)
-        return 0
-    except BrokenPipeError:
-        return 0
+
+    return run_command(command)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from alchemist.errors import AlchemistError
+from alchemist.errors import AlchemistError, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,30 +108,30 @@ def zero_shot(args, settings) -> int:
     return 0
 
 
+def fetch_tokenizer(settings) -> int:
+    from alchemist.tokens import fetch_encodings
+
+    folder = settings.cache_dir.parent / "tiktoken"
+    try:
+        names = fetch_encodings(folder)
+    except Exception as e:  # noqa: BLE001 - no network, a proxy, a bad download: say so in one line
+        raise AlchemistError(f"could not download the tokenizer files ({type(e).__name__}); "
+                             "estimates keep using the stated approximation") from None
+    print(f"cached {', '.join(names)} under {folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from config import load_settings
 
-    try:
+    def command() -> int:
         settings = load_settings()
         args = build_parser().parse_args(argv)
         if args.fetch_tokenizer:
-            from alchemist.tokens import fetch_encodings
-
-            names = fetch_encodings(settings.cache_dir.parent / "tiktoken")
-            print(f"cached {', '.join(names)} under {settings.cache_dir.parent / 'tiktoken'}")
-            return 0
+            return fetch_tokenizer(settings)
         return zero_shot(args, settings) if args.zero_shot else ledger(args, settings)
-    except AlchemistError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # noqa: BLE001 - e.g. a download that fails: one line, not a traceback
-        if getattr(sys, "_alchemist_debug", False):
-            raise
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 2
+
+    return run_command(command)
 
 
 if __name__ == "__main__":

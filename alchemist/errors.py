@@ -11,3 +11,23 @@ class DatasetError(AlchemistError):
 
 class ProgramError(AlchemistError):
     """A labeling-program folder cannot be used."""
+
+
+def run_command(command) -> int:
+    """Run a command-line entry point: user errors become one line and exit status 2, Ctrl-C 130,
+    Ctrl-D 0 — never a traceback for something the user can fix."""
+    import sys
+
+    try:
+        return command()
+    except AlchemistError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted — anything already written is kept, with a manifest that says so", file=sys.stderr)
+        return 130
+    except EOFError:
+        print("\nBye.", file=sys.stderr)
+        return 0
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
