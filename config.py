@@ -103,6 +103,7 @@ class RunConfig:
     classes: list[str] | None = None
     task_card: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
     # generation (command == "run")
     mode: str = "alchemist"
     code_model: str = "gpt-4o-mini"

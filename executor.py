@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.analysis import matrix_stats, program_accuracy
+from alchemist.column_cache import ColumnCache, data_fingerprint
 from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset, sample_splits
 from alchemist.distill import MODEL_FILE, distill
 from alchemist.errors import AlchemistError
@@ -71,6 +72,7 @@ class Executor:
         self.warnings: list[str] = []
         self.generation: dict = {}
         self._stage = None  # the live progress stage of the LLM calls, while they run
+        self.cached_columns: list[str] = []  # programs whose column came from the column cache
 
     # --- stages -----------------------------------------------------------------------------------
     def load(self) -> Dataset:
@@ -295,31 +297,47 @@ class Executor:
                          {"note": "human programs' votes read from the dataset; nothing was executed"})
 
     def apply_programs(self, dataset: Dataset, programs: list[Program]) -> _Programs:
+        """Run the gated programs in the sandbox; columns already computed for this data come from
+        the column cache, so after editing one program only that one runs again."""
+        c = self.config
         ok = [p for p in programs if p.status == "ok"]
         texts = [t for s in SPLITS if (sp := dataset.get(s)) for t in sp.texts]
-        applier = SandboxApplier([p.as_source() for p in ok], dataset.card.n_classes, self.config.limits)
         start = time.monotonic()
-        if ok:
-            with self.progress.stage(f"Applying {len(ok)} programs", total=len(texts)) as stage:
+        cache = ColumnCache(self.settings.cache_dir.parent / "columns") if c.column_cache else None
+        fingerprint = data_fingerprint(texts, dataset.card.n_classes, c.limits) if cache else ""
+        found = {p.name: hit for p in ok if cache and (hit := cache.get(p.source, fingerprint, len(texts)))}
+        todo = [p for p in ok if p.name not in found]
+        result = None
+        if todo:
+            applier = self._applier([p.as_source() for p in todo], dataset.card.n_classes)
+            with self.progress.stage(f"Applying {len(todo)} programs"
+                                     + (f" ({len(found)} more from the column cache)" if found else ""),
+                                     total=len(texts)) as stage:
                 result = applier.apply(texts, progress=stage.advance)
-            full, runs_ok, layers = result.matrix, result.runs, result.layers
-        else:
-            full, runs_ok, layers = np.full((len(texts), 0), -1, np.int8), [], {}
         self.timings["apply"] = time.monotonic() - start
         matrix = np.full((len(texts), len(programs)), -1, dtype=np.int8)
         runs: list[ProgramRun | None] = [None] * len(programs)
         statuses, reasons = [p.status for p in programs], [p.reason for p in programs]
-        for k, (p, run) in enumerate(zip(ok, runs_ok, strict=True)):
-            i = programs.index(p)
-            matrix[:, i] = full[:, k]
-            runs[i] = run
+        fresh = {p.name: (result.matrix[:, k], result.runs[k]) for k, p in enumerate(todo)} if result else {}
+        for i, p in enumerate(programs):
+            if p.name not in found and p.name not in fresh:
+                continue
+            column, run = found.get(p.name) or fresh[p.name]
+            matrix[:, i], runs[i] = column, run
             statuses[i], reasons[i] = self._status(run, len(texts))
+            if cache and p.name in fresh:
+                cache.put(p.source, fingerprint, column, run)
+        self.cached_columns = sorted(found)
         matrices, offset = {}, 0
         for s in SPLITS:
             if (sp := dataset.get(s)) is not None:
                 matrices[s] = matrix[offset:offset + len(sp)]
                 offset += len(sp)
+        layers = result.layers if result else {"note": "every column came from the column cache"}
         return _Programs([p.name for p in programs], statuses, reasons, matrices, runs, layers)
+
+    def _applier(self, sources, n_classes: int) -> SandboxApplier:
+        return SandboxApplier(sources, n_classes, self.config.limits)
 
     @staticmethod
     def _status(run: ProgramRun, n_rows: int) -> tuple[str, str]:
@@ -407,6 +425,7 @@ class Executor:
                 "errors": dict(run.errors) if run else {},
                 "error_samples": list(run.samples) if run else [],
                 "faults": run.crashes if run else 0,
+                "from_cache": name in self.cached_columns,
             })
         overall = {"coverage": stats.total_coverage if stats else 0.0,
                    "overlap": stats.total_overlap if stats else 0.0,

@@ -77,6 +77,8 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                    help="sandbox worker processes (default: 0 = one per core)")
     s.add_argument("--chunk-rows", type=_positive_int, default=defaults["chunk_rows"],
                    help=f"rows sent to a worker at a time (default: {defaults['chunk_rows']})")
+    s.add_argument("--no-column-cache", action="store_true",
+                   help="run every program again, even unchanged ones on unchanged data")
 
 
 def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
@@ -223,7 +225,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
-        task_card=Path(args.task_card) if args.task_card else None,
+        task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
         limits=SandboxLimits(row_timeout_s=args.timeout, memory_mb=args.memory_mb, workers=args.workers,
                              chunk_rows=args.chunk_rows))
     if args.command == "apply":
