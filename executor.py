@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
-from contextlib import contextmanager
-from typing import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,40 +25,15 @@ from alchemist.metrics import class_balance, score
 from alchemist.programs import Program, load_program_dir
 from alchemist.progress import NullProgress, Progress
 from alchemist.sandbox import ProgramRun, SandboxApplier
-from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, check_api_key
-from alchemist.llm_cache import ResponseCache
-from alchemist.models import ModelSpec, get_model
-from alchemist.prompts import TaskPrompts, pick_examples
 from alchemist.report_html import write_html
-from alchemist.rag import KnowledgeStore, RagSettings, build_query
-from alchemist.runs import MANIFEST, RunStore
-from alchemist.tokens import TokenCounter
-from alchemist.zero_shot import ZeroShotLabeler
-from alchemist.zero_shot import estimate as zero_shot_estimate
-from alchemist.trial import make_checker, trial_rows
 from config import RunConfig, Settings, load_settings
-from modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
+from llm_stages import LLMStages
+from programs_matrix import Programs
 
 SNORKEL_MIN_PROGRAMS = 3  # Snorkel's LabelModel refuses fewer
 
 
-@dataclass
-class _Programs:
-    """Programs of a run, their per-split label matrices (all programs' columns) and what happened."""
-
-    names: list[str]
-    statuses: list[str]
-    reasons: list[str]
-    matrices: dict[str, np.ndarray]
-    runs: list[ProgramRun | None] = field(default_factory=list)
-    layers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def usable(self) -> list[int]:
-        return [i for i, s in enumerate(self.statuses) if s == "ok"]
-
-
-class Executor:
+class Executor(LLMStages):
     def __init__(self, config: RunConfig, progress: Progress | None = None, settings: Settings | None = None):
         config.validate()
         self.config = config
@@ -97,189 +68,7 @@ class Executor:
         return new_run_dir(Path(programs_dir) / "results")
 
     # --- generation (command "run") ------------------------------------------------------------
-    def _models(self, mode_cls) -> tuple[ModelSpec, ModelSpec | None]:
-        c = self.config
-        code = get_model(c.code_model, self.settings.models)
-        knowledge = get_model(c.knowledge_model or c.code_model, self.settings.models) if mode_cls.two_stage else None
-        if not c.offline:
-            for spec in {code, knowledge} - {None}:
-                check_api_key(spec)  # before a run folder exists: a missing key costs nothing
-        return code, knowledge
-
-    def _header(self, program: GeneratedProgram, mode: BaseMode, dataset: Dataset) -> dict:
-        s = mode.settings
-        knowledge = f" (knowledge: {s.knowledge_type})" if mode.two_stage else ""
-        replies = program.replies
-        return {
-            "dataset": dataset.name, "mode": f"{mode.name}{knowledge}",
-            "code model": f"{s.code_model.name} ({s.code_model.provider}: {s.code_model.api_id})",
-            "knowledge model": s.knowledge_model.name if s.knowledge_model else "",
-            "prompt sha256": program.code_prompt_sha256,
-            "tokens": f"{program.input_tokens} in / {program.output_tokens} out over {len(replies)} call(s)",
-            "cost": f"${program.cost_usd:.6f}" + (f" ({program.cached_calls} cached call(s) at $0)"
-                                                  if program.cached_calls else ""),
-            "strategy": program.strategy,
-            "status": program.status + (f" — {program.reason}" if program.reason else ""),
-        }
-
-    def _open_run(self, dataset: Dataset, mode: str, config: dict) -> tuple[RunStore, LLMSession]:
-        """A run folder and an LLM session whose every call lands in its manifest (and the live line)."""
-        c = self.config
-        store = RunStore(c.out_dir or c.saved_dir, dataset.name, mode, config)
-
-        def on_call(record: dict) -> None:
-            store.record_call(record)
-            t = store.manifest["totals"]
-            if self._stage is not None:
-                self._stage.note(f"{t['llm_calls']} LLM calls ({t['cached_calls']} cached), "
-                                 f"{t['input_tokens'] + t['output_tokens']:,} tokens, ${t['cost_usd']:.4f}")
-
-        session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
-                                          base_url=c.base_url, max_cost_usd=c.max_cost),
-                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call)
-        return store, session
-
-    @contextmanager
-    def _recording(self, store: RunStore, kept: Callable[[], str]):
-        """Close the manifest with how the LLM stage ended; `kept()` says what was kept."""
-        try:
-            yield
-        except BudgetExceeded as e:
-            store.finish("stopped: budget", str(e))
-            self.warnings.append(f"stopped early: {e}; made so far: {kept()}")
-        except LLMError as e:
-            store.finish("failed", str(e))
-            raise AlchemistError(f"{e}. What was made so far ({kept()}) is kept in {store.dir}") from None
-        except BaseException as e:
-            interrupted = isinstance(e, KeyboardInterrupt)
-            store.finish("interrupted" if interrupted else "failed", str(e) or type(e).__name__)
-            if interrupted:
-                self.progress.log(f"Interrupted: what was made so far ({kept()}) is kept in {store.dir}")
-            raise
-        else:
-            store.finish("complete")
-        finally:
-            self._stage = None
-            totals = store.manifest["totals"]
-            self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
-                               "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
-                               "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"]}
-
-    def generate(self, dataset: Dataset) -> Path:
-        """Ask the LLM for programs; save each as it is done. Returns the run folder."""
-        c = self.config
-        mode_cls = mode_class(c.mode)
-        code_model, knowledge_model = self._models(mode_cls)
-        examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
-        pending: list[dict] = []  # embedding calls (OpenAI embeddings) made before the run folder exists
-        sink = [pending.append]
-        knowledge_store = (self._knowledge_store(lambda record: sink[0](record))
-                           if mode_cls is AlchemistRAGMode else None)
-        store, session = self._open_run(dataset, mode_cls.name, self._run_config(code_model, knowledge_model))
-        for record in pending:
-            store.record_call(record)
-        sink[0] = store.record_call
-        mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
-                        ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
-                                     c.temperature, c.max_output_tokens, examples))
-        if knowledge_store is not None:
-            query = build_query(mode.prompts.description, dataset.card.classes, dataset.card.class_descriptions,
-                                c.knowledge_type)
-            chunks = knowledge_store.retrieve(query)
-            mode.retrieve = lambda: chunks
-            store.manifest["rag"] = {**asdict(knowledge_store.info), "query": query, "top_k": c.top_k,
-                                     "chunk_size": c.chunk_size, "chunk_overlap": c.chunk_overlap,
-                                     "paths": [str(p) for p in c.rag_paths]}
-            store.write()
-        check = make_checker(trial_rows(dataset.train.texts, c.trial_rows), dataset.card.n_classes, c.limits)
-        saved: list[GeneratedProgram] = []
-
-        def keep(program: GeneratedProgram) -> None:
-            store.save_program(program, self._header(program, mode, dataset), f"--dataset {c.dataset}")
-            saved.append(program)
-            self._stage.advance(1)
-
-        start = time.monotonic()
-        with self._recording(store, lambda: f"{len(saved)} program(s)"):
-            with self.progress.stage(f"Writing {c.num_programs} programs with {code_model.name}",
-                                     total=c.num_programs, unit="programs") as self._stage:
-                mode.generate(c.num_programs, check, keep)
-        self.timings["generate"] = time.monotonic() - start
-        self.generation.update(programs_written=len(saved), programs_ok=sum(p.status == "ok" for p in saved))
-        if not saved:
-            raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
-        return store.dir
-
-    def _knowledge_store(self, on_usage: Callable[[dict], None]) -> KnowledgeStore:
-        c = self.config
-        return KnowledgeStore(RagSettings(c.rag_paths, c.chunk_size, c.chunk_overlap, c.top_k, c.embeddings),
-                              self.settings.cache_dir.parent / "rag", self.progress, on_usage,
-                              warn=self.warnings.append)
-
-    def zero_shot_programs(self, dataset: Dataset) -> tuple[_Programs, Path]:
-        """The baseline: the LLM labels the rows directly; its answers are one column of votes."""
-        c = self.config
-        spec = get_model(c.code_model, self.settings.models)
-        if not c.offline:
-            check_api_key(spec)
-        store, session = self._open_run(dataset, "zero-shot", {
-            "dataset": c.dataset, "mode": "zero-shot", "code_model": spec.to_dict(), "limit": c.limit,
-            "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost})
-        labeler = ZeroShotLabeler(TaskPrompts(dataset.card, c.description), session, spec, c.batch_size)
-        matrices = {name: np.full((len(split), 1), -1, dtype=np.int8) for name, split in dataset.splits.items()}
-        done = [0]
-        failed = unknown = 0
-        problems: list[str] = []
-        start = time.monotonic()
-        total = sum(len(s) for s in dataset.splits.values())
-        with self._recording(store, lambda: f"labels for {done[0]} row(s)"):
-            with self.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
-                for name, split in dataset.splits.items():
-                    result = labeler.label(split.texts, tick=lambda n: (done.__setitem__(0, done[0] + n),
-                                                                       self._stage.advance(n)))
-                    matrices[name][:, 0] = result.labels
-                    failed, unknown = failed + result.failed_calls, unknown + result.unknown_answers
-                    problems += result.problems
-        self.timings["generate"] = time.monotonic() - start
-        store.manifest["zero_shot"] = {"rows_labeled": done[0], "unparseable_replies": failed,
-                                       "unknown_answers": unknown, "examples": problems[:3]}
-        store.write()
-        reason = f"{failed} unparseable repl(ies), {unknown} unknown answer(s)" if failed or unknown else ""
-        if problems:
-            reason += f"; e.g. {problems[0]}"
-        self.generation.update(zero_shot=store.manifest["zero_shot"])
-        return _Programs([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None],
-                         {"note": "labels answered by an LLM directly; no program ran"}), store.dir
-
-    def zero_shot_comparison(self, dataset: Dataset) -> dict:
-        """What labeling every training row directly with the code model would cost, beside this run."""
-        c = self.config
-        spec = get_model(c.code_model, self.settings.models)
-        counter = TokenCounter(spec, self.settings.cache_dir.parent / "tiktoken")
-        est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter)
-        manifest = json.loads((Path(self.generation["run_dir"]) / MANIFEST).read_text(encoding="utf-8"))
-        replayed = 0.0
-        for call in manifest["calls"]:
-            model = self.settings.models.get(call["model"])
-            if call.get("cached") and model is not None:
-                replayed += model.cost(call.get("input_tokens", 0), call.get("output_tokens", 0))
-        full = self.generation["cost_usd"] + replayed
-        return {**est.to_dict(), "run_cost_usd": round(full, 8), "replayed_usd": round(replayed, 8),
-                "times_more": round(est.usd / full, 1) if full > 0 else None}
-
-    def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None) -> dict:
-        c = self.config
-        return {"dataset": c.dataset, "mode": c.mode, "code_model": code_model.to_dict(),
-                "knowledge_model": knowledge_model.to_dict() if knowledge_model else None,
-                "knowledge_type": c.knowledge_type if knowledge_model else None,
-                "num_programs": c.num_programs, "temperature": c.temperature,
-                "max_output_tokens": c.max_output_tokens, "description": c.description,
-                "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost,
-                "trial_rows": c.trial_rows, "label_model": c.label_model, "seeds": c.seeds,
-                **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
-                   if c.mode == "alchemist-rag" else {})}
-
-    def human_programs(self, dataset: Dataset) -> _Programs:
+    def human_programs(self, dataset: Dataset) -> Programs:
         train = dataset.train
         if train.weak_labels is None:
             raise AlchemistError(f"{train.path}: this dataset has no weak_labels (votes of human-written "
@@ -293,10 +82,10 @@ class Executor:
             else:
                 matrices[name] = split.weak_labels
         names = [f"human_{j + 1:02d}" for j in range(m)]
-        return _Programs(names, ["ok"] * m, [""] * m, matrices, [None] * m,
+        return Programs(names, ["ok"] * m, [""] * m, matrices, [None] * m,
                          {"note": "human programs' votes read from the dataset; nothing was executed"})
 
-    def apply_programs(self, dataset: Dataset, programs: list[Program]) -> _Programs:
+    def apply_programs(self, dataset: Dataset, programs: list[Program]) -> Programs:
         """Run the gated programs in the sandbox; columns already computed for this data come from
         the column cache, so after editing one program only that one runs again."""
         c = self.config
@@ -334,7 +123,7 @@ class Executor:
                 matrices[s] = matrix[offset:offset + len(sp)]
                 offset += len(sp)
         layers = result.layers if result else {"note": "every column came from the column cache"}
-        return _Programs([p.name for p in programs], statuses, reasons, matrices, runs, layers)
+        return Programs([p.name for p in programs], statuses, reasons, matrices, runs, layers)
 
     def _applier(self, sources, n_classes: int) -> SandboxApplier:
         return SandboxApplier(sources, n_classes, self.config.limits)
@@ -350,7 +139,7 @@ class Executor:
             return "failed", f"failed on every row; e.g. {sample}"
         return "ok", ""
 
-    def label(self, dataset: Dataset, progs: _Programs) -> dict:
+    def label(self, dataset: Dataset, progs: Programs) -> dict:
         """Fit the label model and majority vote on train; score on valid and test."""
         card, c = dataset.card, self.config
         cols = progs.usable
@@ -384,7 +173,7 @@ class Executor:
         self.timings["label_model"] = time.monotonic() - start
         return out
 
-    def distill(self, dataset: Dataset, progs: _Programs, labels: dict) -> dict:
+    def distill(self, dataset: Dataset, progs: Programs, labels: dict) -> dict:
         card, c = dataset.card, self.config
         result = {"seeds": c.seeds, "test_mean": None, "test_std": None, "scores": [], "trained_on": 0}
         if "train" not in labels["probs"]:
@@ -406,7 +195,7 @@ class Executor:
         return result
 
     # --- report -----------------------------------------------------------------------------------
-    def program_rows(self, dataset: Dataset, progs: _Programs) -> tuple[list[dict], dict]:
+    def program_rows(self, dataset: Dataset, progs: Programs) -> tuple[list[dict], dict]:
         L = progs.matrices["train"]
         stats = matrix_stats(L[:, progs.usable], dataset.card.n_classes) if progs.usable else None
         valid = dataset.get("valid")
@@ -432,7 +221,7 @@ class Executor:
                    "conflict": stats.total_conflict if stats else 0.0}
         return rows, overall
 
-    def write_labels(self, out: Path, dataset: Dataset, progs: _Programs, labels: dict) -> None:
+    def write_labels(self, out: Path, dataset: Dataset, progs: Programs, labels: dict) -> None:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(["split", "id", "text", "label", "label_name", "confidence", "covered", "gold"])

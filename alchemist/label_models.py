@@ -70,17 +70,30 @@ class MajorityVote:
 
 
 class SnorkelModel:
-    """Snorkel's LabelModel (imported on first use: torch takes seconds to load)."""
+    """Snorkel's LabelModel (imported on first use: torch takes seconds to load).
+
+    Snorkel builds a dense one-hot matrix of rows x (programs x classes) to fit and to predict, which
+    at 1M rows x 100 programs is gigabytes. It only estimates programs x classes parameters, so it is
+    fitted on a fixed random sample of at most FIT_ROWS rows and predicts in chunks: memory stays
+    bounded whatever the number of rows.
+    """
 
     name = "snorkel"
+    FIT_ROWS = 200_000
+    PREDICT_CHUNK = 100_000
 
     def __init__(self, n_classes: int, seed: int = 0, epochs: int = 500, lr: float = 0.01):
         self.n_classes, self.seed, self.epochs, self.lr = n_classes, seed, epochs, lr
         self._model = None
+        self.fit_rows = 0
 
     def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "SnorkelModel":
         from snorkel.labeling.model import LabelModel as _SnorkelLabelModel
 
+        if len(L) > self.FIT_ROWS:
+            rows = np.sort(np.random.default_rng(self.seed).choice(len(L), self.FIT_ROWS, replace=False))
+            L = L[rows]
+        self.fit_rows = len(L)
         model = _SnorkelLabelModel(cardinality=self.n_classes, verbose=False)
         model.fit(L_train=np.asarray(L, dtype=np.int64),
                   class_balance=None if class_balance is None else list(map(float, class_balance)),
@@ -91,7 +104,11 @@ class SnorkelModel:
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
         if self._model is None:
             raise RuntimeError("fit the label model first")
-        return self._model.predict_proba(np.asarray(L, dtype=np.int64))
+        out = np.empty((len(L), self.n_classes), dtype=np.float64)
+        for start in range(0, len(L), self.PREDICT_CHUNK):
+            chunk = np.asarray(L[start:start + self.PREDICT_CHUNK], dtype=np.int64)
+            out[start:start + len(chunk)] = self._model.predict_proba(chunk)
+        return out
 
     def predict(self, L: np.ndarray) -> np.ndarray:
         return self.predict_proba(L).argmax(axis=1)

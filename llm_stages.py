@@ -1,0 +1,218 @@
+"""The LLM stages of a run: generating programs (the modes), zero-shot labeling, the RAG store.
+
+A base class of `Executor`, which alone decides the order of stages; kept apart so each file stays
+about one thing. Every call lands in the run's manifest as it is made.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from alchemist.datasets import Dataset
+from alchemist.errors import AlchemistError
+from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, check_api_key
+from alchemist.llm_cache import ResponseCache
+from alchemist.models import ModelSpec, get_model
+from alchemist.prompts import TaskPrompts, pick_examples
+from alchemist.rag import KnowledgeStore, RagSettings, build_query
+from alchemist.runs import MANIFEST, RunStore
+from alchemist.tokens import TokenCounter
+from alchemist.trial import make_checker, trial_rows
+from alchemist.zero_shot import ZeroShotLabeler
+from alchemist.zero_shot import estimate as zero_shot_estimate
+from modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
+from programs_matrix import Programs
+
+
+class LLMStages:
+    """Needs from the executor: config, settings, progress, warnings, timings, generation, _stage."""
+
+    def _models(self, mode_cls) -> tuple[ModelSpec, ModelSpec | None]:
+        c = self.config
+        code = get_model(c.code_model, self.settings.models)
+        knowledge = get_model(c.knowledge_model or c.code_model, self.settings.models) if mode_cls.two_stage else None
+        if not c.offline:
+            for spec in {code, knowledge} - {None}:
+                check_api_key(spec)  # before a run folder exists: a missing key costs nothing
+        return code, knowledge
+
+    def _header(self, program: GeneratedProgram, mode: BaseMode, dataset: Dataset) -> dict:
+        s = mode.settings
+        knowledge = f" (knowledge: {s.knowledge_type})" if mode.two_stage else ""
+        replies = program.replies
+        return {
+            "dataset": dataset.name, "mode": f"{mode.name}{knowledge}",
+            "code model": f"{s.code_model.name} ({s.code_model.provider}: {s.code_model.api_id})",
+            "knowledge model": s.knowledge_model.name if s.knowledge_model else "",
+            "prompt sha256": program.code_prompt_sha256,
+            "tokens": f"{program.input_tokens} in / {program.output_tokens} out over {len(replies)} call(s)",
+            "cost": f"${program.cost_usd:.6f}" + (f" ({program.cached_calls} cached call(s) at $0)"
+                                                  if program.cached_calls else ""),
+            "strategy": program.strategy,
+            "status": program.status + (f" — {program.reason}" if program.reason else ""),
+        }
+
+    def _open_run(self, dataset: Dataset, mode: str, config: dict) -> tuple[RunStore, LLMSession]:
+        """A run folder and an LLM session whose every call lands in its manifest (and the live line)."""
+        c = self.config
+        store = RunStore(c.out_dir or c.saved_dir, dataset.name, mode, config)
+
+        def on_call(record: dict) -> None:
+            store.record_call(record)
+            t = store.manifest["totals"]
+            if self._stage is not None:
+                self._stage.note(f"{t['llm_calls']} LLM calls ({t['cached_calls']} cached), "
+                                 f"{t['input_tokens'] + t['output_tokens']:,} tokens, ${t['cost_usd']:.4f}")
+
+        session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
+                                          base_url=c.base_url, max_cost_usd=c.max_cost),
+                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call)
+        return store, session
+
+    @contextmanager
+    def _recording(self, store: RunStore, kept: Callable[[], str]):
+        """Close the manifest with how the LLM stage ended; `kept()` says what was kept."""
+        try:
+            yield
+        except BudgetExceeded as e:
+            store.finish("stopped: budget", str(e))
+            self.warnings.append(f"stopped early: {e}; made so far: {kept()}")
+        except LLMError as e:
+            store.finish("failed", str(e))
+            raise AlchemistError(f"{e}. What was made so far ({kept()}) is kept in {store.dir}") from None
+        except BaseException as e:
+            interrupted = isinstance(e, KeyboardInterrupt)
+            store.finish("interrupted" if interrupted else "failed", str(e) or type(e).__name__)
+            if interrupted:
+                self.progress.log(f"Interrupted: what was made so far ({kept()}) is kept in {store.dir}")
+            raise
+        else:
+            store.finish("complete")
+        finally:
+            self._stage = None
+            totals = store.manifest["totals"]
+            self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
+                               "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
+                               "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"]}
+
+    def generate(self, dataset: Dataset) -> Path:
+        """Ask the LLM for programs; save each as it is done. Returns the run folder."""
+        c = self.config
+        mode_cls = mode_class(c.mode)
+        code_model, knowledge_model = self._models(mode_cls)
+        examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
+        pending: list[dict] = []  # embedding calls (OpenAI embeddings) made before the run folder exists
+        sink = [pending.append]
+        knowledge_store = (self._knowledge_store(lambda record: sink[0](record))
+                           if mode_cls is AlchemistRAGMode else None)
+        store, session = self._open_run(dataset, mode_cls.name, self._run_config(code_model, knowledge_model))
+        for record in pending:
+            store.record_call(record)
+        sink[0] = store.record_call
+        mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
+                        ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
+                                     c.temperature, c.max_output_tokens, examples))
+        if knowledge_store is not None:
+            query = build_query(mode.prompts.description, dataset.card.classes, dataset.card.class_descriptions,
+                                c.knowledge_type)
+            chunks = knowledge_store.retrieve(query)
+            mode.retrieve = lambda: chunks
+            store.manifest["rag"] = {**asdict(knowledge_store.info), "query": query, "top_k": c.top_k,
+                                     "chunk_size": c.chunk_size, "chunk_overlap": c.chunk_overlap,
+                                     "paths": [str(p) for p in c.rag_paths]}
+            store.write()
+        check = make_checker(trial_rows(dataset.train.texts, c.trial_rows), dataset.card.n_classes, c.limits)
+        saved: list[GeneratedProgram] = []
+
+        def keep(program: GeneratedProgram) -> None:
+            store.save_program(program, self._header(program, mode, dataset), f"--dataset {c.dataset}")
+            saved.append(program)
+            self._stage.advance(1)
+
+        start = time.monotonic()
+        with self._recording(store, lambda: f"{len(saved)} program(s)"):
+            with self.progress.stage(f"Writing {c.num_programs} programs with {code_model.name}",
+                                     total=c.num_programs, unit="programs") as self._stage:
+                mode.generate(c.num_programs, check, keep)
+        self.timings["generate"] = time.monotonic() - start
+        self.generation.update(programs_written=len(saved), programs_ok=sum(p.status == "ok" for p in saved))
+        if not saved:
+            raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
+        return store.dir
+
+    def _knowledge_store(self, on_usage: Callable[[dict], None]) -> KnowledgeStore:
+        c = self.config
+        return KnowledgeStore(RagSettings(c.rag_paths, c.chunk_size, c.chunk_overlap, c.top_k, c.embeddings),
+                              self.settings.cache_dir.parent / "rag", self.progress, on_usage,
+                              warn=self.warnings.append)
+
+    def zero_shot_programs(self, dataset: Dataset) -> tuple[Programs, Path]:
+        """The baseline: the LLM labels the rows directly; its answers are one column of votes."""
+        c = self.config
+        spec = get_model(c.code_model, self.settings.models)
+        if not c.offline:
+            check_api_key(spec)
+        store, session = self._open_run(dataset, "zero-shot", {
+            "dataset": c.dataset, "mode": "zero-shot", "code_model": spec.to_dict(), "limit": c.limit,
+            "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost})
+        labeler = ZeroShotLabeler(TaskPrompts(dataset.card, c.description), session, spec, c.batch_size)
+        matrices = {name: np.full((len(split), 1), -1, dtype=np.int8) for name, split in dataset.splits.items()}
+        done = [0]
+        failed = unknown = 0
+        problems: list[str] = []
+        start = time.monotonic()
+        total = sum(len(s) for s in dataset.splits.values())
+        with self._recording(store, lambda: f"labels for {done[0]} row(s)"):
+            with self.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
+                for name, split in dataset.splits.items():
+                    result = labeler.label(split.texts, tick=lambda n: (done.__setitem__(0, done[0] + n),
+                                                                       self._stage.advance(n)))
+                    matrices[name][:, 0] = result.labels
+                    failed, unknown = failed + result.failed_calls, unknown + result.unknown_answers
+                    problems += result.problems
+        self.timings["generate"] = time.monotonic() - start
+        store.manifest["zero_shot"] = {"rows_labeled": done[0], "unparseable_replies": failed,
+                                       "unknown_answers": unknown, "examples": problems[:3]}
+        store.write()
+        reason = f"{failed} unparseable repl(ies), {unknown} unknown answer(s)" if failed or unknown else ""
+        if problems:
+            reason += f"; e.g. {problems[0]}"
+        self.generation.update(zero_shot=store.manifest["zero_shot"])
+        return Programs([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None],
+                         {"note": "labels answered by an LLM directly; no program ran"}), store.dir
+
+    def zero_shot_comparison(self, dataset: Dataset) -> dict:
+        """What labeling every training row directly with the code model would cost, beside this run."""
+        c = self.config
+        spec = get_model(c.code_model, self.settings.models)
+        counter = TokenCounter(spec, self.settings.cache_dir.parent / "tiktoken")
+        est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter)
+        manifest = json.loads((Path(self.generation["run_dir"]) / MANIFEST).read_text(encoding="utf-8"))
+        replayed = 0.0
+        for call in manifest["calls"]:
+            model = self.settings.models.get(call["model"])
+            if call.get("cached") and model is not None:
+                replayed += model.cost(call.get("input_tokens", 0), call.get("output_tokens", 0))
+        full = self.generation["cost_usd"] + replayed
+        return {**est.to_dict(), "run_cost_usd": round(full, 8), "replayed_usd": round(replayed, 8),
+                "times_more": round(est.usd / full, 1) if full > 0 else None}
+
+    def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None) -> dict:
+        c = self.config
+        return {"dataset": c.dataset, "mode": c.mode, "code_model": code_model.to_dict(),
+                "knowledge_model": knowledge_model.to_dict() if knowledge_model else None,
+                "knowledge_type": c.knowledge_type if knowledge_model else None,
+                "num_programs": c.num_programs, "temperature": c.temperature,
+                "max_output_tokens": c.max_output_tokens, "description": c.description,
+                "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost,
+                "trial_rows": c.trial_rows, "label_model": c.label_model, "seeds": c.seeds,
+                **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
+                   if c.mode == "alchemist-rag" else {})}
+
