@@ -104,6 +104,9 @@ class RunConfig:
     task_card: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
+    backend: str = "local"  # local | dask
+    scheduler: str | None = None  # a Dask scheduler address; None starts a LocalCluster
+    partition_rows: int = 50_000  # rows per Dask task (in-memory data)
     # generation (command == "run")
     mode: str = "alchemist"
     code_model: str = "gpt-4o-mini"
@@ -132,6 +135,8 @@ class RunConfig:
     def validate(self) -> None:
         if self.command == "apply" and self.human == (self.programs_dir is not None):
             raise AlchemistError("give either a folder of programs or --human (the dataset's own votes)")
+        if self.backend not in ("local", "dask"):
+            raise AlchemistError(f"unknown backend {self.backend!r} (choose local or dask)")
         if self.command not in ("apply", "run", "zero-shot"):
             raise AlchemistError(f"unknown command {self.command!r}")
         if self.seeds < 1:

@@ -19,11 +19,13 @@ from alchemist.column_cache import ColumnCache, data_fingerprint
 from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset, sample_splits
 from alchemist.distill import MODEL_FILE, distill
 from alchemist.errors import AlchemistError
+from alchemist.tasks import TaskCard, card_for_classes, load_card_file
 from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
 from alchemist.label_models import MajorityVote, make_label_model
 from alchemist.metrics import class_balance, score
 from alchemist.programs import Program, load_program_dir
 from alchemist.progress import NullProgress, Progress
+from alchemist.dask_backend import DaskApplier, is_lazy_source, read_frame
 from alchemist.sandbox import ProgramRun, SandboxApplier
 from alchemist.report_html import write_html
 from config import RunConfig, Settings, load_settings
@@ -125,8 +127,11 @@ class Executor(LLMStages):
         layers = result.layers if result else {"note": "every column came from the column cache"}
         return Programs([p.name for p in programs], statuses, reasons, matrices, runs, layers)
 
-    def _applier(self, sources, n_classes: int) -> SandboxApplier:
-        return SandboxApplier(sources, n_classes, self.config.limits)
+    def _applier(self, sources, n_classes: int) -> SandboxApplier | DaskApplier:
+        c = self.config
+        if c.backend == "dask":
+            return DaskApplier(sources, n_classes, c.limits, c.scheduler, c.partition_rows)
+        return SandboxApplier(sources, n_classes, c.limits)
 
     @staticmethod
     def _status(run: ProgramRun, n_rows: int) -> tuple[str, str]:
@@ -239,8 +244,10 @@ class Executor(LLMStages):
 
     def run(self) -> dict:
         """Run every stage; return the report dict (also written as report.json)."""
-        t0 = time.monotonic()
         c = self.config
+        if c.backend == "dask" and c.command == "apply" and not c.human and is_lazy_source(c.dataset):
+            return self.run_lazy()
+        t0 = time.monotonic()
         dataset = self.load()
         progs = files = None
         if c.command == "zero-shot":
@@ -294,3 +301,111 @@ class Executor(LLMStages):
             if c.json_path is not None and report["status"] == "ok":
                 atomic_write_json(Path(c.json_path), report)
         return report
+
+    # --- data too big for memory (--backend dask with a Parquet/CSV file) --------------------------
+    DISTILL_SAMPLE = 100_000
+
+    def _lazy_card(self) -> TaskCard:
+        c = self.config
+        if c.task_card is not None:
+            return load_card_file(c.task_card)
+        if not c.classes:
+            raise AlchemistError("data read by Dask needs its classes: --classes a,b,... or --task-card FILE")
+        return card_for_classes(Path(c.dataset).stem.replace("*", "") or "data", c.classes)
+
+    def run_lazy(self) -> dict:
+        """Apply, aggregate and distill without ever holding the texts in memory: the label matrix
+        (int8) is built partition by partition inside Dask workers; distillation trains on a sample."""
+        t0 = time.monotonic()
+        c = self.config
+        card = self._lazy_card()
+        frame = read_frame(c.dataset, c.text_column)
+        files = load_program_dir(Path(c.programs_dir))
+        out = new_run_dir(c.out_dir or Path(c.programs_dir) / "results")
+        dataset = Dataset(name=card.name, card=card, root=Path(c.dataset), splits={})
+        report = {"dataset": card.name, "metric": card.metric, "classes": card.classes, "output_dir": str(out),
+                  "programs_source": str(c.programs_dir), "status": "running", "backend": "dask"}
+        try:
+            ok = [p for p in files if p.status == "ok"]
+            start = time.monotonic()
+            applier = DaskApplier([p.as_source() for p in ok], card.n_classes, c.limits, c.scheduler)
+            with self.progress.stage(f"Applying {len(ok)} programs with Dask", total=None) as stage:
+                result = applier.apply_frame(frame, c.text_column, stage.advance)
+            self.timings["apply"] = time.monotonic() - start
+            L = np.full((len(result.matrix), len(files)), -1, dtype=np.int8)
+            runs: list[ProgramRun | None] = [None] * len(files)
+            statuses, reasons = [p.status for p in files], [p.reason for p in files]
+            for k, p in enumerate(ok):
+                i = files.index(p)
+                L[:, i], runs[i] = result.matrix[:, k], result.runs[k]
+                statuses[i], reasons[i] = self._status(result.runs[k], len(L))
+            progs = Programs([p.name for p in files], statuses, reasons, {"train": L}, runs, result.layers)
+            np.savez_compressed(buf := io.BytesIO(), names=np.array(progs.names), train=L)
+            atomic_write_bytes(out / "label_matrix.npz", buf.getvalue())
+            labels = self.label(dataset, progs)
+            self._write_lazy_labels(out, card, progs, labels)
+            report["distilled"] = self._distill_sample(frame, progs, labels, card, out)
+            rows, overall = self.program_rows(dataset, progs)
+            report.update(overall, programs=rows, label_model=labels["label_model"],
+                          majority_vote=labels["majority_vote"], sandbox=progs.layers, splits={"train": len(L)},
+                          status="ok")
+        except BaseException as e:
+            report.update(status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
+                          error=str(e) or type(e).__name__)
+            raise
+        finally:
+            self.timings["total"] = time.monotonic() - t0
+            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3)
+                                   for k in ("apply", "label_model", "distill", "total")}
+            report["warnings"] = self.warnings
+            atomic_write_json(out / "report.json", report)
+            write_html(report, out / "report.html")
+            if c.json_path is not None and report["status"] == "ok":
+                atomic_write_json(Path(c.json_path), report)
+        return report
+
+    def _write_lazy_labels(self, out: Path, card: TaskCard, progs: Programs, labels: dict) -> None:
+        """labels.csv by row number (the texts stay in the user's file)."""
+        probs = labels["probs"].get("train")
+        covered = (progs.matrices["train"][:, progs.usable] >= 0).any(axis=1) if progs.usable else None
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["row", "label", "label_name", "confidence", "covered"])
+        for r in range(len(progs.matrices["train"])):
+            hit = probs is not None and covered is not None and covered[r]
+            lab = int(probs[r].argmax()) if hit else -1
+            writer.writerow([r, lab, card.classes[lab] if hit else "", f"{probs[r].max():.4f}" if hit else "",
+                             int(bool(hit))])
+        atomic_write_text(out / "labels.csv", buf.getvalue())
+
+    def _distill_sample(self, frame, progs: Programs, labels: dict, card: TaskCard, out: Path) -> dict:
+        """Distill on a random sample of covered rows, fetching only those texts, partition by partition."""
+        c = self.config
+        result = {"seeds": c.seeds, "test_mean": None, "test_std": None, "scores": [], "trained_on": 0}
+        probs = labels["probs"].get("train")
+        if probs is None:
+            return result
+        covered = np.flatnonzero((progs.matrices["train"][:, progs.usable] >= 0).any(axis=1))
+        rows = np.sort(np.random.default_rng(0).choice(covered, min(len(covered), self.DISTILL_SAMPLE),
+                                                        replace=False))
+        sizes = frame.map_partitions(len).compute().tolist()
+        offsets = np.cumsum([0] + sizes)
+        texts: list[str] = []
+        for part, (lo, hi) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
+            local = rows[(rows >= lo) & (rows < hi)] - lo
+            if len(local):
+                column = frame.partitions[part][c.text_column].compute()
+                texts += ["" if t is None or t != t else str(t) for t in column.iloc[local].tolist()]
+        start = time.monotonic()
+        with self.progress.stage(f"Distilling (MLP, {c.seeds} seeds, {len(rows)} sampled rows)", total=c.seeds,
+                                 unit="seeds") as stage:
+            res = distill(texts, probs[rows].argmax(1), card.classes, c.seeds, on_seed=stage.advance)
+        self.timings["distill"] = time.monotonic() - start
+        if res.error:
+            self.warnings.append(f"no distilled model: {res.error}")
+        if res.model is not None:
+            res.model.save(out / MODEL_FILE)
+            result["model_path"] = str(out / MODEL_FILE)
+        result["trained_on"] = res.trained_on
+        return result
+

@@ -77,6 +77,14 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                    help="sandbox worker processes (default: 0 = one per core)")
     s.add_argument("--chunk-rows", type=_positive_int, default=defaults["chunk_rows"],
                    help=f"rows sent to a worker at a time (default: {defaults['chunk_rows']})")
+    s.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="local: sandbox workers on this machine (default); dask: the same sandboxed evaluation "
+                        "inside Dask workers, over partitions (a Parquet/CSV --dataset is then read by Dask "
+                        "partition by partition, never whole)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a "
+                                                          "LocalCluster with one process per core)")
+    s.add_argument("--partition-rows", type=_positive_int, default=50_000, metavar="N",
+                   help="rows per Dask task for data in memory (default: 50000)")
     s.add_argument("--no-column-cache", action="store_true",
                    help="run every program again, even unchanged ones on unchanged data")
 
@@ -226,6 +234,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
+        backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
         limits=SandboxLimits(row_timeout_s=args.timeout, memory_mb=args.memory_mb, workers=args.workers,
                              chunk_rows=args.chunk_rows))
     if args.command == "apply":

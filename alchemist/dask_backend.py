@@ -49,7 +49,7 @@ def dask_client(scheduler: str | None, n_workers: int):
         raise AlchemistError("the dask backend needs dask and distributed (pip install -r requirements.txt)") from None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="15s")
+            client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError) as e:
             raise AlchemistError(f"cannot reach the Dask scheduler at {scheduler} ({e})") from None
         try:
