@@ -38,6 +38,8 @@ class _State:
     stuck = 0.0
     raised_for = -1  # RowTimeout is raised once per call, never into the worker's own handlers
     row_timeout = 1.0
+    progress_due = False  # set by the timer every PROGRESS_EVERY_S: the column loop then reports
+    last_progress = 0.0
 
 
 STATE = _State()
@@ -310,6 +312,9 @@ def load_program(source: str, name: str, cfg: dict):
 def on_prof_tick(signum, frame):
     if not STATE.active:
         return
+    now = time.monotonic()
+    if now - STATE.last_progress >= PROGRESS_EVERY_S:  # checked here, not on every row
+        STATE.last_progress, STATE.progress_due = now, True
     if STATE.seq != STATE.seen:
         STATE.seen, STATE.stuck = STATE.seq, 0.0
         return
@@ -342,32 +347,32 @@ def run_column(fn, texts: list, n_classes: int, max_timeouts: int, col: int) -> 
     counts = {"exception": 0, "non_int": 0, "out_of_range": 0, "timeout": 0}
     samples: list[str] = []
     aborted = False
-    last_progress = time.monotonic()
+    state = STATE  # a local name: this loop is the hot path
 
     def note(kind: str, msg: str, row: int) -> None:
         counts[kind] += 1
         if len(samples) < 3:
             samples.append(f"row {row}: {msg}")
 
-    STATE.active = True
+    state.active, state.last_progress, state.progress_due = True, time.monotonic(), False
     try:
         for i, x in enumerate(texts):
-            STATE.seq += 1
+            state.seq += 1
             try:
-                STATE.in_call = True
+                state.in_call = True
                 v = fn(x)
-                STATE.in_call = False
+                state.in_call = False
             except RowTimeout:
-                STATE.in_call = False
+                state.in_call = False
                 out[i] = ABSTAIN_BYTE
-                note("timeout", f"exceeded {STATE.row_timeout:g}s CPU", i)
+                note("timeout", f"exceeded {state.row_timeout:g}s CPU", i)
                 if counts["timeout"] >= max_timeouts:  # give up on this chunk for this program
                     out[i + 1:] = bytes([ABSTAIN_BYTE]) * (len(texts) - i - 1)
                     aborted = True
                     break
                 continue
             except BaseException as e:  # noqa: BLE001 - a program may raise anything
-                STATE.in_call = False
+                state.in_call = False
                 out[i] = ABSTAIN_BYTE
                 note("exception", describe(e), i)
                 continue
@@ -379,12 +384,11 @@ def run_column(fn, texts: list, n_classes: int, max_timeouts: int, col: int) -> 
                     note("out_of_range", f"returned {v}, outside -1..{n_classes - 1}", i)
                 else:
                     note("non_int", f"returned {type(v).__name__}, not int", i)
-            now = time.monotonic()
-            if now - last_progress > PROGRESS_EVERY_S:
-                last_progress = now
+            if state.progress_due:
+                state.progress_due = False
                 send_json(b"P", {"col": col, "row": i})
     finally:
-        STATE.active = STATE.in_call = False
+        state.active = state.in_call = False
     header = {"col": col, "errors": counts, "samples": samples, "aborted": aborted}
     return header, bytes(out)
 
