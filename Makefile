@@ -22,7 +22,11 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) bench/bench_apply.py
+	$(PY) bench/bench_apply.py --rows 100000 --programs 10
+	$(PY) bench/bench_apply.py --rows 1000000 --programs 50
+	$(PY) bench/bench_label_models.py
+	$(PY) bench/bench_end_to_end.py
+	$(PY) bench/bench_dask.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -41,8 +41,9 @@ def _tie_picks(rows: np.ndarray) -> np.ndarray:
 
 
 class MajorityVote:
-    """Most-voted class. Ties (and rows nobody voted on) are broken pseudo-randomly per row, exactly
-    as Snorkel's MajorityLabelVoter does by default; favouring the majority class would bias it."""
+    """Most-voted class. Ties — and rows nobody voted on, a tie of every class — are broken
+    pseudo-randomly per row exactly as Snorkel's MajorityLabelVoter(tie_break_policy="random") breaks
+    them; favouring the majority class would bias the baseline."""
 
     name = "majority"
 
