@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +243,27 @@ class Executor(LLMStages):
                                  gold if gold >= 0 else ""])
         atomic_write_text(out / "labels.csv", buf.getvalue())
 
+    @contextmanager
+    def _reporting(self, out: Path, report: dict, t0: float):
+        """Whatever happens inside, report.json (and .html) is written with the status and timings."""
+        c = self.config
+        try:
+            yield
+            report["status"] = "ok"
+        except BaseException as e:
+            report.update(status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
+                          error=str(e) or type(e).__name__)
+            raise
+        finally:
+            self.timings["total"] = time.monotonic() - t0
+            keys = (("generate",) if c.command != "apply" else ()) + ("apply", "label_model", "distill", "total")
+            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3) for k in keys}
+            report["warnings"] = self.warnings
+            atomic_write_json(out / "report.json", report)
+            write_html(report, out / "report.html")
+            if c.json_path is not None and report["status"] == "ok":
+                atomic_write_json(Path(c.json_path), report)
+
     def run(self) -> dict:
         """Run every stage; return the report dict (also written as report.json)."""
         c = self.config
@@ -268,7 +290,7 @@ class Executor(LLMStages):
                                       else str(programs_dir)),
                   "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running",
                   **self.generation}
-        try:
+        with self._reporting(out, report, t0):
             if progs is None:
                 progs = self.apply_programs(dataset, files)
             else:
@@ -285,21 +307,7 @@ class Executor(LLMStages):
             rows, overall = self.program_rows(dataset, progs)
             report.update(overall)
             report.update(programs=rows, label_model=labels["label_model"],
-                          majority_vote=labels["majority_vote"], distilled=dist,
-                          sandbox=progs.layers, status="ok")
-        except BaseException as e:
-            report.update(status="failed" if not isinstance(e, KeyboardInterrupt) else "interrupted",
-                          error=str(e) or type(e).__name__)
-            raise
-        finally:
-            self.timings["total"] = time.monotonic() - t0
-            keys = (("generate",) if c.command != "apply" else ()) + ("apply", "label_model", "distill", "total")
-            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3) for k in keys}
-            report["warnings"] = self.warnings
-            atomic_write_json(out / "report.json", report)
-            write_html(report, out / "report.html")
-            if c.json_path is not None and report["status"] == "ok":
-                atomic_write_json(Path(c.json_path), report)
+                          majority_vote=labels["majority_vote"], distilled=dist, sandbox=progs.layers)
         return report
 
     # --- data too big for memory (--backend dask with a Parquet/CSV file) --------------------------
@@ -325,7 +333,7 @@ class Executor(LLMStages):
         dataset = Dataset(name=card.name, card=card, root=Path(c.dataset), splits={})
         report = {"dataset": card.name, "metric": card.metric, "classes": card.classes, "output_dir": str(out),
                   "programs_source": str(c.programs_dir), "status": "running", "backend": "dask"}
-        try:
+        with self._reporting(out, report, t0):
             ok = [p for p in files if p.status == "ok"]
             start = time.monotonic()
             applier = DaskApplier([p.as_source() for p in ok], card.n_classes, c.limits, c.scheduler)
@@ -347,21 +355,7 @@ class Executor(LLMStages):
             report["distilled"] = self._distill_sample(frame, progs, labels, card, out)
             rows, overall = self.program_rows(dataset, progs)
             report.update(overall, programs=rows, label_model=labels["label_model"],
-                          majority_vote=labels["majority_vote"], sandbox=progs.layers, splits={"train": len(L)},
-                          status="ok")
-        except BaseException as e:
-            report.update(status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
-                          error=str(e) or type(e).__name__)
-            raise
-        finally:
-            self.timings["total"] = time.monotonic() - t0
-            report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3)
-                                   for k in ("apply", "label_model", "distill", "total")}
-            report["warnings"] = self.warnings
-            atomic_write_json(out / "report.json", report)
-            write_html(report, out / "report.html")
-            if c.json_path is not None and report["status"] == "ok":
-                atomic_write_json(Path(c.json_path), report)
+                          majority_vote=labels["majority_vote"], sandbox=progs.layers, splits={"train": len(L)})
         return report
 
     def _write_lazy_labels(self, out: Path, card: TaskCard, progs: Programs, labels: dict) -> None:
