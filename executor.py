@@ -46,6 +46,7 @@ class Executor(LLMStages):
         self.warnings: list[str] = []
         self.generation: dict = {}
         self._stage = None  # the live progress stage of the LLM calls, while they run
+        self._run_store = None  # the generation run's folder and manifest, once the LLM stage ran
         self.cached_columns: list[str] = []  # programs whose column came from the column cache
 
     # --- stages -----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ about one thing. Every call lands in the run's manifest as it is made.
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -22,7 +21,7 @@ from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
 from alchemist.prompts import TaskPrompts, pick_examples
 from alchemist.rag import KnowledgeStore, RagSettings, build_query
-from alchemist.runs import MANIFEST, RunStore
+from alchemist.runs import RunStore
 from alchemist.tokens import TokenCounter
 from alchemist.trial import make_checker, trial_rows
 from alchemist.zero_shot import ZeroShotLabeler
@@ -32,7 +31,7 @@ from programs_matrix import Programs
 
 
 class LLMStages:
-    """Needs from the executor: config, settings, progress, warnings, timings, generation, _stage."""
+    """Needs from the executor: config, settings, progress, warnings, timings, generation, _stage, _run_store."""
 
     def _models(self, mode_cls) -> tuple[ModelSpec, ModelSpec | None]:
         c = self.config
@@ -97,6 +96,7 @@ class LLMStages:
             store.finish("complete")
         finally:
             self._stage = None
+            self._run_store = store
             totals = store.manifest["totals"]
             self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
                                "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
@@ -164,21 +164,25 @@ class LLMStages:
             "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost})
         labeler = ZeroShotLabeler(TaskPrompts(dataset.card, c.description), session, spec, c.batch_size)
         matrices = {name: np.full((len(split), 1), -1, dtype=np.int8) for name, split in dataset.splits.items()}
-        done = [0]
+        done = 0
         failed = unknown = 0
         problems: list[str] = []
         start = time.monotonic()
         total = sum(len(s) for s in dataset.splits.values())
-        with self._recording(store, lambda: f"labels for {done[0]} row(s)"):
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            self._stage.advance(n)
+
+        with self._recording(store, lambda: f"labels for {done} row(s)"):
             with self.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
                 for name, split in dataset.splits.items():
-                    result = labeler.label(split.texts, tick=lambda n: (done.__setitem__(0, done[0] + n),
-                                                                       self._stage.advance(n)))
+                    result = labeler.label(split.texts, tick=tick)
                     matrices[name][:, 0] = result.labels
                     failed, unknown = failed + result.failed_calls, unknown + result.unknown_answers
                     problems += result.problems
         self.timings["generate"] = time.monotonic() - start
-        store.manifest["zero_shot"] = {"rows_labeled": done[0], "unparseable_replies": failed,
+        store.manifest["zero_shot"] = {"rows_labeled": done, "unparseable_replies": failed,
                                        "unknown_answers": unknown, "examples": problems[:3]}
         store.write()
         reason = f"{failed} unparseable repl(ies), {unknown} unknown answer(s)" if failed or unknown else ""
@@ -194,9 +198,8 @@ class LLMStages:
         spec = get_model(c.code_model, self.settings.models)
         counter = TokenCounter(spec, self.settings.cache_dir.parent / "tiktoken")
         est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter)
-        manifest = json.loads((Path(self.generation["run_dir"]) / MANIFEST).read_text(encoding="utf-8"))
         replayed = 0.0
-        for call in manifest["calls"]:
+        for call in self._run_store.manifest["calls"]:
             model = self.settings.models.get(call["model"])
             if call.get("cached") and model is not None:
                 replayed += model.cost(call.get("input_tokens", 0), call.get("output_tokens", 0))

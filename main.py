@@ -89,6 +89,25 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                    help="run every program again, even unchanged ones on unchanged data")
 
 
+def _add_llm_options(g, defaults: dict) -> None:
+    """How LLM calls are made: shared by `run` and `zero-shot`."""
+    g.add_argument("--description", metavar="TEXT", help="the task in your own words (default: the task card's)")
+    g.add_argument("--base-url", metavar="URL", help="send the provider's requests to this server (passed to the "
+                   "SDK as is; OPENAI_BASE_URL / ANTHROPIC_BASE_URL work too)")
+    g.add_argument("--offline", action="store_true", help="answer only from the response cache; fail on a miss")
+    g.add_argument("--max-cost", type=_positive_float, metavar="USD", default=defaults.get("max_cost"),
+                   help="stop before a call that could push the run's cost past USD")
+    g.add_argument("--llm-timeout", type=_positive_float, default=defaults["llm_timeout_s"], metavar="SECONDS",
+                   help=f"timeout of one API call (default: {defaults['llm_timeout_s']})")
+    g.add_argument("--llm-retries", type=int, default=defaults["llm_retries"], metavar="N",
+                   help=f"retries on rate limits, 5xx and timeouts, with backoff (default: {defaults['llm_retries']})")
+
+
+def _llm_choices(args: argparse.Namespace) -> dict:
+    return dict(description=args.description, base_url=args.base_url, offline=args.offline,
+                max_cost=args.max_cost, llm_timeout_s=args.llm_timeout, llm_retries=max(0, args.llm_retries))
+
+
 def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
     from alchemist.prompts import KNOWLEDGE_TYPES
     from modes import MODES
@@ -107,20 +126,11 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help=f"kind of prior knowledge in alchemist mode (default: {defaults['knowledge_type']})")
     g.add_argument("--num-programs", type=_positive_int, default=defaults["num_programs"], metavar="N",
                    help=f"programs to write (default: {defaults['num_programs']})")
-    g.add_argument("--description", metavar="TEXT", help="the task in your own words (default: the task card's)")
-    g.add_argument("--base-url", metavar="URL", help="send the provider's requests to this server (passed to the "
-                   "SDK as is; OPENAI_BASE_URL / ANTHROPIC_BASE_URL work too)")
-    g.add_argument("--offline", action="store_true", help="answer only from the response cache; fail on a miss")
-    g.add_argument("--max-cost", type=_positive_float, metavar="USD", default=defaults.get("max_cost"),
-                   help="stop before a call that could push the run's cost past USD")
+    _add_llm_options(g, defaults)
     g.add_argument("--temperature", type=float, default=defaults["temperature"],
                    help=f"sampling temperature, for models that take one (default: {defaults['temperature']})")
     g.add_argument("--max-output-tokens", type=_positive_int, default=defaults["max_output_tokens"], metavar="N",
                    help=f"reply length limit per call (default: {defaults['max_output_tokens']})")
-    g.add_argument("--llm-timeout", type=_positive_float, default=defaults["llm_timeout_s"], metavar="SECONDS",
-                   help=f"timeout of one API call (default: {defaults['llm_timeout_s']})")
-    g.add_argument("--llm-retries", type=int, default=defaults["llm_retries"], metavar="N",
-                   help=f"retries on rate limits, 5xx and timeouts, with backoff (default: {defaults['llm_retries']})")
     g.add_argument("--trial-rows", type=_positive_int, default=defaults["trial_rows"], metavar="N",
                    help=f"training rows each new program is trial-run on (default: {defaults['trial_rows']})")
     r = p.add_argument_group("documents (--mode alchemist-rag)")
@@ -173,13 +183,7 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     zg.add_argument("--limit", type=_positive_int, metavar="N", help="label at most N rows of each split (a fixed sample)")
     zg.add_argument("--batch-size", type=_positive_int, default=10, metavar="N", help="rows per call (default: 10)")
     zg.add_argument("--yes", action="store_true", help="skip the confirmation (needed when not on a terminal)")
-    zg.add_argument("--description", metavar="TEXT", help="the task in your own words (default: the task card's)")
-    zg.add_argument("--base-url", metavar="URL", help="send the provider's requests to this server")
-    zg.add_argument("--offline", action="store_true", help="answer only from the response cache")
-    zg.add_argument("--max-cost", type=_positive_float, metavar="USD", default=defaults.get("max_cost"),
-                    help="stop before a call that could push the cost past USD")
-    zg.add_argument("--llm-timeout", type=_positive_float, default=defaults["llm_timeout_s"], metavar="SECONDS")
-    zg.add_argument("--llm-retries", type=int, default=defaults["llm_retries"], metavar="N")
+    _add_llm_options(zg, defaults)
     _add_apply_options(z, defaults, "write the run under DIR/<dataset>/zero-shot/<run-id>/ (default: generated_lfs/)")
 
     m = sub.add_parser("demo", help="the whole flow offline, with recorded LLM replies (no key, no network)",
@@ -245,17 +249,13 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         return RunConfig(command="apply", programs_dir=Path(args.programs_dir) if args.programs_dir else None,
                          human=args.human, **common)
     if args.command == "zero-shot":
-        return run_config(settings, **common, command="zero-shot", code_model=args.model, limit=args.limit,
-                          batch_size=args.batch_size, description=args.description, base_url=args.base_url,
-                          offline=args.offline, max_cost=args.max_cost, llm_timeout_s=args.llm_timeout,
-                          llm_retries=max(0, args.llm_retries))
+        return run_config(settings, **common, **_llm_choices(args), command="zero-shot", code_model=args.model,
+                          limit=args.limit, batch_size=args.batch_size)
     return run_config(
         settings, **common, mode=args.mode, code_model=args.code_model,
         knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
-        knowledge_type=args.knowledge_type, num_programs=args.num_programs, description=args.description,
-        base_url=args.base_url, offline=args.offline, max_cost=args.max_cost, temperature=args.temperature,
-        max_output_tokens=args.max_output_tokens, llm_timeout_s=args.llm_timeout,
-        llm_retries=max(0, args.llm_retries), trial_rows=args.trial_rows,
+        knowledge_type=args.knowledge_type, num_programs=args.num_programs, **_llm_choices(args),
+        temperature=args.temperature, max_output_tokens=args.max_output_tokens, trial_rows=args.trial_rows,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
 
@@ -341,6 +341,8 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
     settings = load_settings()
     settings.models = {**settings.models, DEMO_MODEL.name: DEMO_MODEL}
     settings.cache_dir = RECORDED_DIR
+    # Built from RunConfig's fixed defaults, not config.json: the recorded replies are keyed on the exact
+    # prompts and sampling parameters, so a user's config.json must not change what the demo asks.
     config = RunConfig(dataset="demo", command="run", mode="alchemist", code_model=DEMO_MODEL.name,
                        knowledge_model=DEMO_MODEL.name, knowledge_type="rules", num_programs=DEMO_PROGRAMS,
                        offline=not record, base_url=base_url, seeds=seeds, out_dir=out,
@@ -360,10 +362,9 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
 
 
 def _read_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
-    from alchemist.datasets import Columns, _read_split
+    from alchemist.datasets import read_texts
 
-    raw = _read_split(path, Columns(text=column, label=None))
-    return raw.ids, raw.texts
+    return read_texts(path, column)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -60,7 +60,8 @@ def ledger(args, settings) -> int:
         print(f"warning: {w}", file=sys.stderr)
     since = _since(args.since)
     runs = [r for r in runs if lg.keep(r, args.dataset, args.mode, since)]
-    rows = [r.to_dict() for r in lg.totals(runs, by, args.model)]
+    groups = lg.totals(runs, by, args.model)
+    rows = [r.to_dict() for r in groups]
     total = round(sum(r["cost_usd"] for r in rows), 8)
     if args.json:
         print(json.dumps({"rows": rows, "total_usd": total}, indent=2))
@@ -76,7 +77,7 @@ def ledger(args, settings) -> int:
                       str(r["cached_calls"]), f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
                       f"${r['cost_usd']:.4f}")
     Console(width=None if sys.stdout.isatty() else 160).print(table)
-    print(f"Total: ${total:.4f} over {len({p for r in lg.totals(runs, by, args.model) for p in r.runs})} run(s)."
+    print(f"Total: ${total:.4f} over {len({p for r in groups for p in r.runs})} run(s)."
           if rows else f"No runs found under {root}.")
     return 0
 

@@ -264,9 +264,8 @@ def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
         if what == "reuse":
             path, manifest = ask_reuse(runs)
             dataset = manifest.get("config", {}).get("dataset") or manifest.get("dataset")
-            return RunConfig(dataset=dataset, command="apply", programs_dir=path, data_dir=data_dir,
-                             saved_dir=settings.saved_dir, label_model=settings.defaults["label_model"],
-                             seeds=settings.defaults["seeds"])
+            # config.json's defaults, exactly as `python main.py apply` would use them
+            return run_config(settings, dataset=dataset, command="apply", programs_dir=path, data_dir=data_dir)
     while True:
         answers, dataset = ask_run(answers, settings, data_dir)
         config = config_for(answers, settings, data_dir, out)

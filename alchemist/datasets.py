@@ -161,6 +161,12 @@ def _add_row(raw: _Raw, row: dict, cols: Columns, where: str, row_id: str) -> No
     raw.labels.append(row.get(cols.label) if cols.label else None)
 
 
+def read_texts(path: Path, text_column: str = "text") -> tuple[list[str], list[str]]:
+    """(ids, texts) of a CSV / JSONL / WRENCH file, labels ignored (for labeling new text)."""
+    raw = _read_split(Path(path), Columns(text=text_column, label=None))
+    return raw.ids, raw.texts
+
+
 def _read_split(path: Path, cols: Columns) -> _Raw:
     name = path.name.removesuffix(".gz")
     if name.endswith(".jsonl"):

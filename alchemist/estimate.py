@@ -30,12 +30,12 @@ class Estimate:
 
 def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | None, knowledge_type: str | None,
                  n: int, max_tokens: int, examples: str = "", tokenizer_dir: Path | None = None) -> Estimate:
-    code_count = TokenCounter(code, tokenizer_dir or Path("/nonexistent")).count
+    code_count = TokenCounter(code, tokenizer_dir).count
     base_code = code_count(prompts.code_system()) + code_count(prompts.code_user())
     strategies = TYPICAL_STRATEGY_TOKENS * (n - 1) / 2  # the average program sees half the others listed
     typical = worst = 0.0
     if knowledge is not None:
-        count = TokenCounter(knowledge, tokenizer_dir or Path("/nonexistent")).count
+        count = TokenCounter(knowledge, tokenizer_dir).count
         k_in = count(prompts.knowledge_system()) + count(prompts.knowledge_user(knowledge_type or "rules", examples))
         typical += n * knowledge.cost(k_in, TYPICAL_KNOWLEDGE_TOKENS)
         worst += n * knowledge.cost(k_in, max_tokens)

@@ -19,8 +19,8 @@ from typing import Callable
 from alchemist.errors import AlchemistError
 from alchemist.llm_cache import ResponseCache, request_key
 from alchemist.models import ModelSpec
+from alchemist.tokens import CHARS_PER_TOKEN
 
-CHARS_PER_TOKEN = 4  # rough: used only to estimate a call's cost before it is made
 
 
 class LLMError(AlchemistError):

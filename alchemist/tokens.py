@@ -36,11 +36,11 @@ def _cached(cache_dir: Path, name: str) -> bool:
 class TokenCounter:
     """Counts tokens for one model; `method` says how (tokenizer name, or the approximation)."""
 
-    def __init__(self, spec: ModelSpec, cache_dir: Path):
+    def __init__(self, spec: ModelSpec, cache_dir: Path | None):
         self._encoding = None
         self.method = APPROXIMATION
         name = encoding_name(spec)
-        if name and _cached(cache_dir, name):
+        if name and cache_dir is not None and _cached(cache_dir, name):
             try:
                 import tiktoken
 
