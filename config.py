@@ -19,7 +19,7 @@ from alchemist.sandbox import SandboxLimits
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
 DEFAULTS = {"label_model": "snorkel", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
-            "workers": 0, "chunk_rows": 1000, "mode": "alchemist", "code_model": "gpt-4o-mini",
+            "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
             "trial_rows": 20}
@@ -147,6 +147,8 @@ class RunConfig:
             raise AlchemistError("--memory-mb must be at least 64")
         if self.limits.chunk_rows < 1:
             raise AlchemistError("--chunk-rows must be at least 1")
+        if self.limits.budget_min_s <= 0 or self.limits.budget_per_row_ms < 0:
+            raise AlchemistError("--program-budget must be a positive number of seconds")
         if self.command == "run":
             if self.num_programs < 1:
                 raise AlchemistError("--num-programs must be at least 1")
@@ -172,9 +174,18 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         knowledge_model=d["knowledge_model"], knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
         temperature=d["temperature"], max_output_tokens=d["max_output_tokens"], llm_timeout_s=d["llm_timeout_s"],
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
-        saved_dir=settings.saved_dir,
-        limits=SandboxLimits(row_timeout_s=d["row_timeout_s"], memory_mb=d["memory_mb"], workers=d["workers"],
-                             chunk_rows=d["chunk_rows"]),
+        saved_dir=settings.saved_dir, limits=sandbox_limits(d),
     )
     base.update(choices)
     return RunConfig(**base)
+
+
+def sandbox_limits(defaults: dict, **overrides) -> SandboxLimits:
+    """SandboxLimits from config.json's defaults; flags override (None = keep the default)."""
+    d = {k: v for k, v in overrides.items() if v is not None}
+    return SandboxLimits(row_timeout_s=d.get("row_timeout_s", defaults["row_timeout_s"]),
+                         memory_mb=d.get("memory_mb", defaults["memory_mb"]),
+                         workers=d.get("workers", defaults["workers"]),
+                         chunk_rows=d.get("chunk_rows", defaults["chunk_rows"]),
+                         budget_min_s=d.get("budget_min_s", defaults["program_budget_s"]),
+                         budget_per_row_ms=defaults["program_budget_ms_per_row"])

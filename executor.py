@@ -86,8 +86,8 @@ class Executor(LLMStages):
             else:
                 matrices[name] = split.weak_labels
         names = [f"human_{j + 1:02d}" for j in range(m)]
-        return Programs(names, ["ok"] * m, [""] * m, matrices, [None] * m,
-                         {"note": "human programs' votes read from the dataset; nothing was executed"})
+        return Programs(names, ["ok"] * m, [""] * m, matrices, [None] * m, {},
+                        "not used: the human programs' votes are read from the dataset; nothing was executed")
 
     def apply_programs(self, dataset: Dataset, programs: list[Program]) -> Programs:
         """Run the gated programs in the sandbox; columns already computed for this data come from
@@ -126,8 +126,12 @@ class Executor(LLMStages):
             if (sp := dataset.get(s)) is not None:
                 matrices[s] = matrix[offset:offset + len(sp)]
                 offset += len(sp)
-        layers = result.layers if result else {"note": "every column came from the column cache"}
-        return Programs([p.name for p in programs], statuses, reasons, matrices, runs, layers)
+        note = ""
+        if found:
+            note = (f"{len(found)} column(s) came from the column cache" if todo else
+                    "not used this time: every column came from the column cache (computed earlier in the sandbox)")
+        return Programs([p.name for p in programs], statuses, reasons, matrices, runs,
+                        result.layers if result else {}, note)
 
     def _applier(self, sources, n_classes: int) -> SandboxApplier | DaskApplier:
         c = self.config
@@ -308,7 +312,8 @@ class Executor(LLMStages):
             rows, overall = self.program_rows(dataset, progs)
             report.update(overall)
             report.update(programs=rows, label_model=labels["label_model"],
-                          majority_vote=labels["majority_vote"], distilled=dist, sandbox=progs.layers)
+                          majority_vote=labels["majority_vote"], distilled=dist, sandbox=progs.layers,
+                          sandbox_note=progs.sandbox_note)
         return report
 
     # --- data too big for memory (--backend dask with a Parquet/CSV file) --------------------------

@@ -189,8 +189,8 @@ class LLMStages:
         if problems:
             reason += f"; e.g. {problems[0]}"
         self.generation.update(zero_shot=store.manifest["zero_shot"])
-        return Programs([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None],
-                         {"note": "labels answered by an LLM directly; no program ran"}), store.dir
+        return Programs([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None], {},
+                        "not used: the labels were answered by an LLM directly; no program ran"), store.dir
 
     def zero_shot_comparison(self, dataset: Dataset) -> dict:
         """What labeling every training row directly with the code model would cost, beside this run."""

@@ -77,6 +77,10 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                    help="sandbox worker processes (default: 0 = one per core)")
     s.add_argument("--chunk-rows", type=_positive_int, default=defaults["chunk_rows"],
                    help=f"rows sent to a worker at a time (default: {defaults['chunk_rows']})")
+    s.add_argument("--program-budget", type=_positive_float, default=defaults["program_budget_s"], metavar="SECONDS",
+                   help="wall-clock time one program may take over the whole apply, at least; more on big data: "
+                        f"{defaults['program_budget_ms_per_row']:g} ms per row (default: "
+                        f"{defaults['program_budget_s']:g}). A slower program is stopped, and reported")
     s.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="local: sandbox workers on this machine (default); dask: the same sandboxed evaluation "
                         "inside Dask workers, over partitions (a Parquet/CSV --dataset is then read by Dask "
@@ -222,14 +226,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             f"partial: {', '.join(present)} — no train split" if present else "missing")
         table.add_row(name, ", ".join(f"{i} {c}" for i, c in enumerate(card.classes)), card.metric, status,
                       "" if root else card.source.get("how_to_get", ""))
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    Console(width=None if sys.stdout.isatty() else 160, markup=False).print(table)
     return 0
 
 
 def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
     """The RunConfig of an `apply` or `run` command line."""
-    from alchemist.sandbox import SandboxLimits
-    from config import RunConfig, resolve_data_dir, run_config
+    from config import RunConfig, resolve_data_dir, run_config, sandbox_limits
 
     common = dict(
         dataset=args.dataset, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
@@ -239,8 +242,8 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
-        limits=SandboxLimits(row_timeout_s=args.timeout, memory_mb=args.memory_mb, workers=args.workers,
-                             chunk_rows=args.chunk_rows))
+        limits=sandbox_limits(settings.defaults, row_timeout_s=args.timeout, memory_mb=args.memory_mb,
+                              workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget))
     if args.command == "apply":
         if args.human and args.programs_dir:
             raise AlchemistError("give either PROGRAMS_DIR or --human, not both")

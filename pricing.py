@@ -76,7 +76,7 @@ def ledger(args, settings) -> int:
         table.add_row(*[str(r[f]) for f in by], str(r["runs"]), str(r["programs"]), str(r["llm_calls"]),
                       str(r["cached_calls"]), f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
                       f"${r['cost_usd']:.4f}")
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    Console(width=None if sys.stdout.isatty() else 160, markup=False).print(table)
     print(f"Total: ${total:.4f} over {len({p for r in groups for p in r.runs})} run(s)."
           if rows else f"No runs found under {root}.")
     return 0

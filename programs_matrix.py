@@ -18,7 +18,8 @@ class Programs:
     reasons: list[str]
     matrices: dict[str, np.ndarray]
     runs: list[ProgramRun | None] = field(default_factory=list)
-    layers: dict[str, str] = field(default_factory=dict)
+    layers: dict[str, str] = field(default_factory=dict)  # sandbox layers that were active
+    sandbox_note: str = ""  # why the sandbox did not run (human votes, every column cached)
 
     @property
     def usable(self) -> list[int]:

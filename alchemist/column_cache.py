@@ -18,15 +18,12 @@ from typing import Sequence
 import numpy as np
 
 from alchemist.files import atomic_write_bytes
-from alchemist.sandbox import WORKER_SCRIPT, ProgramRun, SandboxLimits
-
-_POLICY = Path(__file__).with_name("policy.py")
+from alchemist.sandbox import ProgramRun, SandboxLimits, code_hash
 
 
 def data_fingerprint(texts: Sequence[str], n_classes: int, limits: SandboxLimits) -> str:
     h = hashlib.sha256()
-    for path in (WORKER_SCRIPT, _POLICY):  # a change to the sandbox may change results
-        h.update(path.read_bytes())
+    h.update(code_hash().encode())  # a change to the sandbox may change results
     h.update(json.dumps([n_classes, limits.row_timeout_s, limits.memory_mb, limits.max_row_timeouts]).encode())
     h.update(struct.pack(">Q", len(texts)))
     for text in texts:

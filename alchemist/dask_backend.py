@@ -32,7 +32,7 @@ def _apply_block(texts: list[str], sources: list[tuple[str, str]], n_classes: in
     return {"matrix": result.matrix, "layers": result.layers,
             "runs": [{"errors": dict(r.errors), "samples": r.samples, "crashes": r.crashes,
                       "load_error": r.load_error, "disabled_reason": r.disabled_reason,
-                      "last_fault": r.last_fault} for r in result.runs]}
+                      "last_fault": r.last_fault, "seconds": r.seconds} for r in result.runs]}
 
 
 def _apply_frame_block(frame, text_column: str, sources, n_classes: int, limits: dict) -> dict:
@@ -73,6 +73,7 @@ def merge_runs(blocks: list[dict], n_programs: int, max_faults: int) -> list[Pro
             run.errors.update(part["errors"])
             run.samples = (run.samples + part["samples"])[:3]
             run.crashes += part["crashes"]
+            run.seconds += part.get("seconds", 0.0)
             run.last_fault = part["last_fault"] or run.last_fault
             run.load_error = run.load_error or part["load_error"]
             if part["disabled_reason"] and not run.disabled_reason:
@@ -97,8 +98,11 @@ class DaskApplier:
     def _sources(self) -> list[tuple[str, str]]:
         return [(p.name, p.source) for p in self.programs]
 
-    def _limits(self) -> dict:
-        return asdict(replace(self.limits, workers=1))
+    def _limits(self, part_rows: int, total_rows: int) -> dict:
+        """One worker per task; each partition gets its share of every program's time budget (at
+        least 5 s, so that loading a program in a tiny partition never uses it all up)."""
+        share = max(5.0, self.limits.program_budget_s(total_rows) * part_rows / max(1, total_rows))
+        return asdict(replace(self.limits, workers=1, budget_s=share))
 
     def _finish(self, blocks: list[dict], n_rows: int) -> ApplyResult:
         matrix = (np.concatenate([b["matrix"] for b in blocks]) if blocks
@@ -126,8 +130,8 @@ class DaskApplier:
         tick = progress or (lambda n: None)
         parts = [list(texts[i:i + self.partition_rows]) for i in range(0, len(texts), self.partition_rows)]
         with dask_client(self.scheduler, self.limits.n_workers()) as client:
-            futures = [client.submit(_apply_block, part, self._sources(), self.n_classes, self._limits(),
-                                     pure=False) for part in parts]
+            futures = [client.submit(_apply_block, part, self._sources(), self.n_classes,
+                                     self._limits(len(part), len(texts)), pure=False) for part in parts]
             blocks = self._gather(client, futures, [len(p) for p in parts], tick)
         return self._finish(blocks, len(texts))
 
@@ -139,9 +143,9 @@ class DaskApplier:
         parts = frame.to_delayed()
         with dask_client(self.scheduler, self.limits.n_workers()) as client:
             sizes = client.compute([dask.delayed(len)(p) for p in parts], sync=True)
-            futures = client.compute([dask.delayed(_apply_frame_block)(p, text_column, self._sources(),
-                                                                       self.n_classes, self._limits())
-                                      for p in parts])
+            futures = client.compute([dask.delayed(_apply_frame_block)(p, text_column, self._sources(), self.n_classes,
+                                                                       self._limits(size, sum(sizes)))
+                                      for p, size in zip(parts, sizes, strict=True)])
             blocks = self._gather(client, futures, sizes, tick)
         return self._finish(blocks, sum(sizes))
 

@@ -18,10 +18,12 @@ def run_command(command) -> int:
     Ctrl-D 0 — never a traceback for something the user can fix."""
     import sys
 
+    from alchemist.safe_text import clean
+
     try:
         return command()
     except AlchemistError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {clean(e, 2000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted — anything already written is kept, with a manifest that says so", file=sys.stderr)

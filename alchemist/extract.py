@@ -6,7 +6,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from alchemist.policy import ENTRY_POINT
+from alchemist.sandbox.policy import ENTRY_POINT
 
 FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
 CODE_START = re.compile(r"^(import |from \w|def |class |@|#|[A-Z_][A-Z0-9_]*\s*[:=])")

@@ -19,6 +19,7 @@ from typing import Callable
 from alchemist.errors import AlchemistError
 from alchemist.llm_cache import ResponseCache, request_key
 from alchemist.models import ModelSpec
+from alchemist.safe_text import redact
 from alchemist.tokens import CHARS_PER_TOKEN
 
 
@@ -99,18 +100,6 @@ def _retryable(exc: Exception) -> tuple[bool, float | None, str]:
         message = _status_message(exc)
         return status in (408, 409, 429) or status >= 500, wait, f"HTTP {status}: {message}"
     return False, None, redact(f"{exc.__class__.__name__}: {exc}")[:300]
-
-
-KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_*.\-]{6,}", re.I)
-
-
-def redact(text: str) -> str:
-    """Error text from a provider may echo the key (masked or not): never let it reach a file."""
-    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
-        key = os.environ.get(var)
-        if key and len(key) >= 8:
-            text = text.replace(key, "[redacted]")
-    return KEY_PATTERN.sub("[redacted]", text)
 
 
 def _status_message(exc: Exception) -> str:

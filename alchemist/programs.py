@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alchemist.errors import ProgramError
-from alchemist.gate import check_source
+from alchemist.sandbox.gate import check_source
 from alchemist.sandbox import ProgramSource
 
 

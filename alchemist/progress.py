@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Protocol, TextIO
 
+from alchemist.safe_text import clean
+
 
 class Stage(Protocol):
     def advance(self, n: int = 1) -> None: ...
@@ -105,7 +107,7 @@ class PlainProgress:
         return _PlainStage(self.out, name, total, unit, self.every)
 
     def log(self, message: str) -> None:
-        print(message, file=self.out, flush=True)
+        print(clean(message, 2000), file=self.out, flush=True)
 
 
 class _RichStage:
@@ -116,8 +118,8 @@ class _RichStage:
         self.unit = unit
         self.done = 0
         self.start = time.monotonic()
-        self.bar = RichBar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        self.bar = RichBar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[rate]}", markup=False), TimeElapsedColumn(), TimeRemainingColumn(),
                            console=console, transient=False)
         self.task = self.bar.add_task(name, total=total, rate="")
 
@@ -147,7 +149,7 @@ class RichProgress:
         return _RichStage(name, total, unit, self.console)
 
     def log(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        self.console.print(clean(message, 2000), markup=False, highlight=False)
 
 
 def make_progress(out: TextIO | None = None) -> Progress:

@@ -7,7 +7,7 @@ from string import Template
 
 from alchemist.datasets import Dataset
 from alchemist.errors import AlchemistError
-from alchemist.policy import ALLOWED_MODULES
+from alchemist.sandbox.policy import ALLOWED_MODULES
 from alchemist.tasks import PROJECT_ROOT, TaskCard
 
 TEMPLATES_DIR = PROJECT_ROOT / "prompts" / "templates"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from alchemist.safe_text import clean
+
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
@@ -25,10 +27,14 @@ def render(report: dict, out: TextIO | None = None) -> None:
     """Print the program table and the scores."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(file=out, soft_wrap=False, width=None if out is None or out.isatty() else 140)
+    def cell(value: object, limit: int = 300) -> Text:  # plain text: no markup, no control characters
+        return Text(clean(value, limit))
+
+    console = Console(file=out, soft_wrap=False, width=None if out is None or out.isatty() else 140, markup=False)
     metric = report["metric"]
-    table = Table(title=f"Labeling programs on {report['dataset']} ({report['programs_source']})",
+    table = Table(title=cell(f"Labeling programs on {report['dataset']} ({report['programs_source']})"),
                   title_justify="left")
     for col, justify in (("program", "left"), ("status", "left"), ("coverage", "right"),
                          ("overlap", "right"), ("conflict", "right"), ("valid acc", "right"),
@@ -38,8 +44,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
         note = p.get("reason") or _errors(p.get("errors", {}))
         if p.get("error_samples") and p["status"] == "ok":
             note = f"{note}; e.g. {p['error_samples'][0]}"
-        table.add_row(p["name"], p["status"], _pct(p.get("coverage")), _pct(p.get("overlap")),
-                      _pct(p.get("conflict")), _fmt(p.get("valid_accuracy")), note)
+        table.add_row(cell(p["name"], 80), cell(p["status"], 40), _pct(p.get("coverage")), _pct(p.get("overlap")),
+                      _pct(p.get("conflict")), _fmt(p.get("valid_accuracy")), cell(note))
     console.print(table)
 
     scores = Table(title=f"Scores ({metric}{' of the positive class' if metric == 'f1' else ''})",
@@ -47,7 +53,7 @@ def render(report: dict, out: TextIO | None = None) -> None:
     for col in ("", "valid", "test"):
         scores.add_column(col, justify="left" if not col else "right")
     lm, mv, dist = report["label_model"], report["majority_vote"], report["distilled"]
-    scores.add_row(f"label model ({lm['name']})", _fmt(lm.get("valid")), _fmt(lm.get("test")))
+    scores.add_row(cell(f"label model ({lm['name']})"), _fmt(lm.get("valid")), _fmt(lm.get("test")))
     scores.add_row("majority vote", _fmt(mv.get("valid")), _fmt(mv.get("test")))
     test = dist.get("test_mean")
     dist_test = "—" if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"
@@ -59,12 +65,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
                   f"conflict {_pct(report.get('conflict'))}.  Time: apply {t.get('apply', 0):.1f}s, "
                   f"label model {t.get('label_model', 0):.1f}s, distill {t.get('distill', 0):.1f}s, "
                   f"total {t.get('total', 0):.1f}s.", markup=False, highlight=False)
-    sandbox = report.get("sandbox") or {}
-    if sandbox:
-        active = ", ".join(k for k, v in sandbox.items() if str(v).startswith("active"))
-        missing = ", ".join(k for k, v in sandbox.items() if not str(v).startswith("active"))
-        console.print(f"Sandbox layers active: {active}" + (f"; not active: {missing}" if missing else ""),
-                      markup=False, highlight=False)
+    if line := sandbox_line(report):
+        console.print(line, markup=False, highlight=False)
     if "llm_calls" in report:
         console.print(f"LLM: {report['llm_calls']} calls ({report.get('cached_calls', 0)} from the cache, at $0), "
                       f"{report.get('input_tokens', 0):,} input / {report.get('output_tokens', 0):,} output tokens, "
@@ -79,6 +81,19 @@ def render(report: dict, out: TextIO | None = None) -> None:
                       f"{zs['rows']:,} rows with {zs['model']}: ≈${zs['usd']:.4f}{times} "
                       f"[{zs['token_method']}; {zs['output_assumption']}].", markup=False, highlight=False)
     for w in report.get("warnings", []):
-        console.print(f"warning: {w}", markup=False, highlight=False)
+        console.print(f"warning: {clean(w, 1000)}", markup=False, highlight=False)
     if report.get("output_dir"):
-        console.print(f"Results: {report['output_dir']}", markup=False, highlight=False)
+        console.print(f"Results: {clean(report['output_dir'], 1000)}", markup=False, highlight=False)
+
+
+def sandbox_line(report: dict) -> str:
+    """'Sandbox layers active: ...; not active: name (why)', or why nothing ran in the sandbox."""
+    layers = dict(report.get("sandbox") or {})
+    note = clean(report.get("sandbox_note") or layers.pop("note", ""), 300)  # "note": older reports
+    if not layers:
+        return f"Sandbox: {note}" if note else ""
+    active = [k for k, v in layers.items() if str(v).startswith("active")]
+    missing = [f"{k} ({clean(v, 120)})" for k, v in layers.items() if not str(v).startswith("active")]
+    line = "Sandbox layers active: " + (", ".join(active) or "none")
+    line += f"; not active: {'; '.join(missing)}" if missing else ""
+    return line + (f". {note}" if note else "")

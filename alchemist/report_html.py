@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 
 from alchemist.files import atomic_write_text
+from alchemist.report import sandbox_line
+from alchemist.safe_text import html_text
 
 BAR_W, ROW_H, LABEL_W = 260, 18, 90
+
+
+def escape(value: object) -> str:
+    """Escaped for HTML, without control characters (text in reports may come from programs)."""
+    return html_text(value, 1000)
 
 
 def _num(value, digits: int = 3) -> str:
@@ -90,6 +96,7 @@ Results: <code>{escape(str(report.get('output_dir', '')))}</code></p>
 <td>{'—' if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"}</td></tr></table>
 <p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))},
 conflict {_num(report.get('conflict'))}.</p>
+<p>{escape(sandbox_line(report))}</p>
 <h2>Programs</h2>
 {_bars(report.get('programs', []))}
 {_programs_table(report.get('programs', []))}

@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from alchemist.gate import check_source
+from alchemist.sandbox.gate import check_source
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alchemist.gate import check_source
+from alchemist.sandbox.gate import check_source
 
 ESCAPES = {
     "import os": ("import os\ndef label_function(x):\n    return 0\n", "import of 'os'"),
@@ -48,6 +48,24 @@ ESCAPES = {
                             "singledispatch"),
     "typing get_type_hints": ("import typing\ndef label_function(x):\n    return typing.get_type_hints(x)\n",
                               "typing.get_type_hints"),
+    "update_wrapper globals": ("import functools\ndef f():\n    pass\ndef label_function(x):\n"
+                               "    functools.update_wrapper(f, print, assigned=(), updated=('__globals__',))\n"
+                               "    return 0\n", "update_wrapper"),
+    "wraps": ("from functools import wraps\ndef label_function(x):\n    return 0\n", "wraps"),
+    "dunder string": ("def label_function(x):\n    return ('__globals__',)\n", "'__globals__'"),
+    "match keyword dunder": ("def label_function(x):\n    match print:\n        case object(__globals__=g):\n"
+                             "            return 0\n    return 1\n", "__globals__"),
+    "match keyword frame": ("def label_function(x):\n    match x:\n        case C(tb_frame=f):\n"
+                            "            return 0\n    return 1\n", "tb_frame"),
+    "match capture dunder": ("def label_function(x):\n    match x:\n        case __builtins__:\n"
+                             "            return 0\n", "__builtins__"),
+    "match star dunder": ("def label_function(x):\n    match x:\n        case [*__builtins__]:\n"
+                          "            return 0\n    return 1\n", "__builtins__"),
+    "match rest dunder": ("def label_function(x):\n    match x:\n        case {**__builtins__}:\n"
+                          "            return 0\n    return 1\n", "__builtins__"),
+    "except as dunder": ("def label_function(x):\n    try:\n        1/0\n    except Exception as __builtins__:\n"
+                         "        return 0\n", "__builtins__"),
+    "lambda dunder arg": ("def label_function(x):\n    f = lambda __builtins__: 0\n    return f(1)\n", "__builtins__"),
     "async": ("async def f():\n    pass\ndef label_function(x):\n    return 0\n", "async"),
     "no entry point": ("def label(x):\n    return 0\n", "label_function"),
     "no argument": ("def label_function():\n    return 0\n", "one argument"),
@@ -83,6 +101,8 @@ GOOD = {
     "helpers and math": ("import math\nfrom functools import lru_cache\n@lru_cache(maxsize=None)\n"
                          "def norm(n):\n    return math.log1p(n)\ndef label_function(x):\n"
                          "    return 1 if norm(len(x)) > 3 else 0\n"),
+    "match statement": ("def label_function(x):\n    match x.split():\n        case [first, *rest] if first == 'buy':\n"
+                        "            return 1\n        case _:\n            return -1\n"),
     "try except": ("def label_function(x):\n    try:\n        return int(x) % 2\n    except ValueError:\n        return -1\n"),
 }
 

@@ -19,17 +19,18 @@ pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc 
 
 
 def workers_under(marker: str) -> list[int]:
-    """Sandbox workers whose working folder lies under `marker` (a per-test temp dir)."""
+    """Sandbox processes (outer and program) whose work folder, named on their command line, lies
+    under `marker` (a per-test temp dir). Their cwd can't tell: they live in an empty root."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmd = (entry / "cmdline").read_bytes()
-            cwd = os.readlink(entry / "cwd")
+            args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"sandbox_worker.py" in cmd and cwd.startswith(marker):
+        if any(a.endswith(b"sandbox/worker/main.py") for a in args) and any(
+                a.startswith(marker.encode()) for a in args):
             pids.append(int(entry.name))
     return pids
 

@@ -12,8 +12,9 @@ import importlib
 import types
 from dataclasses import dataclass
 
-from alchemist.policy import (
+from alchemist.sandbox.policy import (
     ALLOWED_DUNDER_NAMES,
+    ALLOWED_DUNDER_STRINGS,
     ALLOWED_MODULES,
     DENIED_MODULE_ATTRS,
     ENTRY_POINT,
@@ -178,6 +179,46 @@ class _Checker(ast.NodeVisitor):
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         raise _Reject(f"line {node.lineno}: async code is not allowed")
+
+    # --- names and attributes that are plain strings in the tree (not Name/Attribute nodes) -------
+    def _check_attr_string(self, attr: str, lineno: int) -> None:
+        if _is_dunder(attr) or attr in FORBIDDEN_ATTRS:
+            raise _Reject(f"line {lineno}: attribute '{attr}' is not allowed")
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        for attr in node.kwd_attrs:  # `case C(__globals__=g)` reads C.__globals__
+            self._check_attr_string(attr, node.lineno)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self._check_name(node.name, node.lineno)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._check_name(node.name, node.lineno)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self._check_name(node.rest, node.lineno)
+        self.generic_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._check_name(node.name, node.lineno)
+        self.generic_visit(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        for arg in ast.walk(node.args):
+            if isinstance(arg, ast.arg):
+                self._check_name(arg.arg, node.lineno)
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # A dunder name as a string only serves reflection (update_wrapper(updated=("__globals__",))).
+        if isinstance(node.value, str) and _is_dunder(node.value) and node.value not in ALLOWED_DUNDER_STRINGS:
+            raise _Reject(f"line {node.lineno}: the string '{node.value[:40]}' names a dunder attribute")
 
     def visit_Global(self, node: ast.Global) -> None:
         for name in node.names:

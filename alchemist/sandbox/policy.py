@@ -32,9 +32,17 @@ ALLOWED_MODULES: dict[str, frozenset[str] | None] = {
     }),
 }
 
+# Modules the C code of allowed modules imports at call time through the caller's builtins
+# (datetime.strptime -> _strptime, strftime -> time). The import succeeds but hands the program
+# nothing: the C caller reads the module from sys.modules itself.
+INTERNAL_IMPORTS = ("_strptime", "time", "locale", "calendar")
+
 # Attributes of allowed modules that reach code evaluation or attribute traversal by string.
 DENIED_MODULE_ATTRS: dict[str, frozenset[str]] = {
-    "functools": frozenset({"singledispatch", "singledispatchmethod"}),  # evaluate string annotations
+    # singledispatch evaluates string annotations; update_wrapper/wraps copy any named attribute
+    # (updated=("__globals__",)) onto a function the program owns.
+    "functools": frozenset({"singledispatch", "singledispatchmethod", "update_wrapper", "wraps",
+                            "WRAPPER_ASSIGNMENTS", "WRAPPER_UPDATES"}),
     "string": frozenset({"Formatter"}),  # format-string attribute traversal
 }
 
@@ -64,11 +72,12 @@ SAFE_BUILTINS = (
     "ArithmeticError", "AssertionError", "BaseException", "AttributeError", "Exception", "IndexError", "KeyError",
     "LookupError", "NameError", "NotImplementedError", "OverflowError", "RuntimeError",
     "StopIteration", "TypeError", "UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError",
-    "ValueError", "ZeroDivisionError",
+    "ValueError", "ZeroDivisionError", "MemoryError", "RecursionError",
 )
 
 # The one dunder name a program may read: `if __name__ == "__main__":` blocks are common in LLM code.
 ALLOWED_DUNDER_NAMES = frozenset({"__name__"})
+ALLOWED_DUNDER_STRINGS = frozenset({"__main__", "__name__"})
 
 MAX_SOURCE_BYTES = 200_000
 ENTRY_POINT = "label_function"

@@ -1,0 +1,48 @@
+"""Text that comes from programs, workers or providers, made safe to print, store and render.
+
+Such text is hostile: it may carry terminal escape sequences (erase line, cursor moves, OSC 52
+clipboard writes), bidi overrides that make code read differently than it runs, rich markup
+(`[/]` crashes a console) or HTML, and a secret it managed to read. `clean` removes controls and
+redacts secrets; `markup` and `html_text` escape for rich and for HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+
+# C0 controls except tab/newline, DEL, C1 controls, and the bidi embedding/override/isolate marks.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_*.\-]{6,}", re.I)
+_SECRET_VARS = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
+
+
+def redact(text: str) -> str:
+    """Never let a key-like string or the value of a secret environment variable reach a file."""
+    for var, value in os.environ.items():
+        if value and len(value) >= 8 and _SECRET_VARS.search(var) and value in text:
+            text = text.replace(value, "[redacted]")
+    return KEY_PATTERN.sub("[redacted]", text)
+
+
+def clean(text: object, limit: int = 500, one_line: bool = True) -> str:
+    """Printable text: no control characters (a newline becomes ' | ' on one line), secrets
+    redacted, at most `limit` characters."""
+    s = text if isinstance(text, str) else str(text)
+    s = s[: limit * 4]  # bound the work before the regexes run
+    if one_line:
+        s = s.replace("\r\n", "\n").replace("\n", " | ").replace("\t", " ")
+    s = redact(_CONTROL.sub("", s))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def markup(text: object, limit: int = 500) -> str:
+    """Clean text escaped for rich markup (so `[/]` or `[red]` print as themselves)."""
+    from rich.markup import escape
+
+    return escape(clean(text, limit))
+
+
+def html_text(text: object, limit: int = 500, one_line: bool = True) -> str:
+    return html.escape(clean(text, limit, one_line))
