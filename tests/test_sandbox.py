@@ -210,3 +210,29 @@ def test_filesystem_changes_are_denied(tmp_path):
     assert (result.matrix == -1).all()
     assert victim.read_text() == "user data" and (victim.stat().st_mode & 0o777) != 0
     assert (tmp_path / "dir").is_dir() and not (tmp_path / "new").exists() and not (tmp_path / "link").exists()
+
+
+def test_stdlib_paths_that_import_lazily_still_work():
+    """Nothing can be imported after lockdown: what allowed modules load on first use is loaded before."""
+    program = ("import collections, datetime, fractions, statistics, difflib, urllib.parse\n"
+               "def label_function(x):\n"
+               "    top = collections.Counter(x.split()).most_common(1)[0][0]\n"
+               "    d = datetime.datetime.strptime('2024-03-05', '%Y-%m-%d').strftime('%d/%m')\n"
+               "    f = fractions.Fraction(1, 3) + fractions.Fraction(1, 6)\n"
+               "    m = statistics.median([3, 1, 2])\n"
+               "    r = difflib.SequenceMatcher(None, x, 'spam').ratio()\n"
+               "    q = urllib.parse.urlparse('http://a.b/c').netloc\n"
+               "    e = x.encode('utf-16').decode('utf-16') + x.encode('cp1252', 'replace').decode('cp1252')\n"
+               "    ok = (d == '05/03' and f == fractions.Fraction(1, 2) and m == 2 and q == 'a.b' and 0 <= r <= 1\n"
+               "          and e == x + x)\n"
+               "    return (1 if top == 'spam' else 0) if ok else -1\n")
+    result = SandboxApplier([ProgramSource("lazy", program)], 2, SandboxLimits(workers=1)).apply(TEXTS[:30])
+    assert result.runs[0].errors == {}, result.runs[0].samples
+    assert np.array_equal(result.matrix[:, 0], EXPECTED_GOOD[:30])
+
+
+def test_error_samples_name_the_right_rows():
+    program = "def label_function(x):\n    if x.endswith(' 7') or x.endswith(' 12'):\n        raise ValueError(x)\n    return 0\n"
+    result = SandboxApplier([ProgramSource("p", program)], 2, SandboxLimits(workers=1, chunk_rows=5)).apply(TEXTS[:20])
+    assert result.runs[0].samples == ["row 7: ValueError: hello 7", "row 12: ValueError: spam 12"]
+    assert result.runs[0].errors == {"exception": 2}

@@ -64,6 +64,7 @@ class SandboxApplier:
         lim = self.limits
         return {
             "program": {"name": task.program.name, "source": task.program.source},
+            "modules": policy.modules_for(task.program.source),  # imported before lockdown
             "allowed_modules": {m: (sorted(v) if v is not None else None) for m, v in policy.ALLOWED_MODULES.items()},
             "denied_attrs": {m: sorted(v) for m, v in policy.DENIED_MODULE_ATTRS.items()},
             "internal_imports": list(policy.INTERNAL_IMPORTS),

@@ -27,9 +27,8 @@ import runner  # noqa: E402
 import syscalls  # noqa: E402
 
 RESULT_FD = 3
-# Imported lazily by allowed modules (datetime.strptime, str.encode with these codecs).
-LAZY_MODULES = ("_strptime", "encodings.utf_16", "encodings.utf_32", "encodings.cp1252", "encodings.latin_1",
-                "encodings.ascii", "encodings.unicode_escape", "encodings.raw_unicode_escape")
+# Codecs str.encode/bytes.decode import on first use (utf-8, ascii and latin-1 need no import).
+CODECS = ("encodings.utf_16", "encodings.utf_32", "encodings.cp1252", "encodings.unicode_escape")
 
 
 def send(kind: bytes, payload: bytes) -> None:
@@ -55,6 +54,9 @@ def read_exact(n: int) -> bytes:
 def recv():
     (size,) = struct.unpack(">I", read_exact(4))
     return json.loads(read_exact(size))
+
+
+runner.own_code(send, send_json, read_exact, recv)
 
 
 def setup_fds() -> None:
@@ -106,7 +108,7 @@ def main() -> None:
     setup_fds()
     lockdown.die_with_parent(lockdown.libc())
     cfg = recv()
-    for name in list(cfg["allowed_modules"]) + list(LAZY_MODULES):
+    for name in list(cfg["modules"]) + list(CODECS):  # the program's imports: nothing loads later
         importlib.import_module(name)
     sys.setrecursionlimit(2000)
     send_json(P.READY, {"layers": lock_down(cfg)})

@@ -14,8 +14,7 @@ import types
 import protocol as P
 
 TICK_S = 0.05  # CPU-time granularity of the per-row timer
-FLUSH_EVERY_S = 0.25  # at most this long between value frames while a chunk runs
-FLUSH_ROWS = 8192
+FLUSH_EVERY_S = 0.25  # at most this long (CPU) between value frames while a chunk runs
 
 
 class RowTimeout(BaseException):
@@ -23,18 +22,30 @@ class RowTimeout(BaseException):
 
 
 class State:
-    active = False  # a row or the load is running: CPU time is being watched
-    in_call = False  # the program's own code is on the stack: a timeout may be raised into it
-    seq = 0  # bumped for every call; the timer compares it to see whether a call is stuck
-    seen = -1
+    active = False  # a chunk or the load is running: CPU time is being watched
+    loading = False
+    chunk = 0  # with the row number, names the call in progress (the timer reads both)
+    seen = None
     stuck = 0.0
-    raised_for = -1  # RowTimeout is raised once per call, never into our own handlers
+    raised_for = None  # RowTimeout is raised once per call, never into our own code
     row_timeout = 1.0
     flush_due = False
     last_flush = 0.0
 
 
 STATE = State()
+OWN_CODE: set = set()  # code objects of this process's own functions (filled at the bottom)
+
+
+def _current_call(frame):
+    """(chunk, row) of the call in progress, found on the stack: the row loop itself stays free of
+    bookkeeping, which is what keeps it near the speed of a bare loop."""
+    f = frame
+    while f is not None:
+        if f.f_code is run_chunk.__code__:
+            return STATE.chunk, f.f_locals.get("i")
+        f = f.f_back
+    return "load" if STATE.loading else None
 
 
 def on_prof_tick(signum, frame):
@@ -44,14 +55,16 @@ def on_prof_tick(signum, frame):
     now = time.monotonic()
     if now - state.last_flush >= FLUSH_EVERY_S:  # checked here, not on every row
         state.last_flush, state.flush_due = now, True
-    if state.seq != state.seen:
-        state.seen, state.stuck = state.seq, 0.0
+    call = _current_call(frame)
+    if call != state.seen:
+        state.seen, state.stuck = call, 0.0
         return
     state.stuck += TICK_S
     if state.stuck >= 2 * state.row_timeout + 1.0:
         os._exit(P.EXIT_STUCK)  # the program swallowed RowTimeout; the parent records the fault
-    if state.in_call and state.stuck >= state.row_timeout and state.raised_for != state.seq:
-        state.raised_for = state.seq
+    if (call is not None and state.stuck >= state.row_timeout and state.raised_for != call
+            and frame.f_code not in OWN_CODE):
+        state.raised_for = call
         raise RowTimeout()
 
 
@@ -111,13 +124,10 @@ def make_builtins(cfg: dict) -> dict:
 def describe(exc: BaseException) -> str:
     """'ValueError: message' without letting a hostile __str__ take over."""
     kind = type(exc).__name__
-    STATE.in_call = True  # str() may run the program's own __str__: keep it under the timer
-    try:
+    try:  # str() may run the program's own __str__ (under the timer: it is not our code)
         text = str(exc)
     except BaseException:  # noqa: BLE001 - the program's own exception may misbehave
         text = "<unprintable>"
-    finally:
-        STATE.in_call = False
     if type(text) is not str:
         text = ""
     return f"{kind}: {text[:300]}" if text else kind
@@ -128,12 +138,11 @@ def load_program(cfg: dict):
     program = cfg["program"]
     code = compile(program["source"], f"<{program['name']}>", "exec")
     env = {"__builtins__": make_builtins(cfg), "__name__": "labeling_program"}
-    STATE.seq += 1
-    STATE.active = STATE.in_call = True
+    STATE.active = STATE.loading = True
     try:
         exec(code, env)
     finally:
-        STATE.active = STATE.in_call = False
+        STATE.active = STATE.loading = False
     fn = env.get(cfg["entry_point"])
     if not callable(fn):
         raise TypeError(f"{cfg['entry_point']} is not defined as a function")
@@ -143,55 +152,61 @@ def load_program(cfg: dict):
 # --- the row loop -------------------------------------------------------------------------------
 def run_chunk(fn, texts: list, n_classes: int, max_timeouts: int, send) -> None:
     """Stream one code byte per row (see protocol); error messages go as separate samples."""
-    out = bytearray()
-    sent = 0
-    timeouts = samples = 0
+    out = bytearray(len(texts))
+    sent = timeouts = samples = 0
     state = STATE  # a local name: this loop is the hot path
 
-    def flush() -> None:
-        nonlocal out, sent
-        if out:
-            send(P.VALUES, bytes(out))
-            sent += len(out)
-            out = bytearray()
+    def flush(upto: int) -> None:
+        nonlocal sent
+        if upto > sent:
+            send(P.VALUES, bytes(out[sent:upto]))
+            sent = upto
 
     def note(code: int, msg: str, row: int) -> None:
         nonlocal samples
         if samples < 3:  # the message goes before its row's code: the parent stops at the last code
             samples += 1
-            flush()
+            flush(row)
             send(P.SAMPLE, struct.pack(">I", row) + msg.encode("utf-8", "replace")[:P.MAX_SAMPLE - 8])
-        out.append(code)
+        out[row] = code
 
+    state.chunk += 1
     state.active, state.last_flush, state.flush_due = True, time.monotonic(), False
     try:
         for i, x in enumerate(texts):
-            state.seq += 1
             try:
-                state.in_call = True
                 v = fn(x)
-                state.in_call = False
             except RowTimeout:
-                state.in_call = False
                 note(P.TIMEOUT, f"exceeded {state.row_timeout:g}s CPU", i)
                 timeouts += 1
                 if timeouts >= max_timeouts:  # give up on this chunk
-                    out.extend(bytes([P.SKIPPED]) * (len(texts) - i - 1))
+                    out[i + 1:] = bytes([P.SKIPPED]) * (len(texts) - i - 1)
                     break
                 continue
             except BaseException as e:  # noqa: BLE001 - a program may raise anything
-                state.in_call = False
                 note(P.EXCEPTION, describe(e), i)
                 continue
             if type(v) is int and -1 <= v < n_classes:
-                out.append(v & 0xFF)
+                out[i] = v & 0xFF
             elif type(v) is int:
                 note(P.OUT_OF_RANGE, f"returned {v}, outside -1..{n_classes - 1}", i)
             else:
                 note(P.NON_INT, f"returned {type(v).__name__}, not int", i)
-            if state.flush_due or len(out) >= FLUSH_ROWS:
+            if state.flush_due:
                 state.flush_due = False
-                flush()
+                flush(i + 1)
     finally:
-        state.active = state.in_call = False
-    flush()
+        state.active = False
+    flush(len(out))
+
+
+def own_code(*functions) -> None:
+    """Mark functions (and the functions nested in them) as ours: a timeout is never raised there."""
+    todo = [f.__code__ for f in functions]
+    while todo:
+        code = todo.pop()
+        OWN_CODE.add(code)
+        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+own_code(on_prof_tick, _current_call, start_timer, describe, load_program, run_chunk, make_builtins, _proxy)
