@@ -236,3 +236,12 @@ def test_error_samples_name_the_right_rows():
     result = SandboxApplier([ProgramSource("p", program)], 2, SandboxLimits(workers=1, chunk_rows=5)).apply(TEXTS[:20])
     assert result.runs[0].samples == ["row 7: ValueError: hello 7", "row 12: ValueError: spam 12"]
     assert result.runs[0].errors == {"exception": 2}
+
+
+def test_texts_with_any_characters_arrive_intact():
+    odd = ["", "\x00", "a\x1eb", "\ufdd0\U0010fffe", "\ud800 lone surrogate", "é中文🙂", "\r\n\t", "x" * 10_000,
+           "\x00\x1e\ufdd0\U0010fffe all separators"]
+    program = "def label_function(x):\n    return len(x) % 2\n"
+    result = SandboxApplier([ProgramSource("len", program)], 2, SandboxLimits(workers=1, chunk_rows=4)).apply(odd)
+    assert result.runs[0].errors == {}, result.runs[0].samples
+    assert list(result.matrix[:, 0]) == [len(t) % 2 for t in odd]

@@ -16,7 +16,7 @@ import hashlib
 from pathlib import Path
 
 from alchemist.sandbox.applier import SandboxApplier, SandboxError
-from alchemist.sandbox.channel import WORKER_SCRIPT
+from alchemist.sandbox.forkserver import WORKER_SCRIPT
 from alchemist.sandbox.limits import ApplyResult, ProgramRun, ProgramSource, SandboxLimits
 
 __all__ = ["ApplyResult", "ProgramRun", "ProgramSource", "SandboxApplier", "SandboxError", "SandboxLimits",

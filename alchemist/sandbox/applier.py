@@ -10,8 +10,8 @@ happened on and the program resumes on the next row; repeated faults or a spent 
 
 from __future__ import annotations
 
-import json
 import os
+import struct
 import tempfile
 import threading
 import time
@@ -24,6 +24,7 @@ import numpy as np
 from alchemist.errors import AlchemistError
 from alchemist.sandbox import policy
 from alchemist.sandbox.channel import Worker, WorkerGone
+from alchemist.sandbox.forkserver import ForkServer, ForkServerGone
 from alchemist.sandbox.limits import ApplyResult, ProgramRun, ProgramSource, SandboxLimits
 from alchemist.sandbox.worker import protocol as P
 
@@ -64,7 +65,6 @@ class SandboxApplier:
         lim = self.limits
         return {
             "program": {"name": task.program.name, "source": task.program.source},
-            "modules": policy.modules_for(task.program.source),  # imported before lockdown
             "allowed_modules": {m: (sorted(v) if v is not None else None) for m, v in policy.ALLOWED_MODULES.items()},
             "denied_attrs": {m: sorted(v) for m, v in policy.DENIED_MODULE_ATTRS.items()},
             "internal_imports": list(policy.INTERNAL_IMPORTS),
@@ -84,13 +84,13 @@ class SandboxApplier:
         while True:
             worker = None
             try:
-                worker = Worker(self._config(task), self._workdir)
+                worker = Worker(self._config(task), self._fork_server(), self.limits.startup_s)
                 with self._lock:
                     self._live.add(worker)
                 layers = worker.start(self.limits.startup_s)
-            except (WorkerGone, OSError) as e:
+            except (WorkerGone, ForkServerGone, OSError) as e:
                 if worker is not None:
-                    worker.kill()
+                    self._retire(worker)
                 with self._lock:
                     self._start_failures += 1
                     if self._start_failures >= 3 or self._stopping:
@@ -102,6 +102,13 @@ class SandboxApplier:
                 if not self.layers:
                     self.layers = {**layers, "deadlines": self._deadline_layer()}
             return worker
+
+    def _fork_server(self) -> ForkServer:
+        """The apply's fork server. Started by the thread that runs apply(), never by a slot: the
+        kernel's die-with-parent signal fires when the *thread* that started a process ends."""
+        if self._server is None:
+            raise ForkServerGone("fork server not started")
+        return self._server
 
     def _open(self, task: _Task) -> Worker | None:
         """A worker with the task's program loaded, or None (the task is then marked)."""
@@ -161,7 +168,7 @@ class SandboxApplier:
         whole = start % self._step == 0 and end == min(self._n_rows, start + self._step)
         data = self._payloads.get(start) if whole else None
         if data is None:
-            data = json.dumps({"texts": list(self._texts[start:end])}).encode()
+            data = encode_chunk(self._texts[start:end])
             if whole:
                 self._payloads[start] = data
         return data
@@ -189,13 +196,12 @@ class SandboxApplier:
             self._tick(rows_now - self._ticked)
             self._ticked = rows_now
 
-    def _run(self, task: _Task, worker: Worker, start: int, end: int) -> bool:
-        """Label rows start..end with the task's program; False when the worker was lost."""
+    def _run(self, task: _Task, worker: Worker, start: int, end: int) -> tuple[int, int] | None:
+        """Collect rows start..end (already sent). On a lost worker, returns what is left to run."""
         lim = self.limits
         try:
-            codes, samples = worker.run_chunk(self._payload(start, end), end - start, self._valid,
-                                              lim.chunk_deadline_s(end - start), lim.stall_s,
-                                              lambda dt: self._charge(task, dt))
+            codes, samples = worker.collect(end - start, self._valid, lim.chunk_deadline_s(end - start),
+                                            lim.stall_s, lambda dt: self._charge(task, dt))
         except WorkerGone as e:
             self._record(task, start, e.partial, [])
             self._retire(worker)
@@ -205,16 +211,14 @@ class SandboxApplier:
                     self._fault_locked(task, e.reason)
                     task.run.errors["crash"] += 1
                 self._done(task, 1)
-                if bad + 1 < end and task.run.usable:
-                    task.queue.appendleft((bad + 1, end))
-            return False
+            return (bad + 1, end) if bad + 1 < end else (end, end)
         self._record(task, start, codes, samples)
         timeouts = codes.count(bytes([P.TIMEOUT]))
         if timeouts >= lim.max_row_timeouts:
             with self._lock:
                 self._fault_locked(task, f"{timeouts} rows over the {lim.row_timeout_s:g}s CPU limit in one chunk "
                                          "(the rest of the chunk was skipped)")
-        return True
+        return None
 
     def _pick(self) -> _Task | None:
         """The program with the fewest processes (then the lowest number) that has work left."""
@@ -230,29 +234,42 @@ class SandboxApplier:
                 self._done(task, end - start)
 
     def _slot(self, errors: list) -> None:
+        """One core's worth of work: a program at a time, its chunks sent one ahead of the one running."""
         task: _Task | None = None
         worker: Worker | None = None
+        ahead: tuple[int, int] | None = None  # the next span, already sent to `worker`
         try:
             while not self._stopping:
                 release = None
                 with self._lock:
-                    if task is not None and (not task.run.usable or not task.queue):
+                    if task is not None and ahead is None and (not task.run.usable or not task.queue):
                         self._release(task)
                         task, release, worker = None, worker, None
                     if task is None and (task := self._pick()) is not None:
                         task.active += 1
-                    span = task.queue.popleft() if task is not None and task.queue else None
+                    span, sent, ahead = (ahead, True, None) if ahead else (
+                        (task.queue.popleft() if task is not None and task.queue else None), False, None)
                 if release is not None:
                     self._retire(release, kill=False)
                 if task is None:
                     break
                 if worker is None and (worker := self._open(task)) is None:
-                    if span is not None:
-                        with self._lock:
-                            task.queue.appendleft(span)
+                    self._requeue(task, span)
                     continue
-                if span is not None and not self._run(task, worker, *span):
+                if span is None:
+                    continue
+                if not sent:
+                    worker.send_chunk(self._payload(*span))
+                with self._lock:
+                    ahead = task.queue.popleft() if task.run.usable and task.queue else None
+                if ahead is not None:
+                    worker.send_chunk(self._payload(*ahead))
+                left = self._run(task, worker, *span)
+                if left is not None:  # the worker is gone: what it had not done goes back, in order
                     worker = None
+                    self._requeue(task, ahead)
+                    self._requeue(task, left)
+                    ahead = None
         except BaseException as e:  # noqa: BLE001 - surfaced by apply()
             errors.append(e)
         finally:
@@ -260,7 +277,16 @@ class SandboxApplier:
                 self._retire(worker, kill=False)
             if task is not None:
                 with self._lock:
+                    self._requeue_locked(task, ahead)
                     self._release(task)
+
+    def _requeue(self, task: _Task, span: tuple[int, int] | None) -> None:
+        with self._lock:
+            self._requeue_locked(task, span)
+
+    def _requeue_locked(self, task: _Task, span: tuple[int, int] | None) -> None:
+        if span is not None and span[0] < span[1]:
+            task.queue.appendleft(span)
 
     def apply(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> ApplyResult:
         """Label every text with every program. `progress(n)` is called with rows finished."""
@@ -275,7 +301,7 @@ class SandboxApplier:
         self._tasks = [_Task(i, p, self.runs[i], deque(spans)) for i, p in enumerate(self.programs)]
         with tempfile.TemporaryDirectory(prefix="alchemist-sandbox-") as workdir:
             os.chmod(workdir, 0o711)  # reachable by a worker that dropped from root to nobody
-            self._workdir = workdir
+            self._workdir, self._server = workdir, None
             try:
                 self._apply_all()
             finally:  # also on Ctrl-C: no worker outlives the run
@@ -284,12 +310,15 @@ class SandboxApplier:
                     live, self._live = list(self._live), set()
                 for worker in live:
                     worker.kill()
+                if self._server is not None:
+                    self._server.close()
         self._payloads = {}
         return self._finish()
 
     def _apply_all(self) -> None:
         if not self._tasks:
             return
+        self._server = ForkServer(self._workdir, list(policy.PRELOAD), self.limits.seccomp)
         errors: list[BaseException] = []
         threads = [threading.Thread(target=self._slot, args=(errors,), daemon=True)
                    for _ in range(min(self.limits.n_workers(), len(self._tasks) * max(1, len(self._tasks[0].queue))))]
@@ -309,3 +338,17 @@ class SandboxApplier:
                 self._matrix[:, i] = -1
         return ApplyResult(matrix=self._matrix, runs=self.runs, layers=dict(self.layers))
 
+
+def encode_chunk(texts: Sequence[str]) -> bytes:
+    """Texts joined by a separator none of them contains (checked by counting, in C)."""
+    texts = [t if type(t) is str else str(t) for t in texts]
+    candidates = list(P.SEPARATORS)
+    while candidates:
+        sep = candidates.pop(0)
+        joined = sep.join(texts)
+        if joined.count(sep) == len(texts) - 1:
+            return struct.pack(P.CHUNK_HEAD, len(texts), ord(sep)) + joined.encode("utf-8", "surrogatepass")
+        if not candidates:  # texts made to contain every usual separator: pick a character none uses
+            used = set(joined)
+            candidates = [next(chr(c) for c in range(0xE000, 0x110000) if chr(c) not in used)]
+    raise AssertionError("unreachable")

@@ -37,30 +37,9 @@ ALLOWED_MODULES: dict[str, frozenset[str] | None] = {
 # nothing: the C caller reads the module from sys.modules itself.
 INTERNAL_IMPORTS = ("_strptime", "time", "locale", "calendar")
 
-# What allowed modules import inside their functions: a program's process loads these up front,
-# since nothing can be imported once it is locked down.
-LAZY_IMPORTS: dict[str, tuple[str, ...]] = {
-    "collections": ("heapq",), "fractions": ("decimal",), "difflib": ("re",), "re": ("warnings",),
-    "urllib.parse": ("unicodedata",), "datetime": ("_strptime",), "statistics": ("heapq",),
-}
-
-
-def modules_for(source: str) -> list[str]:
-    """The allowed modules a program imports (anywhere in it), plus what those import lazily."""
-    import ast
-
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    found: list[str] = []
-    for node in ast.walk(tree):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-            [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
-        for name in names:
-            if name in ALLOWED_MODULES and name not in found:
-                found.append(name)
-    return found + [m for name in found for m in LAZY_IMPORTS.get(name, ()) if m not in found]
+# Loaded by the fork server before any program process exists (nothing can be imported after
+# lockdown): the allowed modules, and what they import inside their functions on first use.
+PRELOAD = (*ALLOWED_MODULES, "_strptime", "warnings")
 
 
 # Attributes of allowed modules that reach code evaluation or attribute traversal by string.

@@ -1,14 +1,17 @@
-"""Sandbox worker: runs exactly one labeling program in a locked-down process.
+"""Sandbox worker: a fork server, and the processes it forks, each running exactly one program.
 
-Started by the parent as `python -I -S -B main.py WORKDIR` with an empty environment, in WORKDIR (an
-empty temporary folder). stdin carries the config and then the chunks; fd 3 carries results; fds 1
-and 2 are /dev/null, so nothing a program prints reaches anyone. Standard library only.
+Started once per apply by the parent as `python -I -S -B main.py WORKDIR --zygote FD` with an empty
+environment, in WORKDIR (an empty temporary folder). The fork server is trusted code that never runs
+a program: it imports what programs may use, then, for each request on the socket FD (two pipe fds
+attached), forks a process that takes those pipes as fd 0 (config, then chunks) and fd 3 (results),
+and reports every exit status. fds 1 and 2 are /dev/null, so nothing a program prints reaches anyone.
+Standard library only.
 
-Nothing of the program runs before every layer is in place:
-  1. read the config; import the modules programs may use (no file can be opened later);
+In each forked process, nothing of the program runs before every layer is in place:
+  1. read the config (the one program and the limits);
   2. new namespaces and an empty root, then fork: the program runs as the only process of a new
-     PID namespace, and this outer process only waits for it, out of the program's reach;
-  3. in the program process: no privileges, rlimits, the syscall allowlist, the CPU timer;
+     PID namespace, and the process above it only waits for it, out of the program's reach;
+  3. in the program process: no privileges, rlimits, the CPU timer, the syscall allowlist;
   4. load the program, then label each chunk the parent sends, streaming one code per row.
 """
 
@@ -17,8 +20,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves this folder off sys.path
 
+import codecs  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import struct  # noqa: E402
 
 import lockdown  # noqa: E402
@@ -27,6 +32,7 @@ import runner  # noqa: E402
 import syscalls  # noqa: E402
 
 RESULT_FD = 3
+SECCOMP_LIB = None  # libseccomp, opened by the fork server before any fork
 # Codecs str.encode/bytes.decode import on first use (utf-8, ascii and latin-1 need no import).
 CODECS = ("encodings.utf_16", "encodings.utf_32", "encodings.cp1252", "encodings.unicode_escape")
 
@@ -41,31 +47,39 @@ def send_json(kind: bytes, obj) -> None:
     send(kind, json.dumps(obj).encode())
 
 
-def read_exact(n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        part = os.read(0, n - len(buf))
-        if not part:
+def read_exact(n: int) -> bytearray:
+    """n bytes from the parent, read in place (no growing buffer, no copies)."""
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = os.readv(0, [view[got:]])
+        if not k:
             raise EOFError
-        buf += part
-    return bytes(buf)
+        got += k
+    return buf
+
+
+def recv_bytes() -> bytearray:
+    (size,) = struct.unpack(">I", read_exact(4))
+    return read_exact(size)
 
 
 def recv():
-    (size,) = struct.unpack(">I", read_exact(4))
-    return json.loads(read_exact(size))
+    return json.loads(recv_bytes())
 
 
-runner.own_code(send, send_json, read_exact, recv)
+def recv_texts() -> list:
+    """A chunk: row count, separator, then the texts joined by it (see protocol.CHUNK_HEAD)."""
+    data = recv_bytes()
+    n, sep = struct.unpack_from(P.CHUNK_HEAD, data)
+    texts = codecs.utf_8_decode(memoryview(data)[8:], "surrogatepass", True)[0].split(chr(sep))
+    if len(texts) != n:
+        raise ValueError(f"chunk of {len(texts)} rows where {n} were announced")
+    return texts
 
 
-def setup_fds() -> None:
-    """0 = chunks in, 1 and 2 = /dev/null, 3 = results out; nothing else open."""
-    os.dup2(1, RESULT_FD)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.closerange(RESULT_FD + 1, 1 << 16)
+runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts)
 
 
 def supervise(child: int, seccomp_lib) -> None:
@@ -79,39 +93,38 @@ def supervise(child: int, seccomp_lib) -> None:
     os._exit(code if code >= 0 else P.EXIT_SIGNAL_BASE - code)
 
 
-def lock_down(cfg: dict) -> dict:
+def lock_down(cfg: dict, parent_alive) -> dict:
     """Every layer, in order; returns what is active. Forks when a PID namespace was entered."""
     workdir = os.getcwd()
     lib = lockdown.libc()
-    seccomp_lib = syscalls.load_library() if cfg["seccomp"] else None
-    layers = {"process": "active (one program per process; python -I, empty environment)"}
+    seccomp_lib = SECCOMP_LIB if cfg["seccomp"] else None
+    layers = {"process": "active (one program per process, forked from a fork server that never runs "
+                         "a program; python -I, empty environment)"}
     user_ns = False
     if cfg["namespaces"]:
         layers["namespaces"], layers["filesystem"], user_ns = lockdown.isolate(lib, workdir)
     else:
         layers["namespaces"] = layers["filesystem"] = "disabled"
     if layers["namespaces"].startswith("active"):
+        keep, parent_alive = lockdown.lifeline()
         child = os.fork()
         if child:
+            keep()
             supervise(child, seccomp_lib)
-        lockdown.die_with_parent(lib)
     layers["privileges"] = lockdown.drop_privileges(lib, user_ns)
+    lockdown.die_with_parent(lib, parent_alive)  # after the last uid change, which clears it
     layers["rlimits"] = lockdown.set_rlimits(cfg["memory_bytes"], cfg["cpu_seconds"], RESULT_FD + 1)
     runner.start_timer(cfg["row_timeout_s"])  # before the filter: it forbids changing signal handlers
     layers["cpu_timer"] = f"active (a row over {cfg['row_timeout_s']:g}s of CPU abstains)"
-    layers["seccomp"] = (syscalls.install(seccomp_lib, syscalls.PROGRAM_SYSCALLS, {"read": 0, "write": RESULT_FD})
+    layers["seccomp"] = (syscalls.install(seccomp_lib, syscalls.PROGRAM_SYSCALLS, {"read": 0, "readv": 0, "write": RESULT_FD})
                          if cfg["seccomp"] else "disabled")
     return layers
 
 
-def main() -> None:
-    setup_fds()
-    lockdown.die_with_parent(lockdown.libc())
-    cfg = recv()
-    for name in list(cfg["modules"]) + list(CODECS):  # the program's imports: nothing loads later
-        importlib.import_module(name)
+def serve(cfg: dict, parent_alive) -> None:
+    """The program process, locked down: load the program, then label chunks until EOF."""
     sys.setrecursionlimit(2000)
-    send_json(P.READY, {"layers": lock_down(cfg)})
+    send_json(P.READY, {"layers": lock_down(cfg, parent_alive)})
     try:
         fn = runner.load_program(cfg)
     except runner.RowTimeout:
@@ -123,15 +136,26 @@ def main() -> None:
     send_json(P.LOADED, {"ok": True})
     while True:
         try:
-            msg = recv()
+            texts = recv_texts()
         except EOFError:
             return
-        runner.run_chunk(fn, msg["texts"], cfg["n_classes"], cfg["max_row_timeouts"], send)
+        runner.run_chunk(fn, texts, cfg["n_classes"], cfg["max_row_timeouts"], send)
 
 
-if __name__ == "__main__":
+def forked(fds: list[int], server_pid: int) -> None:
+    """In a freshly forked process: take the request's pipes as fds 0 and 3, drop everything else of
+    the fork server's, then serve one program. Never returns."""
+    code = 0
     try:
-        main()
+        os.setsid()  # its own process group: the parent kills the group
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.dup2(fds[0], 0)
+        os.dup2(fds[1], RESULT_FD)
+        os.closerange(RESULT_FD + 1, 1 << 16)
+        parent_alive = lockdown.is_parent(server_pid)
+        lockdown.die_with_parent(lockdown.libc(), parent_alive)
+        serve(recv(), parent_alive)
     except EOFError:
         pass
     except BaseException as e:  # noqa: BLE001 - report, then die; the parent decides what it means
@@ -139,5 +163,88 @@ if __name__ == "__main__":
             send(P.FATAL, runner.describe(e).encode("utf-8", "replace")[:P.MAX_FATAL])
         except BaseException:  # noqa: BLE001
             pass
-        os._exit(70)
-    os._exit(0)
+        code = 70
+    os._exit(code)
+
+
+def fork_server(sock_fd: int) -> None:
+    """Serve the parent's requests until it goes: FORK (two pipe fds attached) forks a program
+    process and answers SPAWNED pid; KILL pid kills a process group of ours that is not reaped yet
+    (so never a stranger that reused the pid); every exit is reported as EXITED pid code."""
+    import selectors
+    import socket
+
+    sock = socket.socket(fileno=sock_fd)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector through the pipe
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    children: set = set()
+    me = os.getpid()
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is sock:
+                msg, fds, _, _ = socket.recv_fds(sock, 64, 2)
+                if not msg:
+                    os._exit(0)  # the parent closed its end
+                _request(sock, bytes(msg), fds, children, me)
+            else:
+                os.read(wake_r, 4096)
+                _reap(sock, children)
+
+
+def _request(sock, msg: bytes, fds: list, children: set, me: int) -> None:
+    kind, (pid,) = msg[:1], struct.unpack(">i", msg[1:5]) if len(msg) == 5 else (0,)
+    if kind == P.FORK and len(fds) == 2:
+        try:
+            pid, err = os.fork(), 0
+        except OSError as e:
+            pid, err = -1, e.errno or 1
+        if pid == 0:
+            forked(fds, me)
+        if pid > 0:
+            children.add(pid)
+        sock.send(P.SPAWNED + struct.pack(">ii", pid, err))
+    elif kind == P.KILL and pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            os.kill(pid, signal.SIGKILL)
+    for fd in fds:
+        os.close(fd)
+
+
+def _reap(sock, children: set) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        code = os.waitstatus_to_exitcode(status)
+        sock.send(P.EXITED + struct.pack(">ii", pid, code if code >= 0 else P.EXIT_SIGNAL_BASE - code))
+
+
+def main() -> None:
+    """The fork server: load what programs may use, once, then fork a process per program."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    parent = int(sys.argv[sys.argv.index("--parent") + 1])
+    lockdown.die_with_parent(lockdown.libc(), lockdown.is_parent(parent))
+    init = json.loads(sys.stdin.buffer.read())
+    for name in list(init["modules"]) + list(CODECS):  # nothing can be imported after lockdown
+        importlib.import_module(name)
+    lockdown.keep_memory(lockdown.libc())
+    global SECCOMP_LIB
+    SECCOMP_LIB = syscalls.load_library() if init["seccomp"] else None
+    for fd in (0, 1, 2, RESULT_FD):  # fds 0..3 are taken: received pipes land above them
+        os.dup2(devnull, fd)
+    fork_server(int(sys.argv[sys.argv.index("--zygote") + 1]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,19 @@
 """Wire format between the parent and a program process. Constants only: imported by both sides.
 
-Parent -> worker: 4-byte big-endian length + JSON (first the config with the one program, then
-one {"texts": [...]} per chunk; EOF ends the worker).
+Parent -> worker: 4-byte big-endian length + payload: first the config with the one program (JSON),
+then one payload per chunk: CHUNK_HEAD (row count, separator code point) + the chunk's texts joined
+by that separator, UTF-8 (the separator is a character no text of the chunk contains). EOF ends it.
 Worker -> parent: 1 kind byte + 4-byte big-endian length + payload. The parent treats every byte
 as hostile: kinds, sizes and contents are checked, and a worker that breaks the format is killed.
 """
+
+# Parent -> fork server: kind + big-endian int32, one datagram each.
+FORK = b"F"  # (0) with two fds attached: the new process's input and result pipes
+KILL = b"K"  # pid: SIGKILL its process group, if it is ours and not reaped yet
+# Fork server -> parent: kind + two big-endian int32.
+SPAWNED = b"P"  # pid of the new program process (-1 and an errno when fork failed)
+EXITED = b"X"  # pid, exit code (128 + N: killed by signal N)
+SERVER_MESSAGE = 9
 
 READY = b"R"  # JSON {"layers": {name: description}}, sent before the program is loaded
 LOADED = b"L"  # JSON {"ok": true} or {"ok": false, "error": "..."}
@@ -13,6 +22,8 @@ SAMPLE = b"S"  # 4-byte row index (within the chunk) + UTF-8 error message of th
 FATAL = b"E"  # UTF-8 message: the worker's own failure, then it exits
 
 HEADER = 5
+CHUNK_HEAD = ">II"
+SEPARATORS = ("\x00", "\x1e", "\ufdd0", "\U0010fffe")  # tried in turn; JSON-free and split in C
 MAX_JSON = 16 * 1024  # READY / LOADED
 MAX_SAMPLE = 1024
 MAX_FATAL = 1024

@@ -60,7 +60,7 @@ def on_prof_tick(signum, frame):
         state.seen, state.stuck = call, 0.0
         return
     state.stuck += TICK_S
-    if state.stuck >= 2 * state.row_timeout + 1.0:
+    if state.stuck >= 1.5 * state.row_timeout + 0.5:
         os._exit(P.EXIT_STUCK)  # the program swallowed RowTimeout; the parent records the fault
     if (call is not None and state.stuck >= state.row_timeout and state.raised_for != call
             and frame.f_code not in OWN_CODE):
