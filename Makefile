@@ -24,6 +24,7 @@ test: install
 bench: install
 	$(PY) bench/bench_apply.py --rows 100000 --programs 10
 	$(PY) bench/bench_apply.py --rows 1000000 --programs 50
+	$(PY) bench/bench_slow_program.py
 	$(PY) bench/bench_label_models.py
 	$(PY) bench/bench_end_to_end.py
 	$(PY) bench/bench_dask.py

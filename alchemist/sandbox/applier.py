@@ -150,9 +150,9 @@ class SandboxApplier:
         with self._lock:
             task.run.seconds += seconds
             if task.run.seconds > self._budget and task.run.disabled_reason is None and task.run.load_error is None:
-                done = self._rows_done.get(task.index, 0)
-                task.run.disabled_reason = (f"used its time budget ({self._budget:g}s wall-clock for {self._n_rows:,} "
-                                            f"rows) after {done:,} rows: too slow")
+                task.run.disabled_reason = (f"used its time budget ({self._budget:g}s wall-clock for all "
+                                            f"{self._n_rows:,} rows): too slow (raise --program-budget if "
+                                            "it is worth the wait)")
             return self._stopping or not task.run.usable
 
     def _fault_locked(self, task: _Task, reason: str) -> None:

@@ -84,9 +84,9 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def _map_ids() -> None:
-    """Inside the user namespace the program is uid/gid 65534 ("nobody"), mapped to our own ids."""
-    uid, gid = os.geteuid(), os.getegid()
+def _map_ids(uid: int, gid: int) -> None:
+    """Inside the user namespace the program is uid/gid 65534 ("nobody"), mapped to our own ids
+    (read before unshare: inside the new namespace they read as the overflow id until mapped)."""
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{NOBODY} {uid} 1")
     _write("/proc/self/gid_map", f"{NOBODY} {gid} 1")
@@ -128,10 +128,11 @@ def isolate(lib, workdir: str) -> tuple[str, str, bool]:
         if lib.unshare(base) == 0:
             return "active (pid, ipc, mount, network)", _empty_root(lib, workdir), False
         become_nobody()
+    uid, gid = os.geteuid(), os.getegid()
     if lib.unshare(base | CLONE_NEWUSER) != 0:
         return "unavailable (" + _oserror("unshare") + ")", "unavailable (needs a mount namespace)", False
     try:
-        _map_ids()
+        _map_ids(uid, gid)
     except OSError as e:
         return f"unavailable (uid mapping: {e.strerror})", "unavailable (no uid mapping)", False
     return "active (user, pid, ipc, mount, network)", _empty_root(lib, workdir), True
