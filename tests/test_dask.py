@@ -88,5 +88,5 @@ def test_dask_errors_are_one_line(tmp_path, capsys):
     code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", str(path), "--backend", "dask"])
     assert code == 2 and "--classes" in capsys.readouterr().err
     code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--backend", "dask",
-                      "--scheduler", "tcp://127.0.0.1:9"])
+                      "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out")])
     assert code == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err
