@@ -12,8 +12,11 @@ import html
 import os
 import re
 
-# C0 controls except tab/newline, DEL, C1 controls, and the bidi embedding/override/isolate marks.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# C0 controls except tab/newline, DEL, C1 controls, bidi embedding/override/isolate marks, zero-width
+# and invisible characters and tags (they hide text from a reader, or from an LLM shown the text),
+# line/paragraph separators, and lone surrogates (no file or terminal can encode them).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b-\u200f\u061c"
+                      "\u2028\u2029\u2060-\u2064\ufeff\ud800-\udfff\U000e0000-\U000e007f]")
 KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_*.\-]{6,}", re.I)
 _SECRET_VARS = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
 

@@ -23,6 +23,26 @@ def test_clean_strips_controls_and_bidi_and_keeps_text():
     assert len(clean("x" * 10_000, 50)) == 50
 
 
+def test_invisible_and_unencodable_characters_go():
+    out = clean("a\udc9b[31m b\u200bc \U000e0041d \ufeffe\u2028f")
+    assert out.encode("utf-8") and out == "a[31m bc d ef"
+
+
+def test_load_error_with_a_lone_surrogate_is_reported(tmp_path, capsys):
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    (progs / "lf_01.py").write_text("raise ValueError('boom ' + chr(0xdc9b) + chr(0x9b) + '[31mred')\n"
+                                    "def label_function(x):\n    return 1\n")
+    (progs / "lf_02.py").write_text("def label_function(x):\n    return 1 if 'spam' in x.lower() else -1\n")
+    code = main.main(["apply", str(progs), "--dataset", "demo", "--seeds", "1", "--out", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (folder,) = (tmp_path / "runs").iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    reason = report["programs"][0]["reason"]
+    assert report["programs"][0]["status"] == "failed" and "boom" in reason and "\x9b" not in reason
+
+
 def test_secrets_are_redacted(monkeypatch):
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-abcdefgh12345")
     assert "tok-abcdefgh12345" not in clean("leaked tok-abcdefgh12345 and sk-live-1234567890")

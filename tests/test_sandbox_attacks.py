@@ -137,7 +137,7 @@ def test_protocol_faults_say_what_happened(tampered):
     _, runs, _, _ = tampered
     assert "protocol violation" in runs["bad_code"].last_fault
     assert "frame" in runs["huge_header"].last_fault
-    assert "no result" in runs["forge_and_wait"].last_fault  # forged samples bought it no time
+    assert "more error samples" in runs["forge_and_wait"].last_fault  # forging samples is itself a fault
 
 
 def test_forged_activity_does_not_keep_a_worker_alive(tampered):
@@ -180,6 +180,8 @@ SWEEP = [
     ("getdents64", 217, 0, 0, 0), ("dup", 32, 3), ("pipe2", 293, 0, 0), ("prctl", 157, 1, 0),
     ("rt_sigaction", 13, 27, 0, 0, 8), ("setitimer", 38, 2, 0, 0), ("nanosleep", 35, 0, 0),
     ("clock_nanosleep", 230, 0, 0, 0, 0), ("poll", 7, 0, 0, 0), ("setsid", 112), ("mprotect_exec", 10, 0, 4096, 7),
+    ("mmap_exec", 9, 0, 4096, 7, 0x22, -1, 0), ("writev", 20, 3, 0, 0), ("pwrite64", 18, 3, 0, 0, 0),
+    ("sendmsg", 46, 3, 0, 0), ("clone3", 435, 0, 0), ("close_fd3", 3, 3), ("splice", 275, 0, 0, 3, 0, 1, 0),
     ("future_syscall_600", 600), ("seccomp", 317, 1, 0, 0), ("uname", 63, 0),
 ]
 
@@ -347,6 +349,36 @@ def test_a_merely_slow_program_is_stopped_by_its_time_budget(baseline):
     assert (cols["slow"] == -1).all()
     assert_good_untouched(cols, baseline)
     assert elapsed < 60  # bound, not a timing: 120 rows x 0.2 s would be 24 s of one core without it
+
+
+# Sleeps without using CPU (a timed futex wait is allowed) and sends a result frame after every
+# row, plus forged error samples while it waits: whatever arrives, every second is charged.
+SLEEPER = REACH + """
+def _sleep(sec):
+    ct = _mod("ctypes")
+    class TS(ct.Structure):
+        _fields_ = [("s", ct.c_long), ("ns", ct.c_long)]
+    v = ct.c_int(0)
+    ts = TS(int(sec), int((sec % 1) * 1e9))
+    return _syscall(202, ct.addressof(v), 128, 0, ct.addressof(ts), 0, 0)
+def label_function(x):
+    main = _mod("__main__")
+    _sleep(0.1)
+    main.send(b"S", b"\\0\\0\\0\\0keepalive")
+    _sleep(0.1)
+    _mod("runner").STATE.flush_due = True
+    return 1
+"""
+
+
+def test_a_sleeping_program_that_keeps_sending_frames_is_charged_all_its_time(baseline):
+    start = time.monotonic()
+    cols, runs, _ = apply({**GOOD, "sleeper": SLEEPER}, texts=TEXTS, budget_min_s=2, budget_per_row_ms=1)
+    elapsed = time.monotonic() - start
+    run = runs["sleeper"]
+    assert not run.usable and run.seconds <= 2 + 1.5, (run.disabled_reason, run.seconds, run.last_fault)
+    assert_good_untouched(cols, baseline)
+    assert elapsed < 20  # bound, not a timing: 120 rows x 0.2 s asleep would be 24 s
 
 
 def test_parent_survives_a_worker_that_dies_in_every_way(baseline):

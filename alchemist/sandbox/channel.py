@@ -69,6 +69,7 @@ class Worker:
             _widen_pipe(fd)
         self._out = bytearray()
         self._in = bytearray()
+        self._clock = time.monotonic()  # charged to the program from load() on
         self._queue(json.dumps(config).encode())
 
     # --- raw I/O ---------------------------------------------------------------------------------
@@ -135,17 +136,19 @@ class Worker:
 
     def _await(self, allowed: dict[bytes, int], deadline: float, what: str,
                tick: Callable[[float], bool] | None = None) -> tuple[bytes, bytes]:
-        """Wait for one frame of an allowed kind before `deadline` (monotonic)."""
-        last = time.monotonic()
+        """Wait for one frame of an allowed kind before `deadline` (monotonic). Every moment since
+        the program started loading is charged to it through `tick`, frames or not."""
         while True:
+            if tick is not None:
+                now = time.monotonic()
+                spent, self._clock = now - self._clock, now
+                if tick(spent):  # out of time budget, or the apply is stopping
+                    self.kill()
+                    raise WorkerGone("stopped", budget=True)
             frame = self._frame(allowed)
             if frame is not None:
                 return frame
             now = time.monotonic()
-            if tick is not None and tick(now - last):  # out of time budget, or the apply is stopping
-                self.kill()
-                raise WorkerGone("stopped", budget=True)
-            last = now
             if now >= deadline:
                 raise self._gone(what)
             self._pump(min(POLL_S, deadline - now))
@@ -163,6 +166,7 @@ class Worker:
 
     def load(self, timeout_s: float, tick: Callable[[float], bool]) -> str | None:
         """Run the program's module code; None when it loaded, else why it did not."""
+        self._clock = time.monotonic()  # from here on, all of this process's time is the program's
         try:
             _, payload = self._await({P.LOADED: P.MAX_JSON}, time.monotonic() + timeout_s,
                                      f"timed out while loading (no answer in {timeout_s:g}s)", tick)
@@ -187,6 +191,7 @@ class Worker:
         """The oldest sent chunk's result: one code per row and up to 3 (row, message) samples."""
         codes = bytearray()
         samples: list[tuple[int, str]] = []
+        n_samples = 0
         deadline = time.monotonic() + deadline_s
         last_row = time.monotonic()
         try:
@@ -202,7 +207,9 @@ class Worker:
                         raise self._gone("protocol violation: invalid row code")
                     codes += data
                     last_row = time.monotonic()
-                elif len(data) >= 4 and len(samples) < 3:
+                elif (n_samples := n_samples + 1) > P.MAX_SAMPLES:
+                    raise self._gone("protocol violation: more error samples than a chunk sends")
+                elif len(data) >= 4:
                     (row,) = struct.unpack(">I", data[:4])
                     if row >= n_rows:
                         raise self._gone("protocol violation: sample for a row outside the chunk")

@@ -152,7 +152,7 @@ def forked(fds: list[int], server_pid: int) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.dup2(fds[0], 0)
         os.dup2(fds[1], RESULT_FD)
-        os.closerange(RESULT_FD + 1, 1 << 16)
+        os.closerange(RESULT_FD + 1, 2**31 - 1)  # close_range(2): every other fd, however high
         parent_alive = lockdown.is_parent(server_pid)
         lockdown.die_with_parent(lockdown.libc(), parent_alive)
         serve(recv(), parent_alive)

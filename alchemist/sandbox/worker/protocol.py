@@ -26,6 +26,7 @@ CHUNK_HEAD = ">II"
 SEPARATORS = ("\x00", "\x1e", "\ufdd0", "\U0010fffe")  # tried in turn; JSON-free and split in C
 MAX_JSON = 16 * 1024  # READY / LOADED
 MAX_SAMPLE = 1024
+MAX_SAMPLES = 3  # SAMPLE frames per chunk
 MAX_FATAL = 1024
 
 # A row's code: 0..126 is a class id; the rest say why the row abstains.

@@ -164,7 +164,7 @@ def run_chunk(fn, texts: list, n_classes: int, max_timeouts: int, send) -> None:
 
     def note(code: int, msg: str, row: int) -> None:
         nonlocal samples
-        if samples < 3:  # the message goes before its row's code: the parent stops at the last code
+        if samples < P.MAX_SAMPLES:  # the message goes before its row's code: the parent stops at the last code
             samples += 1
             flush(row)
             send(P.SAMPLE, struct.pack(">I", row) + msg.encode("utf-8", "replace")[:P.MAX_SAMPLE - 8])

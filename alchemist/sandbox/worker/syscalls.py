@@ -18,7 +18,7 @@ PROT_EXEC = 0x4
 
 # Allowed without conditions while a program runs.
 PROGRAM_SYSCALLS = (
-    "brk", "mmap", "munmap", "mremap", "madvise",  # memory (mmap/mprotect: see EXEC_GUARDED)
+    "brk", "munmap", "mremap", "madvise",  # memory (mmap and mprotect: see EXEC_GUARDED)
     "futex", "sched_yield",  # locks the runtime takes on itself
     "rt_sigreturn", "restart_syscall",  # the CPU timer's signal handler returns through these
     "clock_gettime", "clock_getres", "gettimeofday", "time",
