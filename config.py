@@ -18,7 +18,8 @@ from alchemist.sandbox import SandboxLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
-DEFAULTS = {"label_model": "snorkel", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
+LABEL_MODELS = ("auto", "snorkel", "majority", "weighted")
+DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
             "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
@@ -93,7 +94,7 @@ class RunConfig:
     programs_dir: Path | None = None
     human: bool = False  # use the dataset's own weak_labels instead of program files
     data_dir: Path | None = None
-    label_model: str = "snorkel"
+    label_model: str = "auto"  # auto (chosen on valid) | snorkel | majority | weighted
     seeds: int = 5
     json_path: Path | None = None
     out_dir: Path | None = None  # apply: where the results folder is created; run: the runs' root
@@ -104,6 +105,7 @@ class RunConfig:
     task_card: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
+    vetting: bool = True  # leave duplicates, no-coverage and worse-than-chance programs out (on valid)
     backend: str = "local"  # local | dask
     scheduler: str | None = None  # a Dask scheduler address; None starts a LocalCluster
     partition_rows: int = 50_000  # rows per Dask task (in-memory data)
@@ -141,6 +143,8 @@ class RunConfig:
             raise AlchemistError(f"unknown command {self.command!r}")
         if self.seeds < 1:
             raise AlchemistError(f"--seeds must be at least 1, not {self.seeds}")
+        if self.label_model not in LABEL_MODELS:
+            raise AlchemistError(f"unknown label model '{self.label_model}' (choose from {', '.join(LABEL_MODELS)})")
         if self.limits.row_timeout_s <= 0:
             raise AlchemistError("--timeout must be a positive number of seconds")
         if self.limits.memory_mb < 64:

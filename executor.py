@@ -15,26 +15,25 @@ from pathlib import Path
 
 import numpy as np
 
-from alchemist.analysis import matrix_stats, program_accuracy
+from alchemist.analysis import matrix_stats
 from alchemist.column_cache import ColumnCache, data_fingerprint
 from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset, sample_splits
 from alchemist.distill import MODEL_FILE, distill
 from alchemist.errors import AlchemistError
 from alchemist.tasks import TaskCard, card_for_classes, load_card_file
 from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
-from alchemist.label_models import MajorityVote, make_label_model
-from alchemist.metrics import class_balance, score
+from alchemist.label_choice import choose
+from alchemist.label_models import MajorityVote
+from alchemist.metrics import class_balance, distribution, per_class, score
 from alchemist.programs import Program, load_program_dir
 from alchemist.progress import NullProgress, Progress
 from alchemist.dask_backend import DaskApplier, is_lazy_source, read_frame
 from alchemist.sandbox import ProgramRun, SandboxApplier
 from alchemist.report_html import write_html
+from alchemist.vetting import Verdict, vet
 from config import RunConfig, Settings, load_settings
 from llm_stages import LLMStages
 from programs_matrix import Programs
-
-SNORKEL_MIN_PROGRAMS = 3  # Snorkel's LabelModel refuses fewer
-
 
 class Executor(LLMStages):
     def __init__(self, config: RunConfig, progress: Progress | None = None, settings: Settings | None = None):
@@ -48,6 +47,7 @@ class Executor(LLMStages):
         self._stage = None  # the live progress stage of the LLM calls, while they run
         self._run_store = None  # the generation run's folder and manifest, once the LLM stage ran
         self.cached_columns: list[str] = []  # programs whose column came from the column cache
+        self.verdicts: list[Verdict] = []  # vetting on valid, one per program
 
     # --- stages -----------------------------------------------------------------------------------
     def load(self) -> Dataset:
@@ -150,35 +150,62 @@ class Executor(LLMStages):
             return "failed", f"failed on every row; e.g. {sample}"
         return "ok", ""
 
+    def vet(self, dataset: Dataset, progs: Programs) -> None:
+        """Leave duplicates, programs without votes and worse-than-chance ones (on valid) out of the
+        label model: their status and reason say why. One column of zero-shot answers is not vetted."""
+        valid = dataset.get("valid")
+        train = progs.matrices.get("train")
+        if train is None:
+            return
+        self.verdicts = vet(train, progs.matrices.get("valid"), valid.labels if valid is not None else None,
+                            dataset.card.n_classes, progs.names)
+        if self.config.command == "zero-shot" or not self.config.vetting:
+            return
+        usable = progs.usable
+        for i, v in enumerate(self.verdicts):
+            if i in usable and v.status != "ok":
+                progs.statuses[i], progs.reasons[i] = v.status, v.reason
+        if usable and not progs.usable:  # every program vetted out: keep the distinct ones that vote
+            for i in usable:
+                if self.verdicts[i].status == "below chance":
+                    progs.statuses[i] = "ok"
+            self.warnings.append("every program is no better than chance on valid: they label this run anyway")
+
     def label(self, dataset: Dataset, progs: Programs) -> dict:
-        """Fit the label model and majority vote on train; score on valid and test."""
+        """Choose (on valid) and fit the label model; majority vote too; score both on valid and test."""
         card, c = dataset.card, self.config
         cols = progs.usable
-        out: dict = {"label_model": {"name": c.label_model, "valid": None, "test": None},
+        out: dict = {"label_model": {"name": c.label_model, "requested": c.label_model, "valid": None, "test": None},
                      "majority_vote": {"valid": None, "test": None}, "probs": {}}
         if not cols:
             self.warnings.append("no usable programs: no label model, no labels, no distilled model")
             return out
         valid = dataset.get("valid")
         balance = class_balance(valid.labels, card.n_classes) if valid is not None else None
-        name = c.label_model
-        if c.command == "zero-shot":
-            name = "majority"  # one column of LLM answers: the answers are the labels
-        elif name == "snorkel" and len(cols) < SNORKEL_MIN_PROGRAMS:
-            name = "majority"
-            self.warnings.append(f"only {len(cols)} usable program(s): Snorkel's label model needs at least "
-                                 f"{SNORKEL_MIN_PROGRAMS}, so majority vote labels this run")
-        out["label_model"]["name"] = name
+        requested = "majority" if c.command == "zero-shot" else c.label_model  # one column: the answers are the labels
         start = time.monotonic()
-        with self.progress.stage(f"Label model ({name})", total=None, unit="steps"):
-            lm = make_label_model(name, card.n_classes).fit(progs.matrices["train"][:, cols], balance)
-            mv = MajorityVote(card.n_classes).fit(progs.matrices["train"][:, cols], balance)
+        train_L = progs.matrices["train"][:, cols]
+        valid_L = progs.matrices["valid"][:, cols] if "valid" in progs.matrices else None
+        with self.progress.stage(f"Label model ({requested})", total=None, unit="steps"):
+            choice = choose(requested, train_L, valid_L, valid.labels if valid is not None else None,
+                            card.n_classes, card.metric, card.positive_class, balance)
+            mv = MajorityVote(card.n_classes)
+        if choice.name != requested and requested != "auto":
+            self.warnings.append(choice.reason)
+        lm = choice.model
+        out["label_model"].update(name=choice.name, reason=choice.reason, candidates=choice.candidates)
         for name, L in progs.matrices.items():
             probs = lm.predict_proba(L[:, cols])
             out["probs"][name] = probs
+            covered = (L[:, cols] >= 0).any(axis=1)
+            if name == "train":
+                out["label_model"]["train_distribution"] = distribution(
+                    np.where(covered, probs.argmax(1), -1), card.classes)
             if name in ("valid", "test"):
                 split = dataset.splits[name]
-                out["label_model"][name] = score(split.labels, probs.argmax(1), card.metric, card.positive_class)
+                predicted = probs.argmax(1)
+                out["label_model"][name] = score(split.labels, predicted, card.metric, card.positive_class)
+                out["label_model"][f"{name}_per_class"] = per_class(split.labels, predicted, card.classes)
                 out["majority_vote"][name] = score(split.labels, mv.predict(L[:, cols]), card.metric,
                                                    card.positive_class)
         self.timings["label_model"] = time.monotonic() - start
@@ -201,7 +228,8 @@ class Executor(LLMStages):
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")
         result.update(test_mean=res.mean, test_std=res.std, scores=res.scores, trained_on=res.trained_on,
-                      confusion_matrix=res.confusion)
+                      per_class=res.per_class,
+                      confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None)
         result["model"] = res.model
         return result
 
@@ -209,8 +237,6 @@ class Executor(LLMStages):
     def program_rows(self, dataset: Dataset, progs: Programs) -> tuple[list[dict], dict]:
         L = progs.matrices["train"]
         stats = matrix_stats(L[:, progs.usable], dataset.card.n_classes) if progs.usable else None
-        valid = dataset.get("valid")
-        accs = program_accuracy(progs.matrices["valid"], valid.labels)[0] if valid is not None else [None] * len(progs.names)
         rows = []
         usable_pos = {i: k for k, i in enumerate(progs.usable)}
         for i, name in enumerate(progs.names):
@@ -221,7 +247,9 @@ class Executor(LLMStages):
                 "coverage": float(stats.coverage[k]) if k is not None else 0.0,
                 "overlap": float(stats.overlap[k]) if k is not None else 0.0,
                 "conflict": float(stats.conflict[k]) if k is not None else 0.0,
-                "valid_accuracy": accs[i] if k is not None else None,
+                "valid_accuracy": self.verdicts[i].valid_accuracy if self.verdicts else None,
+                "valid_support": self.verdicts[i].valid_support if self.verdicts else 0,
+                "valid_chance": self.verdicts[i].chance if self.verdicts else None,
                 "errors": dict(run.errors) if run else {},
                 "error_samples": list(run.samples) if run else [],
                 "faults": run.crashes if run else 0,
@@ -302,6 +330,7 @@ class Executor(LLMStages):
                 self.timings["apply"] = 0.0
             np.savez_compressed(buf := io.BytesIO(), names=np.array(progs.names), **progs.matrices)
             atomic_write_bytes(out / "label_matrix.npz", buf.getvalue())
+            self.vet(dataset, progs)
             labels = self.label(dataset, progs)
             self.write_labels(out, dataset, progs, labels)
             dist = self.distill(dataset, progs, labels)
@@ -356,6 +385,7 @@ class Executor(LLMStages):
             progs = Programs([p.name for p in files], statuses, reasons, {"train": L}, runs, result.layers)
             np.savez_compressed(buf := io.BytesIO(), names=np.array(progs.names), train=L)
             atomic_write_bytes(out / "label_matrix.npz", buf.getvalue())
+            self.vet(dataset, progs)
             labels = self.label(dataset, progs)
             self._write_lazy_labels(out, card, progs, labels)
             report["distilled"] = self._distill_sample(frame, progs, labels, card, out)

@@ -37,16 +37,3 @@ def matrix_stats(L: np.ndarray, n_classes: int) -> MatrixStats:
         total_overlap=float(multi.mean()),
         total_conflict=float(conflicted.mean()),
     )
-
-
-def program_accuracy(L: np.ndarray, labels: np.ndarray) -> tuple[list[float | None], list[int]]:
-    """Accuracy of each program on the labeled rows it votes on (None when it votes on none)."""
-    known = labels >= 0
-    accs: list[float | None] = []
-    counts: list[int] = []
-    for j in range(L.shape[1]):
-        voted = known & (L[:, j] >= 0)
-        k = int(voted.sum())
-        counts.append(k)
-        accs.append(float((L[voted, j] == labels[voted]).mean()) if k else None)
-    return accs, counts

@@ -16,12 +16,11 @@ from typing import Callable, Sequence
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import confusion_matrix
 from sklearn.neural_network import MLPClassifier
 
 from alchemist.errors import AlchemistError
 from alchemist.files import atomic_write_bytes
-from alchemist.metrics import score
+from alchemist.metrics import per_class, score
 
 MODEL_FILE = "distilled_model.pkl"
 
@@ -68,7 +67,7 @@ class DistillResult:
     trained_on: int = 0
     model: DistilledModel | None = None
     error: str = ""
-    confusion: list[list[int]] | None = None  # saved model on test: rows gold, columns predicted
+    per_class: dict | None = None  # saved model on test: per-class scores and confusion matrix
 
     @property
     def mean(self) -> float | None:
@@ -131,10 +130,8 @@ def distill(train_texts: Sequence[str], train_labels: np.ndarray, classes: list[
             s = score(test_labels, predicted, metric, positive_class)
             if s is not None:
                 result.scores.append(s)
-            if result.confusion is None and s is not None:
-                known = np.asarray(test_labels) >= 0
-                result.confusion = confusion_matrix(np.asarray(test_labels)[known], predicted[known],
-                                                    labels=list(range(len(classes)))).tolist()
+            if result.per_class is None and s is not None:
+                result.per_class = per_class(test_labels, predicted, list(classes))
         if on_seed is not None:
             on_seed(1)
     return result

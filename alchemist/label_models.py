@@ -13,7 +13,7 @@ import numpy as np
 
 from alchemist.errors import AlchemistError
 
-NAMES = ("snorkel", "majority")
+NAMES = ("snorkel", "majority", "weighted")
 
 
 class LabelModel(Protocol):
@@ -115,9 +115,63 @@ class SnorkelModel:
         return self.predict_proba(L).argmax(axis=1)
 
 
+class WeightedVote:
+    """Each program's vote weighted by its accuracy on labeled rows (from `valid`), plus the class
+    prior: the posterior of the one-coin model, P(y=c | votes) ∝ π_c · Π_j a_j^[v_j=c] · ((1-a_j)/(k-1))^[v_j≠c].
+    Accuracies are shrunk toward chance with a prior worth PRIOR_ROWS rows, so a program seen on
+    three valid rows cannot dominate; weights are never negative (vetting removes worse-than-chance ones)."""
+
+    name = "weighted"
+    PRIOR_ROWS = 4.0
+
+    def __init__(self, n_classes: int, accuracies: np.ndarray | None = None, prior: np.ndarray | None = None):
+        self.n_classes = n_classes
+        self.accuracies = accuracies
+        self.prior = prior
+
+    @classmethod
+    def from_labeled(cls, L: np.ndarray, y: np.ndarray, n_classes: int,
+                     prior: np.ndarray | None = None) -> "WeightedVote":
+        known = y >= 0
+        chance = 1.0 / n_classes
+        accs = np.empty(L.shape[1])
+        for j in range(L.shape[1]):
+            voted = known & (L[:, j] >= 0)
+            correct = float((L[voted, j] == y[voted]).sum())
+            accs[j] = (correct + cls.PRIOR_ROWS * chance) / (voted.sum() + cls.PRIOR_ROWS)
+        return cls(n_classes, np.clip(accs, chance, 0.99), prior)
+
+    def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "WeightedVote":
+        if self.accuracies is None:
+            raise AlchemistError("the weighted vote needs labeled rows (a valid split with gold labels)")
+        if self.prior is None and class_balance is not None:
+            self.prior = np.asarray(class_balance, dtype=float)
+        return self
+
+    def weights(self) -> np.ndarray:
+        a, k = self.accuracies, self.n_classes
+        return np.log(a * (k - 1) / (1 - a)) if k > 1 else np.zeros_like(a)
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        w = self.weights()
+        scores = np.zeros((L.shape[0], self.n_classes))
+        for c in range(self.n_classes):
+            scores[:, c] = (L == c) @ w
+        if self.prior is not None:
+            scores += np.log(np.clip(self.prior, 1e-6, None))
+        scores -= scores.max(axis=1, keepdims=True)
+        probs = np.exp(scores)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def predict(self, L: np.ndarray) -> np.ndarray:
+        return self.predict_proba(L).argmax(axis=1)
+
+
 def make_label_model(name: str, n_classes: int, seed: int = 0) -> LabelModel:
     if name == "snorkel":
         return SnorkelModel(n_classes, seed=seed)
     if name == "majority":
         return MajorityVote(n_classes)
-    raise AlchemistError(f"unknown label model '{name}' (choose from {', '.join(NAMES)})")
+    if name == "weighted":
+        return WeightedVote(n_classes)  # accuracies come from WeightedVote.from_labeled
+    raise AlchemistError(f"unknown label model '{name}' (choose from auto, {', '.join(NAMES)})")

@@ -27,3 +27,28 @@ def class_balance(labels: np.ndarray, n_classes: int) -> np.ndarray | None:
         return None
     counts = np.bincount(labels, minlength=n_classes).astype(float) + 1.0
     return counts / counts.sum()
+
+
+def per_class(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict | None:
+    """Precision, recall, F1 and support of each class, and the confusion matrix (rows gold,
+    columns predicted), over the rows that have a gold label; None when there are none."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    mask = y_true >= 0
+    if not mask.any():
+        return None
+    labels = list(range(len(classes)))
+    p, r, f, n = precision_recall_fscore_support(y_true[mask], y_pred[mask], labels=labels, zero_division=0)
+    return {"classes": {name: {"precision": float(p[c]), "recall": float(r[c]), "f1": float(f[c]), "support": int(n[c])}
+                        for c, name in enumerate(classes)},
+            "confusion_matrix": confusion_matrix(y_true[mask], y_pred[mask], labels=labels).tolist()}
+
+
+def distribution(labels: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Share of each class among the given hard labels (-1, no label, left out)."""
+    labels = np.asarray(labels)
+    labels = labels[labels >= 0]
+    counts = np.bincount(labels, minlength=len(classes))[: len(classes)] if labels.size else np.zeros(len(classes))
+    total = max(1, int(labels.size))
+    return {name: float(counts[c] / total) for c, name in enumerate(classes)}

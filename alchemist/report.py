@@ -37,7 +37,7 @@ def render(report: dict, out: TextIO | None = None) -> None:
     table = Table(title=cell(f"Labeling programs on {report['dataset']} ({report['programs_source']})"),
                   title_justify="left")
     for col, justify in (("program", "left"), ("status", "left"), ("coverage", "right"),
-                         ("overlap", "right"), ("conflict", "right"), ("valid acc", "right"),
+                         ("overlap", "right"), ("conflict", "right"), ("valid acc", "right"), ("valid n", "right"),
                          ("errors / reason", "left")):
         table.add_column(col, justify=justify, overflow="fold")
     for p in report["programs"]:
@@ -45,7 +45,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
         if p.get("error_samples") and p["status"] == "ok":
             note = f"{note}; e.g. {p['error_samples'][0]}"
         table.add_row(cell(p["name"], 80), cell(p["status"], 40), _pct(p.get("coverage")), _pct(p.get("overlap")),
-                      _pct(p.get("conflict")), _fmt(p.get("valid_accuracy")), cell(note))
+                      _pct(p.get("conflict")), _fmt(p.get("valid_accuracy")), str(p.get("valid_support", "—")),
+                      cell(note))
     console.print(table)
 
     scores = Table(title=f"Scores ({metric}{' of the positive class' if metric == 'f1' else ''})",
@@ -59,6 +60,9 @@ def render(report: dict, out: TextIO | None = None) -> None:
     dist_test = "—" if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"
     scores.add_row(f"distilled MLP ({dist.get('seeds')} seeds, {dist.get('trained_on', 0)} rows)", "—", dist_test)
     console.print(scores)
+    if lm.get("reason"):
+        console.print(cell(f"Label model {lm['name']}: {lm['reason']}", 1000))
+    _print_per_class(console, cell, report)
 
     t = report["timings_s"]
     console.print(f"Train coverage {_pct(report.get('coverage'))}, overlap {_pct(report.get('overlap'))}, "
@@ -84,6 +88,37 @@ def render(report: dict, out: TextIO | None = None) -> None:
         console.print(f"warning: {clean(w, 1000)}", markup=False, highlight=False)
     if report.get("output_dir"):
         console.print(f"Results: {clean(report['output_dir'], 1000)}", markup=False, highlight=False)
+
+
+def _print_per_class(console, cell, report: dict) -> None:
+    """Per-class precision / recall / F1 on test: the label model's labels and the distilled model."""
+    from rich.table import Table
+
+    lm = (report.get("label_model") or {}).get("test_per_class")
+    dist = (report.get("distilled") or {}).get("per_class")
+    if not lm and not dist:
+        return
+    table = Table(title="Per class on test (precision / recall / F1)", title_justify="left")
+    table.add_column("class")
+    table.add_column("support", justify="right")
+    for name, part in (("label model", lm), ("distilled", dist)):
+        if part:
+            table.add_column(name, justify="right")
+    dist_share = (report.get("label_model") or {}).get("train_distribution") or {}
+    if dist_share:
+        table.add_column("share of train labels", justify="right")
+    for name in report.get("classes", []):
+        row = [cell(name, 60)]
+        first = (lm or dist)["classes"].get(name, {})
+        row.append(str(first.get("support", "")))
+        for part in (lm, dist):
+            if part:
+                c = part["classes"].get(name, {})
+                row.append(f"{c.get('precision', 0):.2f} / {c.get('recall', 0):.2f} / {c.get('f1', 0):.2f}")
+        if dist_share:
+            row.append(_pct(dist_share.get(name)))
+        table.add_row(*row)
+    console.print(table)
 
 
 def sandbox_line(report: dict) -> str:

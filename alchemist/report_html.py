@@ -60,9 +60,31 @@ def _programs_table(programs: list[dict]) -> str:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(p.get("errors", {}).items()) if v)
         rows.append(f"<tr><td>{escape(p['name'])}</td><td>{escape(p['status'])}</td><td>{_num(p.get('coverage'))}</td>"
                     f"<td>{_num(p.get('overlap'))}</td><td>{_num(p.get('conflict'))}</td>"
-                    f"<td>{_num(p.get('valid_accuracy'))}</td><td>{escape(p.get('reason') or errors)}</td></tr>")
+                    f"<td>{_num(p.get('valid_accuracy'))}</td><td>{escape(str(p.get('valid_support', '—')))}</td>"
+                    f"<td>{escape(p.get('reason') or errors)}</td></tr>")
     return ("<table><tr><th>program</th><th>status</th><th>coverage</th><th>overlap</th><th>conflict</th>"
-            f"<th>valid acc</th><th>errors / reason</th></tr>{''.join(rows)}</table>")
+            f"<th>valid acc</th><th>valid n</th><th>errors / reason</th></tr>{''.join(rows)}</table>")
+
+
+def _per_class(report: dict) -> str:
+    """Per-class precision / recall / F1 on test for the label model and the distilled model."""
+    lm = report.get("label_model", {}).get("test_per_class")
+    dist = report.get("distilled", {}).get("per_class")
+    parts = [(name, part) for name, part in (("label model", lm), ("distilled", dist)) if part]
+    if not parts:
+        return ""
+    share = report.get("label_model", {}).get("train_distribution") or {}
+    head = "".join(f"<th>{n} P / R / F1</th>" for n, _ in parts) + ("<th>share of train labels</th>" if share else "")
+    rows = []
+    for c in report.get("classes", []):
+        cells = "".join("<td>" + " / ".join(_num(part["classes"].get(c, {}).get(k)) for k in ("precision", "recall", "f1"))
+                        + "</td>" for _, part in parts)
+        support = parts[0][1]["classes"].get(c, {}).get("support", "")
+        tail = f"<td>{_num(share.get(c))}</td>" if share else ""
+        rows.append(f"<tr><td>{escape(c)}</td><td>{support}</td>{cells}{tail}</tr>")
+    return (f"<h2>Per class on test</h2><table><tr><th>class</th><th>support</th>{head}</tr>{''.join(rows)}</table>"
+            "<h2>Label model on test: confusion matrix</h2>"
+            + _confusion((lm or {}).get("confusion_matrix"), report.get("classes", [])))
 
 
 def render_html(report: dict) -> str:
@@ -94,12 +116,14 @@ Results: <code>{escape(str(report.get('output_dir', '')))}</code></p>
 <tr><td>majority vote</td><td>{_num(mv.get('valid'))}</td><td>{_num(mv.get('test'))}</td></tr>
 <tr><td>distilled MLP ({dist.get('seeds', 0)} seeds)</td><td>—</td>
 <td>{'—' if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"}</td></tr></table>
+<p>{escape("Label model " + str(lm.get('name', '')) + ": " + str(lm.get('reason', ''))) if lm.get('reason') else ''}</p>
 <p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))},
 conflict {_num(report.get('conflict'))}.</p>
 <p>{escape(sandbox_line(report))}</p>
 <h2>Programs</h2>
 {_bars(report.get('programs', []))}
 {_programs_table(report.get('programs', []))}
+{_per_class(report)}
 <h2>Distilled model on test: confusion matrix</h2>
 {_confusion(dist.get('confusion_matrix'), report.get('classes', []))}
 {f'<h2>Warnings</h2><ul>{warnings}</ul>' if warnings else ''}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alchemist.analysis import matrix_stats, program_accuracy
+from alchemist.analysis import matrix_stats
 from alchemist.errors import AlchemistError
-from alchemist.label_models import MajorityVote, make_label_model
-from alchemist.metrics import class_balance, score
+from alchemist.label_choice import choose
+from alchemist.label_models import MajorityVote, WeightedVote, make_label_model
+from alchemist.metrics import class_balance, distribution, per_class, score
+from alchemist.vetting import chance_accuracy, vet
 
 L_KNOWN = np.array([
     [0, 0, -1],   # clear 0
@@ -71,11 +73,68 @@ def test_matrix_stats_known_values():
     assert stats.conflict.tolist() == pytest.approx([1 / 5, 1 / 5, 1 / 5])
 
 
-def test_program_accuracy_counts_only_labeled_votes():
+def test_vetting_counts_only_labeled_votes():
     labels = np.array([0, 1, 1, -1, 0])
-    accs, counts = program_accuracy(L_KNOWN, labels)
-    assert counts == [4, 3, 3]
-    assert accs[0] == pytest.approx(2 / 4) and accs[2] == pytest.approx(2 / 3)
+    verdicts = vet(L_KNOWN, L_KNOWN, labels, 3, ["a", "b", "c"], min_support=100)
+    assert [v.valid_support for v in verdicts] == [4, 3, 3]
+    assert verdicts[0].valid_accuracy == pytest.approx(2 / 4) and verdicts[2].valid_accuracy == pytest.approx(2 / 3)
+    assert all(v.status == "ok" for v in verdicts)  # too little support to condemn anyone
+
+
+def _programs(rng, y, accs, coverage=0.6, k=2):
+    L = np.full((len(y), len(accs)), -1, dtype=np.int8)
+    for j, acc in enumerate(accs):
+        votes = rng.random(len(y)) < coverage
+        right = rng.random(len(y)) < acc
+        L[votes, j] = np.where(right[votes], y[votes], (y[votes] + 1 + rng.integers(0, k - 1, votes.sum())) % k)
+    return L
+
+
+def test_vetting_flags_duplicates_empty_and_worse_than_chance_programs():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, size=600)
+    L = _programs(rng, y, [0.9, 0.8, 0.3])
+    L = np.concatenate([L, L[:, :1], np.full((600, 1), -1, np.int8)], axis=1)  # a copy of the first; no votes
+    train, valid = L[:400], L[400:]
+    verdicts = vet(train, valid, y[400:], 2, ["a", "b", "worse", "copy", "empty"])
+    assert [v.status for v in verdicts] == ["ok", "ok", "below chance", "duplicate", "no coverage"]
+    assert "same votes as a" in verdicts[3].reason and verdicts[2].valid_support > 50
+
+
+def test_chance_follows_the_classes_a_program_votes():
+    balance = np.array([0.87, 0.13])  # sms-like
+    assert chance_accuracy(np.array([1, 1, 1]), balance) == pytest.approx(0.13)  # a spam-only keyword program
+    assert chance_accuracy(np.array([0, 0, 0, 0]), balance) == pytest.approx(0.87)
+
+
+def test_weighted_vote_trusts_accurate_programs_over_many_poor_ones():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, size=3000)
+    L = _programs(rng, y, [0.95, 0.45, 0.45, 0.45], coverage=0.9, k=3)
+    wv = WeightedVote.from_labeled(L[:500], y[:500], 3)
+    assert wv.weights()[0] > 2 * wv.weights()[1]
+    acc = (wv.predict(L[500:]) == y[500:]).mean()
+    mv = (MajorityVote(3).predict(L[500:]) == y[500:]).mean()
+    assert acc > mv + 0.05
+    assert np.allclose(wv.predict_proba(L[:5]).sum(axis=1), 1)
+
+
+def test_auto_choice_is_made_on_valid_and_reports_every_candidate():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, size=2400)
+    L = _programs(rng, y, [0.95, 0.6, 0.6, 0.6, 0.6], coverage=0.8)
+    train, valid, vy = L[:2000], L[2000:], y[2000:]
+    choice = choose("auto", train, valid, vy, 2, "acc", 1, np.array([0.5, 0.5]))
+    assert set(choice.candidates) == {"snorkel", "majority", "weighted"}
+    assert choice.candidates[choice.name] == max(choice.candidates.values())
+    assert choice.candidates["majority"] < max(choice.candidates.values())  # one strong program, four weak
+    assert "covered valid rows" in choice.reason
+    explicit = choose("majority", train, valid, vy, 2, "acc", 1, None)
+    assert explicit.name == "majority" and explicit.reason == "as requested"
+    fallback = choose("snorkel", train[:, :2], valid[:, :2], vy, 2, "acc", 1, None)
+    assert fallback.name == "majority" and "at least 3" in fallback.reason
+    unlabeled = choose("auto", train, valid, np.full(len(vy), -1), 2, "acc", 1, None)
+    assert unlabeled.name == "snorkel" and "no valid split" in unlabeled.reason
 
 
 def test_metrics_and_class_balance():
@@ -84,3 +143,10 @@ def test_metrics_and_class_balance():
     assert score(y, np.array([1, 0, 0, 1, 0]), "f1") == pytest.approx(0.8)
     assert score(np.array([-1, -1]), np.array([0, 1]), "acc") is None
     assert class_balance(np.array([0, 0, 1, -1]), 2).tolist() == pytest.approx([0.6, 0.4])
+
+
+def test_per_class_report_and_distribution():
+    rep = per_class(np.array([0, 0, 1, 1, -1]), np.array([0, 1, 1, 1, 0]), ["a", "b"])
+    assert rep["confusion_matrix"] == [[1, 1], [0, 2]]
+    assert rep["classes"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert distribution(np.array([0, 1, 1, -1]), ["a", "b"]) == {"a": pytest.approx(1 / 3), "b": pytest.approx(2 / 3)}
