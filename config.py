@@ -23,7 +23,7 @@ DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb"
             "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
-            "trial_rows": 20}
+            "trial_rows": 20, "prompt_rows": 8}
 
 
 @dataclass
@@ -124,6 +124,7 @@ class RunConfig:
     llm_timeout_s: float = 120.0
     llm_retries: int = 4
     trial_rows: int = 20
+    prompt_rows: int = 8  # unlabeled train rows shown in the code prompt (0: none)
     # RAG mode (mode == "alchemist-rag")
     rag_paths: list[Path] = field(default_factory=list)
     chunk_size: int = 1000
@@ -154,6 +155,8 @@ class RunConfig:
         if self.limits.budget_min_s <= 0 or self.limits.budget_per_row_ms < 0:
             raise AlchemistError("--program-budget must be a positive number of seconds")
         if self.command == "run":
+            if self.prompt_rows < 0:
+                raise AlchemistError("--prompt-rows must be 0 or more")
             if self.num_programs < 1:
                 raise AlchemistError("--num-programs must be at least 1")
             if self.mode == "alchemist-rag" and not self.rag_paths:
@@ -178,6 +181,7 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         knowledge_model=d["knowledge_model"], knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
         temperature=d["temperature"], max_output_tokens=d["max_output_tokens"], llm_timeout_s=d["llm_timeout_s"],
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
+        prompt_rows=d.get("prompt_rows", 8),
         saved_dir=settings.saved_dir, limits=sandbox_limits(d),
     )
     base.update(choices)

@@ -19,7 +19,7 @@ from alchemist.errors import AlchemistError
 from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, check_api_key
 from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
-from alchemist.prompts import TaskPrompts, pick_examples
+from alchemist.prompts import TaskPrompts, pick_examples, sample_rows
 from alchemist.rag import KnowledgeStore, RagSettings, build_query
 from alchemist.runs import RunStore
 from alchemist.tokens import TokenCounter
@@ -116,7 +116,7 @@ class LLMStages:
         for record in pending:
             store.record_call(record)
         sink[0] = store.record_call
-        mode = mode_cls(TaskPrompts(dataset.card, c.description), session,
+        mode = mode_cls(TaskPrompts(dataset.card, c.description, sample_rows(dataset, c.prompt_rows)), session,
                         ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
                                      c.temperature, c.max_output_tokens, examples))
         if knowledge_store is not None:

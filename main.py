@@ -140,6 +140,9 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help=f"sampling temperature, for models that take one (default: {defaults['temperature']})")
     g.add_argument("--max-output-tokens", type=_positive_int, default=defaults["max_output_tokens"], metavar="N",
                    help=f"reply length limit per call (default: {defaults['max_output_tokens']})")
+    g.add_argument("--prompt-rows", type=int, default=defaults.get("prompt_rows", 8), metavar="N",
+                   help="unlabeled training rows shown to the code LLM so programs match how the data looks "
+                        f"(a fixed sample; never test rows; 0: none; default: {defaults.get('prompt_rows', 8)})")
     g.add_argument("--trial-rows", type=_positive_int, default=defaults["trial_rows"], metavar="N",
                    help=f"training rows each new program is trial-run on (default: {defaults['trial_rows']})")
     r = p.add_argument_group("documents (--mode alchemist-rag)")
@@ -265,6 +268,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
         knowledge_type=args.knowledge_type, num_programs=args.num_programs, **_llm_choices(args),
         temperature=args.temperature, max_output_tokens=args.max_output_tokens, trial_rows=args.trial_rows,
+        prompt_rows=args.prompt_rows,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
 

@@ -22,7 +22,7 @@ from alchemist.errors import AlchemistError
 from alchemist.estimate import estimate_run
 from alchemist.files import atomic_write_json
 from alchemist.models import ModelSpec
-from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples
+from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.tasks import builtin_card, builtin_names
 from config import RunConfig, Settings, run_config
 
@@ -198,7 +198,7 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     code = settings.models[config.code_model]
     knowledge = settings.models[config.knowledge_model] if config.mode in TWO_STAGE else None
     examples = pick_examples(dataset) if knowledge and config.knowledge_type == "examples" else ""
-    est = estimate_run(TaskPrompts(dataset.card, config.description), code, knowledge, config.knowledge_type,
+    est = estimate_run(TaskPrompts(dataset.card, config.description, sample_rows(dataset, config.prompt_rows)), code, knowledge, config.knowledge_type,
                        config.num_programs, config.max_output_tokens, examples,
                        tokenizer_dir=settings.cache_dir.parent / "tiktoken")
     lines = [

@@ -14,6 +14,8 @@ TEMPLATES_DIR = PROJECT_ROOT / "prompts" / "templates"
 KNOWLEDGE_TYPES = ("rules", "keywords", "description", "examples")
 EXAMPLES_PER_CLASS = 5
 EXAMPLE_CHARS = 400
+PROMPT_ROWS = 8  # unlabeled train rows shown in the code prompt, so programs match the real data
+ROW_CHARS = 300
 
 
 def _template(name: str) -> Template:
@@ -34,8 +36,9 @@ def fill(name: str, **values: str) -> str:
 class TaskPrompts:
     """Every prompt of a run, built from the task card (and the user's own task description)."""
 
-    def __init__(self, card: TaskCard, description: str | None = None):
+    def __init__(self, card: TaskCard, description: str | None = None, rows: list[str] | None = None):
         self.card = card
+        self.rows = list(rows or [])  # a fixed sample of unlabeled train rows (never test)
         self.description = (description or card.description or
                             f"Classify each {card.item} into one of: {', '.join(card.classes)}.").strip()
 
@@ -62,8 +65,13 @@ class TaskPrompts:
         if strategies:
             listed = "\n".join(f"- {s}" for s in strategies)
             strategies_section = fill("strategies_section", strategies=listed) + "\n"
+        data_section = ""
+        if self.rows:
+            listed = "\n".join(f"- {r}" for r in self.rows)
+            data_section = fill("data_section", item=self.card.item, rows=listed) + "\n"
         return fill("code_user", **self.common(), labeling_instruction=self.labeling_instruction(),
                      knowledge_section=knowledge_section, strategies_section=strategies_section,
+                     data_section=data_section,
                      allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
 
     def knowledge_system(self) -> str:
@@ -80,6 +88,18 @@ class TaskPrompts:
         else:
             previous = "Your reply was:\n<reply>\n" + reply.strip()[:3000] + "\n</reply>"
         return fill("repair_user", error=error, previous=previous, arg_name=self.card.arg_name)
+
+
+def sample_rows(dataset: Dataset, n: int = PROMPT_ROWS, seed: int = 0) -> list[str]:
+    """A fixed sample of n train rows, without their labels, one line each (never test rows)."""
+    from alchemist.safe_text import clean
+
+    train = dataset.get("train")
+    if train is None or n <= 0:
+        return []
+    rows = [i for i in range(len(train)) if str(train.texts[i]).strip()]
+    picked = sorted(random.Random(seed).sample(rows, min(n, len(rows))))
+    return [clean(train.texts[i], ROW_CHARS) for i in picked]
 
 
 def pick_examples(dataset: Dataset, per_class: int = EXAMPLES_PER_CLASS, seed: int = 0) -> str:

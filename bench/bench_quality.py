@@ -27,7 +27,7 @@ from executor import Executor  # noqa: E402
 CASES = [  # (dataset, programs folder or None for the dataset's human programs)
     ("youtube", ROOT / "bench" / "programs"),
     ("imdb", ROOT / "bench" / "programs_imdb"),
-    ("youtube", None), ("sms", None), ("finance", None), ("french", None),
+    ("youtube", None), ("sms", None),  # the datasets whose files carry human programs' votes
 ]
 
 

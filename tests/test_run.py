@@ -222,3 +222,23 @@ def test_examples_knowledge_comes_from_train_and_valid_never_test(env, server, c
     assert "<examples>" in prompt and "[spam] train spam" in prompt and "[ham] train ham" in prompt
     assert "TESTROW" not in prompt
     assert prompt.count("[spam]") == 5 and prompt.count("[ham]") == 5
+
+
+def test_code_prompts_show_a_fixed_sample_of_train_rows_never_test_or_labels(env, server, capsys):
+    data = env / "grounded"
+    data.mkdir()
+    (data / "train.csv").write_text("text,label\n" + "".join(f"TRAINROW {i} check my channel,spam\n" for i in range(30)))
+    (data / "test.csv").write_text("text,label\nTESTROW spam http://y,spam\nTESTROW ham,ham\n")
+    args = ["run", "--dataset", str(data), "--classes", "ham,spam", "--base-url", server.openai_url, "--mode",
+            "scriptoriumws", "--num-programs", "2", "--seeds", "1", "--out", str(env / "runs")]
+    assert main.main(args + ["--prompt-rows", "5"]) == 0, capsys.readouterr().err
+    code_prompts = [r["body"]["messages"][1]["content"] for r in server.requests
+                    if "labeling function" in r["body"]["messages"][1]["content"]]
+    assert len(code_prompts) == 2
+    for prompt in code_prompts:
+        assert prompt.count("- TRAINROW") == 5 and "TESTROW" not in prompt and ",spam" not in prompt
+    shown = [[line for line in p.splitlines() if line.startswith("- TRAINROW")] for p in code_prompts]
+    assert shown[0] == shown[1]  # a fixed sample: the same rows for every program
+    before = len(server.requests)
+    assert main.main(args + ["--prompt-rows", "0", "--description", "other"]) == 0
+    assert all("TRAINROW" not in r["body"]["messages"][1]["content"] for r in server.requests[before:])
