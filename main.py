@@ -359,7 +359,7 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
     config = RunConfig(dataset="demo", command="run", mode="alchemist", code_model=DEMO_MODEL.name,
                        knowledge_model=DEMO_MODEL.name, knowledge_type="rules", num_programs=DEMO_PROGRAMS,
                        offline=not record, base_url=base_url, seeds=seeds, out_dir=out,
-                       saved_dir=settings.saved_dir)
+                       saved_dir=settings.saved_dir, column_cache=False)  # no cache files beside the recorded replies
     if not record:
         print(BANNER, file=sys.stderr)
     try:
