@@ -152,7 +152,8 @@ class Executor(LLMStages):
 
     def vet(self, dataset: Dataset, progs: Programs) -> None:
         """Leave duplicates, programs without votes and worse-than-chance ones (on valid) out of the
-        label model: their status and reason say why. One column of zero-shot answers is not vetted."""
+        label model: their status and reason say why. Valid support and accuracy are always reported;
+        with --no-vetting, and for the one column of zero-shot answers, nobody is left out."""
         valid = dataset.get("valid")
         train = progs.matrices.get("train")
         if train is None:
@@ -168,7 +169,7 @@ class Executor(LLMStages):
         if usable and not progs.usable:  # every program vetted out: keep the distinct ones that vote
             for i in usable:
                 if self.verdicts[i].status == "below chance":
-                    progs.statuses[i] = "ok"
+                    progs.statuses[i], progs.reasons[i] = "ok", ""
             self.warnings.append("every program is no better than chance on valid: they label this run anyway")
 
     def label(self, dataset: Dataset, progs: Programs) -> dict:
@@ -189,7 +190,7 @@ class Executor(LLMStages):
         with self.progress.stage(f"Label model ({requested})", total=None, unit="steps"):
             choice = choose(requested, train_L, valid_L, valid.labels if valid is not None else None,
                             card.n_classes, card.metric, card.positive_class, balance)
-            mv = MajorityVote(card.n_classes)
+        mv = MajorityVote(card.n_classes)
         if choice.name != requested and requested != "auto":
             self.warnings.append(choice.reason)
         lm = choice.model
@@ -197,10 +198,9 @@ class Executor(LLMStages):
         for name, L in progs.matrices.items():
             probs = lm.predict_proba(L[:, cols])
             out["probs"][name] = probs
-            covered = (L[:, cols] >= 0).any(axis=1)
-            if name == "train":
-                out["label_model"]["train_distribution"] = distribution(
-                    np.where(covered, probs.argmax(1), -1), card.classes)
+            if name == "train":  # what the distilled model learns from: the covered rows' labels
+                covered = (L[:, cols] >= 0).any(axis=1)
+                out["label_model"]["train_distribution"] = distribution(probs.argmax(1)[covered], card.classes)
             if name in ("valid", "test"):
                 split = dataset.splits[name]
                 predicted = probs.argmax(1)

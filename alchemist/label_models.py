@@ -13,7 +13,6 @@ import numpy as np
 
 from alchemist.errors import AlchemistError
 
-NAMES = ("snorkel", "majority", "weighted")
 
 
 class LabelModel(Protocol):
@@ -53,16 +52,22 @@ class MajorityVote:
     def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "MajorityVote":
         return self  # nothing to learn: every vote counts the same
 
+    TIE_NUDGE = 1e-9  # so argmax of the probabilities is `predict`, ties broken the same way
+
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
         counts = vote_counts(L, self.n_classes)
         counts[counts.sum(axis=1) == 0] = 1.0  # no votes: uniform
+        counts[np.arange(len(L)), self._pick(counts)] += self.TIE_NUDGE
         return counts / counts.sum(axis=1, keepdims=True)
 
     def predict(self, L: np.ndarray) -> np.ndarray:
-        counts = vote_counts(L, self.n_classes)
+        return self._pick(vote_counts(L, self.n_classes))
+
+    @staticmethod
+    def _pick(counts: np.ndarray) -> np.ndarray:
         tied = counts == counts.max(axis=1, keepdims=True)
         n_tied = tied.sum(axis=1)
-        pick = np.zeros(len(L), dtype=np.int64)  # k-th tied class
+        pick = np.zeros(len(counts), dtype=np.int64)  # k-th tied class
         multi = np.flatnonzero(n_tied > 1)
         if multi.size:
             pick[multi] = (_tie_picks(multi) % n_tied[multi]).astype(np.int64)
@@ -124,7 +129,7 @@ class WeightedVote:
     name = "weighted"
     PRIOR_ROWS = 4.0
 
-    def __init__(self, n_classes: int, accuracies: np.ndarray | None = None, prior: np.ndarray | None = None):
+    def __init__(self, n_classes: int, accuracies: np.ndarray, prior: np.ndarray | None = None):
         self.n_classes = n_classes
         self.accuracies = accuracies
         self.prior = prior
@@ -142,8 +147,7 @@ class WeightedVote:
         return cls(n_classes, np.clip(accs, chance, 0.99), prior)
 
     def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "WeightedVote":
-        if self.accuracies is None:
-            raise AlchemistError("the weighted vote needs labeled rows (a valid split with gold labels)")
+        """Its accuracies come from labeled rows (`from_labeled`); unlabeled votes add nothing."""
         if self.prior is None and class_balance is not None:
             self.prior = np.asarray(class_balance, dtype=float)
         return self
@@ -172,6 +176,5 @@ def make_label_model(name: str, n_classes: int, seed: int = 0) -> LabelModel:
         return SnorkelModel(n_classes, seed=seed)
     if name == "majority":
         return MajorityVote(n_classes)
-    if name == "weighted":
-        return WeightedVote(n_classes)  # accuracies come from WeightedVote.from_labeled
-    raise AlchemistError(f"unknown label model '{name}' (choose from auto, {', '.join(NAMES)})")
+    raise AlchemistError(f"unknown label model '{name}' (choose from snorkel, majority; the weighted vote "
+                         "is built from labeled rows by WeightedVote.from_labeled)")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alchemist.metrics import class_balance
+
 MIN_SUPPORT = 10  # valid votes needed before accuracy can condemn a program
 
 
@@ -36,16 +38,13 @@ def vet(train: np.ndarray, valid: np.ndarray | None, valid_labels: np.ndarray | 
         names: list[str], min_support: int = MIN_SUPPORT) -> list[Verdict]:
     """One verdict per column of `train` (and the same columns of `valid`)."""
     known = valid_labels >= 0 if valid_labels is not None else None
-    balance = None
-    if known is not None and known.any():
-        counts = np.bincount(valid_labels[known], minlength=n_classes).astype(float) + 1.0
-        balance = counts / counts.sum()
+    balance = class_balance(valid_labels, n_classes) if valid_labels is not None else None
     seen: dict[bytes, int] = {}
     verdicts = []
     for j in range(train.shape[1]):
         column = train[:, j] if valid is None else np.concatenate([train[:, j], valid[:, j]])
         v = Verdict("ok")
-        if valid is not None and known is not None and known.any():
+        if valid is not None and balance is not None:
             voted = known & (valid[:, j] >= 0)
             v.valid_support = int(voted.sum())
             if v.valid_support:

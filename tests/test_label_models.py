@@ -150,3 +150,10 @@ def test_per_class_report_and_distribution():
     assert rep["confusion_matrix"] == [[1, 1], [0, 2]]
     assert rep["classes"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
     assert distribution(np.array([0, 1, 1, -1]), ["a", "b"]) == {"a": pytest.approx(1 / 3), "b": pytest.approx(2 / 3)}
+
+
+def test_majority_probabilities_break_ties_as_predict_does():
+    rng = np.random.default_rng(6)
+    L = rng.integers(-1, 3, size=(2000, 4)).astype(np.int8)
+    mv = MajorityVote(3)
+    assert np.array_equal(mv.predict_proba(L).argmax(axis=1), mv.predict(L))

@@ -84,7 +84,7 @@ class SandboxApplier:
         while True:
             worker = None
             try:
-                worker = Worker(self._config(task), self._fork_server(), self.limits.startup_s)
+                worker = Worker(self._config(task), self._server, self.limits.startup_s)
                 with self._lock:
                     self._live.add(worker)
                 layers = worker.start(self.limits.startup_s)
@@ -102,13 +102,6 @@ class SandboxApplier:
                 if not self.layers:
                     self.layers = {**layers, "deadlines": self._deadline_layer()}
             return worker
-
-    def _fork_server(self) -> ForkServer:
-        """The apply's fork server. Started by the thread that runs apply(), never by a slot: the
-        kernel's die-with-parent signal fires when the *thread* that started a process ends."""
-        if self._server is None:
-            raise ForkServerGone("fork server not started")
-        return self._server
 
     def _open(self, task: _Task) -> Worker | None:
         """A worker with the task's program loaded, or None (the task is then marked)."""
@@ -318,6 +311,8 @@ class SandboxApplier:
     def _apply_all(self) -> None:
         if not self._tasks:
             return
+        # Started here, never in a slot: the kernel's die-with-parent signal fires when the *thread*
+        # that started a process ends.
         self._server = ForkServer(self._workdir, list(policy.PRELOAD), self.limits.seccomp)
         errors: list[BaseException] = []
         threads = [threading.Thread(target=self._slot, args=(errors,), daemon=True)

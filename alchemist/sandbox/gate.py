@@ -190,24 +190,14 @@ class _Checker(ast.NodeVisitor):
             self._check_attr_string(attr, node.lineno)
         self.generic_visit(node)
 
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self._check_name(node.name, node.lineno)
+    def _visit_binding(self, node: ast.AST) -> None:
+        """Names a pattern or handler binds (`case x`, `case [*x]`, `case {**x}`, `except E as x`)."""
+        name = getattr(node, "name", None) or getattr(node, "rest", None)
+        if name:
+            self._check_name(name, node.lineno)
         self.generic_visit(node)
 
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        if node.name:
-            self._check_name(node.name, node.lineno)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self._check_name(node.rest, node.lineno)
-        self.generic_visit(node)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self._check_name(node.name, node.lineno)
-        self.generic_visit(node)
+    visit_MatchAs = visit_MatchStar = visit_MatchMapping = visit_ExceptHandler = _visit_binding
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         for arg in ast.walk(node.args):

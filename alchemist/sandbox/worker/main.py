@@ -197,7 +197,8 @@ def fork_server(sock_fd: int) -> None:
 
 
 def _request(sock, msg: bytes, fds: list, children: set, me: int) -> None:
-    kind, (pid,) = msg[:1], struct.unpack(">i", msg[1:5]) if len(msg) == 5 else (0,)
+    kind = msg[:1]
+    pid = struct.unpack(">i", msg[1:5])[0] if len(msg) == 5 else 0
     if kind == P.FORK and len(fds) == 2:
         try:
             pid, err = os.fork(), 0
