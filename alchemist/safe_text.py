@@ -11,12 +11,15 @@ from __future__ import annotations
 import html
 import os
 import re
+import unicodedata
 
-# C0 controls except tab/newline, DEL, C1 controls, bidi embedding/override/isolate marks, zero-width
-# and invisible characters and tags (they hide text from a reader, or from an LLM shown the text),
-# line/paragraph separators, and lone surrogates (no file or terminal can encode them).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b-\u200f\u061c"
-                      "\u2028\u2029\u2060-\u2064\ufeff\ud800-\udfff\U000e0000-\U000e007f]")
+# C0 controls except tab/newline, DEL, C1 controls, line/paragraph separators, lone surrogates (no
+# file or terminal can encode them), and characters that show nothing but can hide text from a reader
+# or from an LLM shown the text: variation selectors, fillers, and (below) every format character (Cf:
+# bidi marks, zero-width characters, tags, soft hyphen...).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\u034f\u115f\u1160\u17b4\u17b5"
+                      "\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
+MAX_INPUT = 1_000_000  # characters looked at, at most (every source of such text is far smaller)
 KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_*.\-]{6,}", re.I)
 _SECRET_VARS = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
 
@@ -33,10 +36,13 @@ def clean(text: object, limit: int = 500, one_line: bool = True) -> str:
     """Printable text: no control characters (a newline becomes ' | ' on one line), secrets
     redacted, at most `limit` characters."""
     s = text if isinstance(text, str) else str(text)
-    s = s[: limit * 4]  # bound the work before the regexes run
+    s = s[:MAX_INPUT]
     if one_line:
         s = s.replace("\r\n", "\n").replace("\n", " | ").replace("\t", " ")
-    s = redact(_CONTROL.sub("", s))
+    s = _CONTROL.sub("", s)
+    if not s.isascii():
+        s = "".join(c for c in s if unicodedata.category(c) != "Cf")
+    s = redact(s)  # before cutting: a cut must never keep part of a secret
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

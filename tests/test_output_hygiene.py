@@ -26,6 +26,15 @@ def test_clean_strips_controls_and_bidi_and_keeps_text():
 def test_invisible_and_unencodable_characters_go():
     out = clean("a\udc9b[31m b\u200bc \U000e0041d \ufeffe\u2028f")
     assert out.encode("utf-8") and out == "a[31m bc d ef"
+    hidden = "\u206a\u180e\u00ad\u034f\ufe0f\U000e0100\u3164\u115f\u2061"
+    assert clean(f"x{hidden}y é中文🙂") == "xy é中文🙂"
+
+
+def test_padding_cannot_make_the_cut_keep_part_of_a_secret(monkeypatch):
+    monkeypatch.setenv("DB_PASSWORD", "hunter2-correct-horse")
+    for pad in ("\x00" * 1180, "\u200b" * 5000, "x" * 10):
+        out = clean(pad + "hunter2-correct-horse", 300)
+        assert "hunter2" not in out and "correct" not in out, out
 
 
 def test_load_error_with_a_lone_surrogate_is_reported(tmp_path, capsys):

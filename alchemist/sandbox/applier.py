@@ -127,8 +127,8 @@ class SandboxApplier:
             elif task.run.load_error is None:
                 task.run.load_error = reason
 
-    def _retire(self, worker: Worker, kill: bool = True) -> None:
-        worker.kill() if kill else worker.close()
+    def _retire(self, worker: Worker) -> None:
+        worker.kill()
         with self._lock:
             self._live.discard(worker)
 
@@ -243,7 +243,7 @@ class SandboxApplier:
                     span, sent, ahead = (ahead, True, None) if ahead else (
                         (task.queue.popleft() if task is not None and task.queue else None), False, None)
                 if release is not None:
-                    self._retire(release, kill=False)
+                    self._retire(release)
                 if task is None:
                     break
                 if worker is None and (worker := self._open(task)) is None:
@@ -267,7 +267,7 @@ class SandboxApplier:
             errors.append(e)
         finally:
             if worker is not None:
-                self._retire(worker, kill=False)
+                self._retire(worker)
             if task is not None:
                 with self._lock:
                     self._requeue_locked(task, ahead)

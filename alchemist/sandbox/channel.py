@@ -219,13 +219,9 @@ class Worker:
             raise
         return bytes(codes), samples
 
-    def close(self) -> None:
-        """End of work: close its input (it exits on EOF), then make sure it is gone."""
-        self._close_fd("_wfd")
-        self._server.wait(self.pid, 1)
-        self.kill()
-
     def kill(self) -> None:
+        """Also the normal end of work: once its results are in it is killed at once (a grace
+        period to exit would be time nobody charges to the program)."""
         self._server.kill(self.pid)
         self._server.wait(self.pid, 5)
         self._close_fd("_wfd")
