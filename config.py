@@ -19,11 +19,12 @@ from alchemist.sandbox import SandboxLimits
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
 LABEL_MODELS = ("auto", "snorkel", "majority", "weighted")
+FEATURES = ("auto", "tfidf", "embeddings")
 DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
             "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
-            "trial_rows": 20, "prompt_rows": 8}
+            "trial_rows": 20, "prompt_rows": 8, "features": "auto"}
 
 
 @dataclass
@@ -105,6 +106,7 @@ class RunConfig:
     task_card: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
+    features: str = "auto"  # distillation features: auto (chosen on valid) | tfidf | embeddings
     vetting: bool = True  # leave duplicates, no-coverage and worse-than-chance programs out (on valid)
     backend: str = "local"  # local | dask
     scheduler: str | None = None  # a Dask scheduler address; None starts a LocalCluster
@@ -144,6 +146,8 @@ class RunConfig:
             raise AlchemistError(f"unknown command {self.command!r}")
         if self.seeds < 1:
             raise AlchemistError(f"--seeds must be at least 1, not {self.seeds}")
+        if self.features not in FEATURES:
+            raise AlchemistError(f"unknown features '{self.features}' (choose from {', '.join(FEATURES)})")
         if self.label_model not in LABEL_MODELS:
             raise AlchemistError(f"unknown label model '{self.label_model}' (choose from {', '.join(LABEL_MODELS)})")
         if self.limits.row_timeout_s <= 0:

@@ -18,7 +18,9 @@ import numpy as np
 from alchemist.analysis import matrix_stats
 from alchemist.column_cache import ColumnCache, data_fingerprint
 from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset, sample_splits
-from alchemist.distill import MODEL_FILE, distill
+from alchemist.distill import (MODEL_FILE, FeatureSet, candidates_for, distill, fit_count, prepare,
+                               selection)
+from alchemist.embeddings import TextEncoder
 from alchemist.errors import AlchemistError
 from alchemist.tasks import TaskCard, card_for_classes, load_card_file
 from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
@@ -48,6 +50,7 @@ class Executor(LLMStages):
         self._run_store = None  # the generation run's folder and manifest, once the LLM stage ran
         self.cached_columns: list[str] = []  # programs whose column came from the column cache
         self.verdicts: list[Verdict] = []  # vetting on valid, one per program
+        self._text_encoder: TextEncoder | None = None  # loaded only if embeddings are a candidate
 
     # --- stages -----------------------------------------------------------------------------------
     def load(self) -> Dataset:
@@ -218,20 +221,50 @@ class Executor(LLMStages):
             return result
         covered = (progs.matrices["train"][:, progs.usable] >= 0).any(axis=1)
         y = np.where(covered, labels["probs"]["train"].argmax(1), -1)
-        test = dataset.get("test")
+        valid, test = dataset.get("valid"), dataset.get("test")
+        valid_labels = valid.labels if valid is not None and valid.has_labels else None
         start = time.monotonic()
-        with self.progress.stage(f"Distilling (MLP, {c.seeds} seeds)", total=c.seeds, unit="seeds") as stage:
-            res = distill(dataset.train.texts, y, card.classes, c.seeds,
-                          test.texts if test is not None else (), test.labels if test is not None else None,
-                          card.metric, card.positive_class, on_seed=stage.advance)
+        sets = self.features(dataset, valid_labels is not None)
+        plan = selection(dataset.train.texts, valid.texts) if valid_labels is not None and len(sets) > 1 else None
+        steps = fit_count(sets, c.seeds, valid_labels is not None, plan)
+        with self.progress.stage("Distilling (" + (" or ".join(s.features.label for s in sets) or "no features")
+                                 + ")", total=steps, unit="fits") as stage:
+            res = distill(sets, y, card.classes, c.seeds, valid_labels,
+                          test.labels if test is not None and test.has_labels else None,
+                          card.metric, card.positive_class, plan=plan, on_fit=stage.advance)
         self.timings["distill"] = time.monotonic() - start
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")
-        result.update(test_mean=res.mean, test_std=res.std, scores=res.scores, trained_on=res.trained_on,
-                      per_class=res.per_class,
-                      confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None)
+        result.update(seeds=res.seeds, test_mean=res.mean, test_std=res.std, scores=res.scores,
+                      trained_on=res.trained_on, per_class=res.per_class,
+                      confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None,
+                      features={"requested": c.features, "chosen": res.features, "classifier": res.classifier,
+                                "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
+                                "embedding_model": self._encoder().description
+                                if any(s.features.name == "embeddings" for s in sets) else None})
         result["model"] = res.model
         return result
+
+    def features(self, dataset: Dataset, can_choose: bool) -> list[FeatureSet]:
+        """Each candidate's features; embeddings come from the cache or are computed once (own progress bar)."""
+        c = self.config
+        names = candidates_for(c.features) if can_choose or c.features != "auto" else ["tfidf"]
+        texts = [dataset.get(s).texts if dataset.get(s) is not None else [] for s in SPLITS]
+        encoder = self._encoder() if "embeddings" in names else None
+        todo = encoder.missing([t for split in texts for t in split]) if encoder else 0
+        start = time.monotonic()
+        with self.progress.stage(f"Embedding texts ({encoder.description})" if todo else "Building features",
+                                 total=todo or None, unit="rows") as stage:
+            sets, notes = prepare(names, *texts, encoder=encoder, advance=stage.advance if todo else None)
+        if todo:
+            self.timings["embeddings"] = time.monotonic() - start
+        self.warnings.extend(notes)
+        return sets
+
+    def _encoder(self) -> TextEncoder:
+        if self._text_encoder is None:
+            self._text_encoder = TextEncoder(self.settings.cache_dir.parent / "embeddings")
+        return self._text_encoder
 
     # --- report -----------------------------------------------------------------------------------
     def program_rows(self, dataset: Dataset, progs: Programs) -> tuple[list[dict], dict]:
@@ -427,9 +460,14 @@ class Executor(LLMStages):
                 column = frame.partitions[part][c.text_column].compute()
                 texts += ["" if t is None or t != t else str(t) for t in column.iloc[local].tolist()]
         start = time.monotonic()
-        with self.progress.stage(f"Distilling (MLP, {c.seeds} seeds, {len(rows)} sampled rows)", total=c.seeds,
-                                 unit="seeds") as stage:
-            res = distill(texts, probs[rows].argmax(1), card.classes, c.seeds, on_seed=stage.advance)
+        if c.features == "embeddings":
+            self.warnings.append("the Dask backend distills with TF-IDF features (--features embeddings is "
+                                 "for in-memory data)")
+        sets, notes = prepare(["tfidf"], texts)
+        self.warnings.extend(notes)
+        with self.progress.stage(f"Distilling (TF-IDF + MLP, {c.seeds} seeds, {len(rows)} sampled rows)",
+                                 total=c.seeds, unit="fits") as stage:
+            res = distill(sets, probs[rows].argmax(1), card.classes, c.seeds, on_fit=stage.advance)
         self.timings["distill"] = time.monotonic() - start
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")

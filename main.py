@@ -69,6 +69,10 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
     g.add_argument("--no-vetting", action="store_true",
                    help="keep every program that runs in the label model (by default, duplicates, programs that "
                         "vote on nothing and ones no better than chance on valid are left out, with the reason)")
+    g.add_argument("--features", choices=("auto", "tfidf", "embeddings"), default=defaults.get("features", "auto"),
+                   help="what the distilled classifier reads: tfidf (TF-IDF + MLP), embeddings (MiniLM sentence "
+                        "embeddings, computed once per dataset and cached, + logistic regression), or auto: the "
+                        f"better of the two on valid (default: {defaults.get('features', 'auto')})")
     g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],
                    help=f"seeds of the distilled MLP; test score is mean ± std (default: {defaults['seeds']})")
     g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
@@ -249,7 +253,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
-        vetting=not args.no_vetting,
+        vetting=not args.no_vetting, features=args.features,
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
         limits=sandbox_limits(settings.defaults, row_timeout_s=args.timeout, memory_mb=args.memory_mb,
                               workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget))

@@ -58,10 +58,12 @@ def render(report: dict, out: TextIO | None = None) -> None:
     scores.add_row("majority vote", _fmt(mv.get("valid")), _fmt(mv.get("test")))
     test = dist.get("test_mean")
     dist_test = "—" if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"
-    scores.add_row(f"distilled MLP ({dist.get('seeds')} seeds, {dist.get('trained_on', 0)} rows)", "—", dist_test)
+    scores.add_row(distilled_label(dist), _fmt(distilled_valid(dist)), dist_test)
     console.print(scores)
     if lm.get("reason"):
         console.print(cell(f"Label model {lm['name']}: {lm['reason']}", 1000))
+    if line := features_line(dist):
+        console.print(cell(line, 1000))
     _print_per_class(console, cell, report)
 
     t = report["timings_s"]
@@ -119,6 +121,29 @@ def _print_per_class(console, cell, report: dict) -> None:
             row.append(_pct(dist_share.get(name)))
         table.add_row(*row)
     console.print(table)
+
+
+def distilled_label(dist: dict) -> str:
+    """The distilled row's name: what was trained, on how many rows; or that nothing was."""
+    if dist.get("test_mean") is None and not dist.get("model_path"):
+        return "distilled model (none trained)"
+    chosen = (dist.get("features") or {}).get("classifier") or "TF-IDF + MLP"
+    fits = dist.get("seeds", 0)
+    runs = f"{fits} seed{'s' if fits != 1 else ''}" if "MLP" in chosen else "1 fit"
+    return f"distilled: {chosen} ({runs}, {dist.get('trained_on', 0):,} rows)"
+
+
+def distilled_valid(dist: dict) -> float | None:
+    feats = dist.get("features") or {}
+    return (feats.get("candidates") or {}).get(feats.get("chosen"))
+
+
+def features_line(dist: dict) -> str:
+    feats = dist.get("features") or {}
+    if not feats.get("reason"):
+        return ""
+    how = f" [{feats['selection']}]" if feats.get("selection") else ""
+    return f"Features {feats.get('chosen')}: {feats['reason']}{how}"
 
 
 def sandbox_line(report: dict) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alchemist.files import atomic_write_text
-from alchemist.report import sandbox_line
+from alchemist.report import distilled_label, distilled_valid, features_line, sandbox_line
 from alchemist.safe_text import html_text
 
 BAR_W, ROW_H, LABEL_W = 260, 18, 90
@@ -114,9 +114,10 @@ Results: <code>{escape(str(report.get('output_dir', '')))}</code></p>
 <table><tr><th></th><th>valid</th><th>test</th></tr>
 <tr><td>label model ({escape(str(lm.get('name', '')))})</td><td>{_num(lm.get('valid'))}</td><td>{_num(lm.get('test'))}</td></tr>
 <tr><td>majority vote</td><td>{_num(mv.get('valid'))}</td><td>{_num(mv.get('test'))}</td></tr>
-<tr><td>distilled MLP ({dist.get('seeds', 0)} seeds)</td><td>—</td>
+<tr><td>{escape(distilled_label(dist))}</td><td>{_num(distilled_valid(dist))}</td>
 <td>{'—' if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"}</td></tr></table>
 <p>{escape("Label model " + str(lm.get('name', '')) + ": " + str(lm.get('reason', ''))) if lm.get('reason') else ''}</p>
+<p>{escape(features_line(dist))}</p>
 <p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))},
 conflict {_num(report.get('conflict'))}.</p>
 <p>{escape(sandbox_line(report))}</p>

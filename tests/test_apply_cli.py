@@ -47,8 +47,13 @@ def test_apply_demo_programs_end_to_end(tmp_path, capsys):
     assert abs(sum(lm["train_distribution"].values()) - 1) < 1e-9
     assert report["majority_vote"]["test"] > 0.8
     dist = report["distilled"]
-    assert dist["seeds"] == 2 and len(dist["scores"]) == 2 and dist["test_mean"] > 0.7 and dist["test_std"] >= 0
-    assert set(report["timings_s"]) == {"apply", "label_model", "distill", "total"}
+    feats = dist["features"]  # chosen on valid; the MLP runs its seeds, logistic regression fits once
+    assert feats["requested"] == "auto" and set(feats["candidates"]) == {"tfidf", "embeddings"}
+    assert feats["candidates"][feats["chosen"]] == max(feats["candidates"].values()) and feats["reason"]
+    assert dist["seeds"] == (2 if feats["chosen"] == "tfidf" else 1) and len(dist["scores"]) == dist["seeds"]
+    assert dist["test_mean"] > 0.7 and dist["test_std"] >= 0
+    assert {"apply", "label_model", "distill", "total"} <= set(report["timings_s"]) <= {
+        "apply", "label_model", "embeddings", "distill", "total"}
     folder = results_dir(tmp_path / "runs")
     assert {"report.json", "labels.csv", "label_matrix.npz", "distilled_model.pkl"} <= {p.name for p in folder.iterdir()}
     assert json.loads((folder / "report.json").read_text())["label_model"] == report["label_model"]

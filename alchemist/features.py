@@ -1,0 +1,68 @@
+"""What the distilled classifier sees: TF-IDF with the paper's MLP, or MiniLM sentence embeddings with
+logistic regression. Neither wins everywhere (embeddings help on short topical text, TF-IDF on text
+whose class hangs on particular words), so `--features auto` picks on valid (see distill.py).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+from alchemist.embeddings import TextEncoder
+
+FEATURES = ("auto", "tfidf", "embeddings")
+EARLY_STOPPING_MIN_ROWS = 2000  # below this a 10% holdout is too small to stop on reliably
+
+
+class TfidfFeatures:
+    name = "tfidf"
+    label = "TF-IDF + MLP"
+    deterministic = False  # the MLP depends on its seed
+
+    def __init__(self, vectorizer: TfidfVectorizer | None = None):
+        self.vectorizer = vectorizer
+
+    def fit_transform(self, texts: Sequence[str], advance: Callable[[int], None] | None = None):
+        """Word uni+bigrams; text with no usable words (e.g. all empty) falls back to characters."""
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=30_000,
+                                          dtype=np.float32)
+        try:
+            return self.vectorizer.fit_transform(list(texts))
+        except ValueError:
+            self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), dtype=np.float32)
+            return self.vectorizer.fit_transform(list(texts))  # a ValueError here means: no features at all
+
+    def transform(self, texts: Sequence[str], advance: Callable[[int], None] | None = None):
+        return self.vectorizer.transform(list(texts))
+
+    def classifier(self, seed: int, n_rows: int) -> MLPClassifier:
+        return MLPClassifier(hidden_layer_sizes=(32, 32), activation="relu", random_state=seed, max_iter=200,
+                             early_stopping=n_rows >= EARLY_STOPPING_MIN_ROWS, n_iter_no_change=10)
+
+
+class EmbeddingFeatures:
+    name = "embeddings"
+    label = "MiniLM embeddings + logistic regression"
+    deterministic = True  # one fit; seeds would repeat it
+
+    def __init__(self, encoder: TextEncoder):
+        self.encoder = encoder
+
+    def fit_transform(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.transform(texts, advance)  # nothing to learn: the embedding model is fixed
+
+    def transform(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.encoder.encode(texts, advance)
+
+    def classifier(self, seed: int, n_rows: int) -> LogisticRegression:
+        return LogisticRegression(C=1.0, max_iter=1000)
+
+
+def make_features(name: str, encoder: TextEncoder | None) -> TfidfFeatures | EmbeddingFeatures:
+    if name == "embeddings":
+        return EmbeddingFeatures(encoder or TextEncoder())
+    return TfidfFeatures()

@@ -1,0 +1,171 @@
+"""Distillation features: MiniLM embeddings (cached, head+tail truncation), TF-IDF, and the choice on valid."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from alchemist import embeddings
+from alchemist.distill import DistilledModel, distill, load_model, prepare, selection
+from alchemist.embeddings import TextEncoder
+from alchemist.features import TfidfFeatures
+from sklearn.linear_model import LogisticRegression
+
+NOUNS = ["movie", "meal", "service", "hotel", "trip", "book", "concert", "room", "staff", "show"]
+TRAIN_WORDS = (["great", "wonderful", "excellent", "fantastic", "superb"],
+               ["terrible", "awful", "horrible", "dreadful", "bad"])
+HELD_OUT_WORDS = (["amazing", "brilliant", "outstanding", "delightful", "lovely"],  # words train never shows
+                  ["disgusting", "atrocious", "miserable", "abysmal", "poor"])
+
+
+def sentiment(words, n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    texts = [f"The {NOUNS[rng.integers(10)]} was {words[1 - y][rng.integers(5)]}." for y in labels]
+    return texts, labels
+
+
+def test_encoder_matches_sentence_transformers_and_normalises():
+    from alchemist.rag import _local_model
+
+    texts = ["A short sentence.", "Another, rather different one about football scores."]
+    ours = TextEncoder(precision="fp32").encode(texts)
+    reference = _local_model().encode(texts, normalize_embeddings=True)
+    assert ours.shape == (2, 384) and ours.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert (ours * reference).sum(1).min() > 0.999
+
+
+def test_long_text_keeps_head_and_tail():
+    enc = TextEncoder(max_tokens=16)
+    enc.load()
+    long = "opening words here " + "filler " * 5000 + "the verdict is wonderful"
+    (ids,) = enc._ids([long])
+    words = enc._tokenizer.decode(ids)
+    assert len(ids) == 16 and "opening" in words and "wonderful" in words and words.count("filler") < 10
+    short = enc._ids(["just a few words"])[0]
+    assert enc._tokenizer.decode(short) == "[CLS] just a few words [SEP]"
+
+
+def test_embeddings_are_cached_per_content_and_damaged_files_recomputed(tmp_path, monkeypatch):
+    texts = [f"sentence number {i}" for i in range(5)]
+    first = TextEncoder(tmp_path).encode(texts)
+    files = list(tmp_path.rglob("*.npy"))
+    assert len(files) == 1 and TextEncoder(tmp_path).missing(texts) == 0
+
+    def no_compute(*a, **k):
+        raise AssertionError("recomputed a cached block")
+
+    monkeypatch.setattr(TextEncoder, "_compute", no_compute)
+    assert np.allclose(TextEncoder(tmp_path).encode(texts), first, atol=2e-3)
+    assert TextEncoder(tmp_path).missing(texts + ["new"]) == 6  # another content: another block
+    monkeypatch.undo()
+    files[0].write_bytes(b"not an array")
+    assert np.allclose(TextEncoder(tmp_path).encode(texts), first, atol=2e-3)
+
+
+def test_a_model_that_cannot_load_is_one_error_and_embeddings_are_left_out(monkeypatch):
+    monkeypatch.setattr(embeddings, "_LOADED", {})
+    monkeypatch.setattr(embeddings, "MODEL_NAME", "x")
+
+    def broken(precision):
+        raise embeddings.EmbeddingError("the local embedding model x could not load (OSError: gone)")
+
+    monkeypatch.setattr(embeddings, "_load", broken)
+    sets, notes = prepare(["tfidf", "embeddings"], ["a b", "a c", "b c"])
+    assert [s.features.name for s in sets] == ["tfidf"] and "could not load" in notes[0]
+
+
+def _choose(train, valid, test):
+    sets, notes = prepare(["tfidf", "embeddings"], train[0], valid[0], test[0])
+    assert not notes
+    return distill(sets, train[1], ["negative", "positive"], 2, valid[1], test[1],
+                   plan=selection(train[0], valid[0]))
+
+
+def test_embeddings_chosen_when_valid_uses_words_train_never_showed():
+    result = _choose(sentiment(TRAIN_WORDS, 300, 0), sentiment(HELD_OUT_WORDS, 100, 1),
+                     sentiment(HELD_OUT_WORDS, 100, 2))
+    assert result.features == "embeddings" and result.seeds == 1 and len(result.scores) == 1
+    assert result.candidates["embeddings"] > result.candidates["tfidf"] + 0.15
+    assert result.mean > 0.8 and "best on valid" in result.reason
+
+
+def test_tfidf_chosen_when_one_rare_token_decides():
+    rng = np.random.default_rng(0)
+
+    def coded(n):
+        labels = rng.integers(0, 2, n)
+        texts = [f"{' '.join(rng.choice(NOUNS, 6))} {'zqvx' if y else 'kfjw'}" for y in labels]
+        return texts, labels
+
+    result = _choose(coded(300), coded(100), coded(100))
+    assert result.features == "tfidf" and result.seeds == 2 and len(result.scores) == 2
+    assert result.candidates["tfidf"] >= result.candidates["embeddings"] and result.mean > 0.95
+
+
+def test_selection_never_scores_a_candidate_on_rows_it_trained_on():
+    train = [f"t{i}" for i in range(100)]
+    assert selection(train, [f"v{i}" for i in range(100)]).rows.all()
+    few = selection(train, ["t1", "t2"] + [f"v{i}" for i in range(98)])
+    assert few.fold is None and not few.rows[:2].any() and few.rows[2:].all() and "98 valid rows" in few.description
+    same = selection(train, train)  # a dataset whose train split is its valid split
+    assert same.fold is not None and "cross-fitting" in same.description
+    for f, out in enumerate(same.leave_out):
+        assert (out == (same.fold == f)).all()  # each fold's texts are left out of its own fit
+
+
+def test_cross_fitting_when_train_is_valid():
+    texts, labels = sentiment(TRAIN_WORDS, 200, 3)
+    sets, _ = prepare(["tfidf", "embeddings"], texts, texts, texts)
+    result = distill(sets, labels, ["n", "p"], 1, labels, labels, plan=selection(texts, texts))
+    assert "cross-fitting" in result.selection and set(result.candidates) == {"tfidf", "embeddings"}
+
+
+def test_saved_embedding_model_holds_no_weights_and_predicts(tmp_path):
+    texts, labels = sentiment(TRAIN_WORDS, 120, 4)
+    sets, _ = prepare(["embeddings"], texts)
+    result = distill(sets, labels, ["negative", "positive"], 3)
+    assert result.features == "embeddings" and result.reason.endswith("as requested")
+    path = tmp_path / "model.pkl"
+    result.model.save(path)
+    assert path.stat().st_size < 100_000  # settings of the encoder, never its 90 MB of weights
+    loaded = load_model(path)
+    assert list(loaded.predict(["The hotel was excellent.", "The meal was horrible."])) == [1, 0]
+
+
+def test_models_saved_before_features_were_chosen_still_load(tmp_path):
+    texts, labels = sentiment(TRAIN_WORDS, 120, 5)
+    feats = TfidfFeatures()
+    X = feats.fit_transform(texts)
+    clf = LogisticRegression().fit(X, labels)
+    old = DistilledModel.__new__(DistilledModel)
+    old.__dict__.update({"vectorizer": feats.vectorizer, "classifier": clf, "classes": ["n", "p"]})
+    state = pickle.dumps(old.__dict__)
+    restored = DistilledModel.__new__(DistilledModel)
+    restored.__setstate__(pickle.loads(state))  # what unpickling an old file does
+    assert isinstance(restored.features, TfidfFeatures)
+    assert restored.predict(texts[:5]).tolist() == labels[:5].tolist()
+
+
+def test_cli_features_flag_and_predict_with_embeddings(tmp_path, capsys):
+    from conftest import DEMO_PROGRAMS
+    from main import main
+
+    out = tmp_path / "runs"
+    assert main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "embeddings", "--seeds", "2",
+                 "--out", str(out), "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    feats = report["distilled"]["features"]
+    assert feats["chosen"] == "embeddings" and feats["requested"] == "embeddings" and report["distilled"]["seeds"] == 1
+    printed = capsys.readouterr()
+    assert "Distilling (MiniLM embeddings + logistic regression)" in printed.err and "distilled:" in printed.out
+    (run,) = out.iterdir()
+    assert main(["predict", str(run), "--text", "WIN a FREE prize now, click http://x.co"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split(",")[2] == "spam"
+    with pytest.raises(SystemExit):
+        main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "bert"])
+    assert "invalid choice: 'bert'" in capsys.readouterr().err
