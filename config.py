@@ -20,11 +20,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
 LABEL_MODELS = ("auto", "snorkel", "majority", "weighted")
 FEATURES = ("auto", "tfidf", "embeddings")
+MAX_REFINE_ROUNDS = 5  # each round shows valid mistakes again: more rounds fit valid's shown half more
 DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
             "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
-            "trial_rows": 20, "prompt_rows": 8, "features": "auto"}
+            "trial_rows": 20, "prompt_rows": 8, "features": "auto", "refine_rounds": 1}
 
 
 @dataclass
@@ -33,7 +34,12 @@ class Settings:
     saved_dir: Path  # LF_saved_dir: where runs are written
     defaults: dict = field(default_factory=lambda: dict(DEFAULTS))
     models: dict[str, ModelSpec] = field(default_factory=dict)  # the model catalogue
-    cache_dir: Path = PROJECT_ROOT / ".cache" / "llm"
+    cache_dir: Path = PROJECT_ROOT / ".cache" / "llm"  # LLM replies
+    cache_root: Path | None = None  # columns, embeddings, indexes, tokenizers (default: cache_dir's parent)
+
+    def __post_init__(self) -> None:
+        if self.cache_root is None:  # fixed now: the demo points cache_dir at its recorded replies
+            self.cache_root = Path(self.cache_dir).parent
 
 
 def _project_path(value: str) -> Path:
@@ -127,6 +133,7 @@ class RunConfig:
     llm_retries: int = 4
     trial_rows: int = 20
     prompt_rows: int = 8  # unlabeled train rows shown in the code prompt (0: none)
+    refine_rounds: int = 1  # rounds in which weak programs are rewritten from their valid mistakes (0: none)
     # RAG mode (mode == "alchemist-rag")
     rag_paths: list[Path] = field(default_factory=list)
     chunk_size: int = 1000
@@ -161,6 +168,8 @@ class RunConfig:
         if self.command == "run":
             if self.prompt_rows < 0:
                 raise AlchemistError("--prompt-rows must be 0 or more")
+            if not 0 <= self.refine_rounds <= MAX_REFINE_ROUNDS:
+                raise AlchemistError(f"--refine-rounds must be between 0 and {MAX_REFINE_ROUNDS}")
             if self.num_programs < 1:
                 raise AlchemistError("--num-programs must be at least 1")
             if self.mode == "alchemist-rag" and not self.rag_paths:
@@ -185,7 +194,7 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         knowledge_model=d["knowledge_model"], knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
         temperature=d["temperature"], max_output_tokens=d["max_output_tokens"], llm_timeout_s=d["llm_timeout_s"],
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
-        prompt_rows=d.get("prompt_rows", 8),
+        prompt_rows=d.get("prompt_rows", 8), refine_rounds=d.get("refine_rounds", 1),
         saved_dir=settings.saved_dir, limits=sandbox_limits(d),
     )
     base.update(choices)

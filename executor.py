@@ -99,7 +99,7 @@ class Executor(LLMStages):
         ok = [p for p in programs if p.status == "ok"]
         texts = [t for s in SPLITS if (sp := dataset.get(s)) for t in sp.texts]
         start = time.monotonic()
-        cache = ColumnCache(self.settings.cache_dir.parent / "columns") if c.column_cache else None
+        cache = ColumnCache(self.settings.cache_root / "columns") if c.column_cache else None
         fingerprint = data_fingerprint(texts, dataset.card.n_classes, c.limits) if cache else ""
         found = {p.name: hit for p in ok if cache and (hit := cache.get(p.source, fingerprint, len(texts)))}
         todo = [p for p in ok if p.name not in found]
@@ -263,7 +263,7 @@ class Executor(LLMStages):
 
     def _encoder(self) -> TextEncoder:
         if self._text_encoder is None:
-            self._text_encoder = TextEncoder(self.settings.cache_dir.parent / "embeddings")
+            self._text_encoder = TextEncoder(self.settings.cache_root / "embeddings")
         return self._text_encoder
 
     # --- report -----------------------------------------------------------------------------------

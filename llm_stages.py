@@ -28,6 +28,7 @@ from alchemist.zero_shot import ZeroShotLabeler
 from alchemist.zero_shot import estimate as zero_shot_estimate
 from modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
 from programs_matrix import Programs
+from refinement import Refiner
 
 
 class LLMStages:
@@ -137,20 +138,43 @@ class LLMStages:
             self._stage.advance(1)
 
         start = time.monotonic()
+        refiner = None
         with self._recording(store, lambda: f"{len(saved)} program(s)"):
             with self.progress.stage(f"Writing {c.num_programs} programs with {code_model.name}",
                                      total=c.num_programs, unit="programs") as self._stage:
                 mode.generate(c.num_programs, check, keep)
+            if c.refine_rounds > 0 and saved:
+                refiner = Refiner(dataset, mode, store, check, self._valid_applier(dataset), self._llm_stage,
+                                  lambda p: self._header(p, mode, dataset), f"--dataset {c.dataset}")
+                refiner.run(saved, c.refine_rounds)
+        if refiner is not None:  # also when the budget stopped it part-way: what it decided stands
+            self.generation["refinement"] = refiner.section
         self.timings["generate"] = time.monotonic() - start
         self.generation.update(programs_written=len(saved), programs_ok=sum(p.status == "ok" for p in saved))
         if not saved:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
 
+    @contextmanager
+    def _llm_stage(self, title: str, total: int, unit: str):
+        """A progress stage whose live line also shows the LLM calls, tokens and cost so far."""
+        with self.progress.stage(title, total=total, unit=unit) as self._stage:
+            yield self._stage
+
+    def _valid_applier(self, dataset: Dataset) -> Callable:
+        """Run programs on the valid rows only (refinement never sees test), with a progress bar."""
+        texts = dataset.get("valid").texts if dataset.get("valid") is not None else []
+
+        def apply(sources: list, title: str) -> np.ndarray:
+            with self.progress.stage(title, total=len(texts)) as stage:
+                return self._applier(sources, dataset.card.n_classes).apply(texts, progress=stage.advance).matrix
+
+        return apply
+
     def _knowledge_store(self, on_usage: Callable[[dict], None]) -> KnowledgeStore:
         c = self.config
         return KnowledgeStore(RagSettings(c.rag_paths, c.chunk_size, c.chunk_overlap, c.top_k, c.embeddings),
-                              self.settings.cache_dir.parent / "rag", self.progress, on_usage,
+                              self.settings.cache_root / "rag", self.progress, on_usage,
                               warn=self.warnings.append)
 
     def zero_shot_programs(self, dataset: Dataset) -> tuple[Programs, Path]:
@@ -196,7 +220,7 @@ class LLMStages:
         """What labeling every training row directly with the code model would cost, beside this run."""
         c = self.config
         spec = get_model(c.code_model, self.settings.models)
-        counter = TokenCounter(spec, self.settings.cache_dir.parent / "tiktoken")
+        counter = TokenCounter(spec, self.settings.cache_root / "tiktoken")
         est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter)
         replayed = 0.0
         for call in self._run_store.manifest["calls"]:
@@ -215,7 +239,8 @@ class LLMStages:
                 "num_programs": c.num_programs, "temperature": c.temperature,
                 "max_output_tokens": c.max_output_tokens, "description": c.description,
                 "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost,
-                "trial_rows": c.trial_rows, "label_model": c.label_model, "seeds": c.seeds,
+                "trial_rows": c.trial_rows, "prompt_rows": c.prompt_rows, "refine_rounds": c.refine_rounds,
+                "label_model": c.label_model, "seeds": c.seeds, "features": c.features,
                 **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
                    if c.mode == "alchemist-rag" else {})}
 

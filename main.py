@@ -147,6 +147,10 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
     g.add_argument("--prompt-rows", type=int, default=defaults.get("prompt_rows", 8), metavar="N",
                    help="unlabeled training rows shown to the code LLM so programs match how the data looks "
                         f"(a fixed sample; never test rows; 0: none; default: {defaults.get('prompt_rows', 8)})")
+    g.add_argument("--refine-rounds", type=int, default=defaults.get("refine_rounds", 1), metavar="N",
+                   help="rounds in which each weak program (low accuracy or coverage on valid) is shown valid rows "
+                        "it got wrong and asked for a better version; the better of old and new on the other half "
+                        f"of valid is kept (0: none; at most 5; default: {defaults.get('refine_rounds', 1)})")
     g.add_argument("--trial-rows", type=_positive_int, default=defaults["trial_rows"], metavar="N",
                    help=f"training rows each new program is trial-run on (default: {defaults['trial_rows']})")
     r = p.add_argument_group("documents (--mode alchemist-rag)")
@@ -272,7 +276,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
         knowledge_type=args.knowledge_type, num_programs=args.num_programs, **_llm_choices(args),
         temperature=args.temperature, max_output_tokens=args.max_output_tokens, trial_rows=args.trial_rows,
-        prompt_rows=args.prompt_rows,
+        prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
 
@@ -290,7 +294,7 @@ def confirm_zero_shot(config, settings, yes: bool) -> None:
                             config.label_column), config.classes, config.task_card), config.limit)
     texts = [t for split in dataset.splits.values() for t in split.texts]
     est = estimate(TaskPrompts(dataset.card, config.description), spec, texts,
-                   TokenCounter(spec, settings.cache_dir.parent / "tiktoken"), config.batch_size)
+                   TokenCounter(spec, settings.cache_root / "tiktoken"), config.batch_size)
     print(f"Zero-shot labeling of {est.rows:,} rows ({', '.join(f'{n} {len(s)}' for n, s in dataset.splits.items())}) "
           f"with {spec.name}: {est.calls:,} calls, ≈{est.input_tokens:,} input tokens ({est.token_method}), "
           f"≈{est.output_tokens:,} output tokens ({est.output_assumption}): ≈${est.usd:.4f}", file=sys.stderr)
@@ -363,7 +367,7 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
     config = RunConfig(dataset="demo", command="run", mode="alchemist", code_model=DEMO_MODEL.name,
                        knowledge_model=DEMO_MODEL.name, knowledge_type="rules", num_programs=DEMO_PROGRAMS,
                        offline=not record, base_url=base_url, seeds=seeds, out_dir=out,
-                       saved_dir=settings.saved_dir, column_cache=False)  # no cache files beside the recorded replies
+                       saved_dir=settings.saved_dir)  # other caches go to settings.cache_root, never beside the replies
     if not record:
         print(BANNER, file=sys.stderr)
     try:

@@ -96,7 +96,7 @@ def zero_shot(args, settings) -> int:
         raise AlchemistError("--batch-size must be at least 1")
     spec = get_model(args.model, settings.models)
     dataset = load_dataset(args.zero_shot, resolve_data_dir(args.data_dir, settings))
-    counter = TokenCounter(spec, settings.cache_dir.parent / "tiktoken")
+    counter = TokenCounter(spec, settings.cache_root / "tiktoken")
     est = estimate(TaskPrompts(dataset.card), spec, dataset.train.texts, counter, args.batch_size)
     if args.json:
         print(json.dumps({"dataset": dataset.name, **est.to_dict()}, indent=2))
@@ -112,7 +112,7 @@ def zero_shot(args, settings) -> int:
 def fetch_tokenizer(settings) -> int:
     from alchemist.tokens import fetch_encodings
 
-    folder = settings.cache_dir.parent / "tiktoken"
+    folder = settings.cache_root / "tiktoken"
     try:
         names = fetch_encodings(folder)
     except Exception as e:  # noqa: BLE001 - no network, a proxy, a bad download: say so in one line

@@ -24,7 +24,7 @@ from alchemist.files import atomic_write_json
 from alchemist.models import ModelSpec
 from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.tasks import builtin_card, builtin_names
-from config import RunConfig, Settings, run_config
+from config import MAX_REFINE_ROUNDS, RunConfig, Settings, run_config
 
 OWN_DATA = "__own__"
 MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
@@ -50,6 +50,7 @@ class Answers:
     knowledge_type: str = "rules"
     rag_paths: str = ""  # comma-separated files or folders
     num_programs: int = 10
+    refine_rounds: int = 1
 
     @property
     def dataset_arg(self) -> str:
@@ -57,13 +58,14 @@ class Answers:
 
 
 def _state_file(settings: Settings) -> Path:
-    return settings.cache_dir.parent / "wizard_last.json"
+    return settings.cache_root / "wizard_last.json"
 
 
 def load_answers(settings: Settings) -> Answers:
     d = settings.defaults
     answers = Answers(mode=d["mode"], code_model=d["code_model"], knowledge_model=d["knowledge_model"],
-                      knowledge_type=d["knowledge_type"], num_programs=d["num_programs"])
+                      knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
+                      refine_rounds=d.get("refine_rounds", 1))
     try:
         saved = json.loads(_state_file(settings).read_text(encoding="utf-8"))
         for key, value in saved.items():
@@ -161,6 +163,14 @@ def _count(text: str) -> str:
     return "" if 1 <= n <= 100 else "choose between 1 and 100 programs"
 
 
+def _rounds(text: str) -> str:
+    try:
+        n = int(text.strip())
+    except ValueError:
+        return "type a whole number, e.g. 1"
+    return "" if 0 <= n <= MAX_REFINE_ROUNDS else f"choose between 0 and {MAX_REFINE_ROUNDS} rounds"
+
+
 def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     """Every question of a new run; returns the answers and the loaded dataset."""
     answers, dataset = ask_dataset(answers, data_dir)
@@ -176,6 +186,9 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
             answers.rag_paths, _paths_exist).strip()
     answers = ask_models(answers, settings.models, two_stage=answers.mode in TWO_STAGE)
     answers.num_programs = int(ask.text("How many labeling programs?", str(answers.num_programs), _count))
+    answers.refine_rounds = int(ask.text(
+        "How many refinement rounds? (weak programs are shown valid rows they got wrong and rewritten; 0: none)",
+        str(answers.refine_rounds), _rounds))
     return answers, dataset
 
 
@@ -187,7 +200,8 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
         code_model=answers.code_model,
         knowledge_model=answers.knowledge_model if two_stage else settings.defaults["knowledge_model"],
         knowledge_type=answers.knowledge_type if two_stage else settings.defaults["knowledge_type"],
-        num_programs=answers.num_programs, description=answers.descriptions.get(answers.dataset_arg),
+        num_programs=answers.num_programs, refine_rounds=answers.refine_rounds,
+        description=answers.descriptions.get(answers.dataset_arg),
         text_column=answers.text_column if own else "text",
         label_column=(answers.label_column or None) if own else "label",
         classes=[c.strip() for c in answers.classes.split(",") if c.strip()] or None if own else None,
@@ -200,7 +214,7 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     examples = pick_examples(dataset) if knowledge and config.knowledge_type == "examples" else ""
     est = estimate_run(TaskPrompts(dataset.card, config.description, sample_rows(dataset, config.prompt_rows)), code, knowledge, config.knowledge_type,
                        config.num_programs, config.max_output_tokens, examples,
-                       tokenizer_dir=settings.cache_dir.parent / "tiktoken")
+                       tokenizer_dir=settings.cache_root / "tiktoken", refine_rounds=config.refine_rounds)
     lines = [
         "", "Summary",
         f"  dataset:        {config.dataset} ({len(dataset.train)} training rows; classes "
@@ -214,10 +228,12 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
         lines.append(f"  documents:      {', '.join(map(str, config.rag_paths))} (embedded locally, top "
                      f"{config.top_k} chunks per program)")
     lines += [
-        f"  programs:       {config.num_programs}",
-        f"  LLM calls:      {est.calls} (up to {est.max_calls} if every program needs its repair request)",
+        f"  programs:       {config.num_programs}"
+        + (f", then {config.refine_rounds} refinement round(s) for weak ones" if config.refine_rounds else ""),
+        f"  LLM calls:      {est.calls} (up to {est.max_calls} if every program needs its repair request"
+        + (" and is refined" if config.refine_rounds else "") + ")",
         f"  estimated cost: about ${est.typical_usd:.4f}; at most ${est.worst_usd:.4f} "
-        "(every reply at the output limit, every program repaired)",
+        "(every reply at the output limit, every program repaired" + (" and refined)" if config.refine_rounds else ")"),
         f"  written to:     {(config.out_dir or config.saved_dir) / dataset.name / config.mode}/<run-id>/",
         "",
     ]

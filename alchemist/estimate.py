@@ -1,8 +1,8 @@
 """What a generation run will cost, before any call: a typical figure and a worst case.
 
 Prompt tokens are counted with each model's tokenizer when it is available offline (else the
-stated approximation, see `tokens`); the worst case assumes every reply uses the whole output limit
-and every program needs its one repair request.
+stated approximation, see `tokens`); the worst case assumes every reply uses the whole output limit,
+every program needs its one repair request and every program is refined in every round.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from pathlib import Path
 
 from alchemist.models import ModelSpec
 from alchemist.prompts import TaskPrompts
+from alchemist.refine import MISTAKE_CHARS, MISTAKES
 from alchemist.tokens import TokenCounter
 
 TYPICAL_KNOWLEDGE_TOKENS = 400
 TYPICAL_PROGRAM_TOKENS = 350
 TYPICAL_STRATEGY_TOKENS = 15  # one line per earlier program listed in the prompt
+TYPICAL_WEAK_SHARE = 0.5  # programs a refinement round finds weak, typically
 
 
 @dataclass
@@ -29,7 +31,8 @@ class Estimate:
 
 
 def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | None, knowledge_type: str | None,
-                 n: int, max_tokens: int, examples: str = "", tokenizer_dir: Path | None = None) -> Estimate:
+                 n: int, max_tokens: int, examples: str = "", tokenizer_dir: Path | None = None,
+                 refine_rounds: int = 0) -> Estimate:
     code_count = TokenCounter(code, tokenizer_dir).count
     base_code = code_count(prompts.code_system()) + code_count(prompts.code_user())
     strategies = TYPICAL_STRATEGY_TOKENS * (n - 1) / 2  # the average program sees half the others listed
@@ -46,4 +49,11 @@ def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | N
     worst += n * code.cost(worst_code_in, max_tokens)  # the code call
     worst += n * code.cost(worst_code_in + max_tokens, max_tokens)  # its repair, quoting the reply
     calls = n * (2 if knowledge is not None else 1)
-    return Estimate(calls=calls, max_calls=calls + n, typical_usd=typical, worst_usd=worst)
+    # Refinement: at most one request per program and round, quoting the program and a few valid rows.
+    refine_in = int(base_code + MISTAKES * MISTAKE_CHARS / 3)
+    typical += refine_rounds * n * TYPICAL_WEAK_SHARE * code.cost(refine_in + TYPICAL_PROGRAM_TOKENS,
+                                                                  TYPICAL_PROGRAM_TOKENS)
+    worst += refine_rounds * n * code.cost(refine_in + max_tokens, max_tokens)
+    typical_calls = calls + round(refine_rounds * n * TYPICAL_WEAK_SHARE)
+    return Estimate(calls=typical_calls, max_calls=calls + n + refine_rounds * n, typical_usd=typical,
+                    worst_usd=worst)

@@ -82,6 +82,13 @@ class TaskPrompts:
             raise AlchemistError(f"unknown knowledge type '{kind}' (choose from {', '.join(KNOWLEDGE_TYPES)})")
         return fill(f"knowledge_{kind}", **self.common(), examples=examples)
 
+    def refine_user(self, code: str, summary: str, mistakes: list) -> str:
+        """A better version of `code`, shown rows it got wrong (text, gold class, its answer)."""
+        listed = "\n".join(f"- text: {m.text}\n  correct: {m.gold}; its answer: {m.answer}" for m in mistakes)
+        return fill("refine_user", **self.common(), labeling_instruction=self.labeling_instruction(),
+                    code=code.rstrip(), summary=summary, mistakes=listed,
+                    allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
+
     def repair_user(self, error: str, code: str = "", reply: str = "") -> str:
         if code:
             previous = f"Here it is:\n```python\n{code.rstrip()}\n```"

@@ -64,6 +64,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
         console.print(cell(f"Label model {lm['name']}: {lm['reason']}", 1000))
     if line := features_line(dist):
         console.print(cell(line, 1000))
+    if line := refinement_line(report.get("refinement")):
+        console.print(cell(line, 2000))
     _print_per_class(console, cell, report)
 
     t = report["timings_s"]
@@ -144,6 +146,27 @@ def features_line(dist: dict) -> str:
         return ""
     how = f" [{feats['selection']}]" if feats.get("selection") else ""
     return f"Features {feats.get('chosen')}: {feats['reason']}{how}"
+
+
+def refinement_line(section: dict | None) -> str:
+    """What refinement asked and decided, in one paragraph."""
+    if not section:
+        return ""
+    if section.get("skipped"):
+        return f"Refinement skipped: {section['skipped']}"
+    asked = [r for r in section.get("requests", []) if "program" in r]
+    if not asked:
+        return f"Refinement: no weak programs ({section.get('guard', '')})"
+    parts = []
+    for r in asked:
+        if r.get("status") != "ok":
+            parts.append(f"{r['program']} (round {r['round']}): the new version was unusable ({r.get('reason', '')})")
+        else:
+            parts.append(f"{r['program']} (round {r['round']}, {r['weakness']}): kept the {r.get('kept')} version "
+                         f"({r.get('old_score', 0):.3f} -> {r.get('new_score', 0):.3f})")
+    replaced = sum(r.get("kept") == "new" for r in asked)
+    return (f"Refinement, {section.get('rounds', 0)} round(s): {len(asked)} request(s), {replaced} program(s) "
+            f"replaced [{section.get('guard', '')}]. " + "; ".join(parts))
 
 
 def sandbox_line(report: dict) -> str:

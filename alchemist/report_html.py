@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alchemist.files import atomic_write_text
-from alchemist.report import distilled_label, distilled_valid, features_line, sandbox_line
+from alchemist.report import distilled_label, distilled_valid, features_line, refinement_line, sandbox_line
 from alchemist.safe_text import html_text
 
 BAR_W, ROW_H, LABEL_W = 260, 18, 90
@@ -118,6 +118,7 @@ Results: <code>{escape(str(report.get('output_dir', '')))}</code></p>
 <td>{'—' if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"}</td></tr></table>
 <p>{escape("Label model " + str(lm.get('name', '')) + ": " + str(lm.get('reason', ''))) if lm.get('reason') else ''}</p>
 <p>{escape(features_line(dist))}</p>
+<p>{escape(refinement_line(report.get('refinement')))}</p>
 <p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))},
 conflict {_num(report.get('conflict'))}.</p>
 <p>{escape(sandbox_line(report))}</p>

@@ -48,9 +48,8 @@ class RunStore:
         totals["cost_usd"] = round(totals["cost_usd"] + float(record.get("cost_usd", 0.0)), 8)
         self.write()
 
-    def save_program(self, program, header: dict, reapply: str = "") -> Path:
-        """Write lf_NN.py (header comment + code; a reply without code is kept as comments)."""
-        path = self.dir / f"{program.name}.py"
+    def write_program(self, path: Path, program, header: dict, reapply: str = "") -> None:
+        """Write a program file (header comment + code; a reply without code is kept as comments)."""
         lines = [f"# Alchemist labeling program {program.name}, generated; edit it and re-apply with",
                  f"# python main.py apply {self.dir} {reapply}".rstrip()]
         lines += [f"# {k}: {v}" for k, v in header.items() if v not in (None, "")]
@@ -59,6 +58,11 @@ class RunStore:
             last = program.replies[-1].text if program.replies else ""
             body = "".join(f"# | {line}\n" for line in last.splitlines()) or "# (empty reply)\n"
         atomic_write_text(path, "\n".join(lines) + "\n\n" + body)
+
+    def save_program(self, program, header: dict, reapply: str = "") -> Path:
+        """Write lf_NN.py and record the program in the manifest."""
+        path = self.dir / f"{program.name}.py"
+        self.write_program(path, program, header, reapply)
         self.manifest["programs"].append({
             "name": program.name, "file": path.name, "status": program.status, "reason": program.reason,
             "strategy": program.strategy, "knowledge": program.knowledge,

@@ -115,6 +115,20 @@ class BaseMode:
         program.strategy = strategy_of(code)
         return program
 
+    def refine_one(self, index: int, code: str, summary: str, mistakes: list, check: Check) -> GeneratedProgram:
+        """A better version of program `index` from rows it got wrong; no repair request (the old one stays)."""
+        program = GeneratedProgram(index=index, code="", status="rejected")
+        system = self.prompts.code_system()
+        user = self.prompts.refine_user(code, summary, mistakes)
+        program.code_prompt_sha256 = self.llm.prompt_sha256(system, user)
+        reply = self._ask(self.settings.code_model, system, user, program, "refine")
+        program.code, problem = self._usable(reply, check)
+        if problem:
+            program.reason = problem
+            return program
+        program.status, program.strategy = "ok", strategy_of(program.code)
+        return program
+
     def generate(self, n: int, check: Check, on_program: Callable[[GeneratedProgram], None]) -> list[GeneratedProgram]:
         """Write n programs; each is handed to `on_program` (saved) as soon as it is done."""
         programs: list[GeneratedProgram] = []

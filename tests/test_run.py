@@ -32,7 +32,8 @@ def run(env: Path, server: FakeLLM, capsys, *extra: str, provider: str = "openai
     url = server.anthropic_url if provider == "anthropic" else server.openai_url
     report_path = env / f"report-{len(list(env.glob('report-*')))}.json"
     args = ["run", "--dataset", "demo", "--base-url", url, "--seeds", "1", "--out", str(env / "runs"),
-            "--json", str(report_path), "--label-model", "majority", *extra]
+            "--json", str(report_path), "--label-model", "majority", "--refine-rounds", "0", *extra]
+    # refinement adds calls that depend on how programs score; tests/test_refine.py covers it
     code = main.main(args)
     err = capsys.readouterr().err
     report = json.loads(report_path.read_text()) if report_path.exists() else {}

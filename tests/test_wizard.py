@@ -27,9 +27,10 @@ STEPS = [
     (r"\(knowledge LLM\)\?", "gpt-4o-mini\r"),
     (r"kind of prior knowledge\?", "rules\r"),
     (r"How many labeling programs\?", CLEAR + "2\r"),
+    (r"How many refinement rounds\?", CLEAR + "0\r"),
     (r"Go ahead\?", "\r"),
 ]
-TEXT_PROMPTS = {1, 6}
+TEXT_PROMPTS = {1, 6, 7}
 
 
 @pytest.fixture
