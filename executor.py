@@ -193,52 +193,73 @@ class Executor(LLMStages):
         with self.progress.stage(f"Label model ({requested})", total=None, unit="steps"):
             choice = choose(requested, train_L, valid_L, valid.labels if valid is not None else None,
                             card.n_classes, card.metric, card.positive_class, balance)
-        mv = MajorityVote(card.n_classes)
         if choice.name != requested and requested != "auto":
             self.warnings.append(choice.reason)
-        lm = choice.model
-        out["label_model"].update(name=choice.name, reason=choice.reason, candidates=choice.candidates)
-        for name, L in progs.matrices.items():
-            probs = lm.predict_proba(L[:, cols])
-            out["probs"][name] = probs
-            if name == "train":  # what the distilled model learns from: the covered rows' labels
-                covered = (L[:, cols] >= 0).any(axis=1)
-                out["label_model"]["train_distribution"] = distribution(probs.argmax(1)[covered], card.classes)
-            if name in ("valid", "test"):
-                split = dataset.splits[name]
-                predicted = probs.argmax(1)
-                out["label_model"][name] = score(split.labels, predicted, card.metric, card.positive_class)
-                out["label_model"][f"{name}_per_class"] = per_class(split.labels, predicted, card.classes)
-                out["majority_vote"][name] = score(split.labels, mv.predict(L[:, cols]), card.metric,
-                                                   card.positive_class)
+        out["label_model"].update(reason=choice.reason, candidates=choice.candidates)
+        self._label_outputs(dataset, progs, out, choice.name, choice.model)
+        # Label models close on valid are also tried through distillation, which decides among them.
+        names = choice.finalists(train_L) if requested == "auto" else [choice.name]
+        out["options"] = {n: self._hard_train_labels(progs, choice.models[n]) for n in names} if len(names) > 1 else {}
+        out["models"] = choice.models or {choice.name: choice.model}
         self.timings["label_model"] = time.monotonic() - start
         return out
 
+    def _hard_train_labels(self, progs: Programs, model) -> np.ndarray:
+        L = progs.matrices["train"][:, progs.usable]
+        return np.where((L >= 0).any(axis=1), model.predict_proba(L).argmax(1), -1)
+
+    def _label_outputs(self, dataset: Dataset, progs: Programs, out: dict, name: str, lm) -> None:
+        """Probabilities of every split from label model `name`, and its scores (majority vote's beside)."""
+        card, cols = dataset.card, progs.usable
+        mv = MajorityVote(card.n_classes)
+        out["label_model"]["name"] = name
+        for split_name, L in progs.matrices.items():
+            probs = lm.predict_proba(L[:, cols])
+            out["probs"][split_name] = probs
+            if split_name == "train":  # what the distilled model learns from: the covered rows' labels
+                covered = (L[:, cols] >= 0).any(axis=1)
+                out["label_model"]["train_distribution"] = distribution(probs.argmax(1)[covered], card.classes)
+            if split_name in ("valid", "test"):
+                split = dataset.splits[split_name]
+                predicted = probs.argmax(1)
+                out["label_model"][split_name] = score(split.labels, predicted, card.metric, card.positive_class)
+                out["label_model"][f"{split_name}_per_class"] = per_class(split.labels, predicted, card.classes)
+                out["majority_vote"][split_name] = score(split.labels, mv.predict(L[:, cols]), card.metric,
+                                                         card.positive_class)
+
     def distill(self, dataset: Dataset, progs: Programs, labels: dict) -> dict:
+        """Distill; with several label models offered, the pair (training labels, features) best on valid
+        wins. The run's labels stay those of the label model chosen on its own (each product is chosen
+        on valid by its own score)."""
         card, c = dataset.card, self.config
         result = {"seeds": c.seeds, "test_mean": None, "test_std": None, "scores": [], "trained_on": 0}
         if "train" not in labels["probs"]:
             return result
-        covered = (progs.matrices["train"][:, progs.usable] >= 0).any(axis=1)
-        y = np.where(covered, labels["probs"]["train"].argmax(1), -1)
         valid, test = dataset.get("valid"), dataset.get("test")
         valid_labels = valid.labels if valid is not None and valid.has_labels else None
+        name = labels["label_model"]["name"]
+        options = labels.get("options") or {name: self._hard_train_labels(progs, labels["models"][name])}
         start = time.monotonic()
         sets = self.features(dataset, valid_labels is not None)
-        plan = selection(dataset.train.texts, valid.texts) if valid_labels is not None and len(sets) > 1 else None
-        steps = fit_count(sets, c.seeds, valid_labels is not None, plan)
+        choosing = valid_labels is not None and len(sets) * len(options) > 1
+        plan = selection(dataset.train.texts, valid.texts) if choosing else None
+        steps = fit_count(sets, c.seeds, valid_labels is not None, plan, len(options))
         with self.progress.stage("Distilling (" + (" or ".join(s.features.label for s in sets) or "no features")
-                                 + ")", total=steps, unit="fits") as stage:
-            res = distill(sets, y, card.classes, c.seeds, valid_labels,
-                          test.labels if test is not None and test.has_labels else None,
+                                 + (f", labels of {len(options)} label models" if len(options) > 1 else "") + ")",
+                                 total=steps, unit="fits") as stage:
+            res = distill(sets, options if len(options) > 1 else next(iter(options.values())), card.classes,
+                          c.seeds, valid_labels, test.labels if test is not None and test.has_labels else None,
                           card.metric, card.positive_class, plan=plan, on_fit=stage.advance)
         self.timings["distill"] = time.monotonic() - start
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")
+        chosen = next((x["valid"] for x in res.candidates
+                       if x["features"] == res.features and x["labels"] == res.labels), None)
         result.update(seeds=res.seeds, test_mean=res.mean, test_std=res.std, scores=res.scores,
-                      trained_on=res.trained_on, per_class=res.per_class,
+                      trained_on=res.trained_on, per_class=res.per_class, valid=chosen,
                       confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None,
                       features={"requested": c.features, "chosen": res.features, "classifier": res.classifier,
+                                "labels": res.labels or labels["label_model"]["name"],
                                 "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
                                 "embedding_model": self._encoder().description
                                 if any(s.features.name == "embeddings" for s in sets) else None})

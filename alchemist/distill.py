@@ -13,6 +13,7 @@ the first seed's model is saved with the run and labels new text.
 
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from alchemist.metrics import per_class, score
 
 MODEL_FILE = "distilled_model.pkl"
 SELECTION_FOLDS = 3
+PARALLEL_MIN_ROWS = 3000  # below this, starting worker processes costs more than it saves
 MIN_UNSEEN = 50  # fewer valid rows unseen in train than this (or half of valid): cross-fit
 
 
@@ -151,9 +153,10 @@ class DistillResult:
     model: DistilledModel | None = None
     error: str = ""
     per_class: dict | None = None  # saved model on test: per-class scores and confusion matrix
-    features: str = ""  # the chosen candidate
+    features: str = ""  # the chosen features
+    labels: str = ""  # the chosen label model's name ("" when only one set of labels was offered)
     classifier: str = ""  # what it is, for people
-    candidates: dict[str, float | None] = field(default_factory=dict)  # valid score of each candidate
+    candidates: list[dict] = field(default_factory=list)  # {"labels", "features", "valid"} per candidate
     reason: str = ""  # why the chosen one
     selection: str = ""  # how the valid scores were made
 
@@ -174,43 +177,78 @@ def _fit(feats, X, y, seed: int):
     return clf
 
 
-def fit_count(sets: Sequence[FeatureSet], seeds: int, select: bool, plan: Selection | None) -> int:
+def _fit_all(jobs: list[tuple], advance: Callable[[int], None]) -> dict:
+    """Fit every (key, feats, X, y, seed) job; independent fits run side by side on the machine's cores
+    (processes: the MLP's sparse products hold the GIL) once the data is big enough to pay for them."""
+    if len(jobs) < 2 or max(job[2].shape[0] for job in jobs) < PARALLEL_MIN_ROWS or _cores() < 2:
+        out = {}
+        for key, feats, X, y, seed in jobs:
+            out[key] = _fit(feats, X, y, seed)
+            advance(1)
+        return out
+    from joblib import Parallel, delayed
+
+    def one(key, feats, X, y, seed):
+        return key, _fit(feats, X, y, seed)
+
+    out = {}
+    with Parallel(n_jobs=min(len(jobs), _cores()), return_as="generator_unordered") as parallel:
+        for key, clf in parallel(delayed(one)(*job) for job in jobs):
+            out[key] = clf
+            advance(1)
+    return out
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def fit_count(sets: Sequence[FeatureSet], seeds: int, select: bool, plan: Selection | None,
+              label_options: int = 1) -> int:
     """How many classifier fits `distill` makes: the progress bar's total."""
     folds = plan is not None and plan.fold is not None
-    per_candidate = (SELECTION_FOLDS if folds else 1) if select and len(sets) > 1 else 0
+    pairs = len(sets) * label_options
+    selecting = select and pairs > 1
+    per_candidate = (SELECTION_FOLDS if folds else 1) if selecting else 0
     chosen = max((1 if s.features.deterministic else seeds) for s in sets) if sets else 0
-    return per_candidate * len(sets) + chosen
+    reused = 1 if selecting and not folds else 0  # the chosen candidate's selection fit is its first seed
+    return per_candidate * pairs + chosen - reused
 
 
-def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray, classes: list[str], seeds: int,
-            valid_labels: np.ndarray | None = None, test_labels: np.ndarray | None = None,
-            metric: str = "acc", positive_class: int = 1,
-            plan: Selection | None = None,
+def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.ndarray], classes: list[str],
+            seeds: int, valid_labels: np.ndarray | None = None, test_labels: np.ndarray | None = None,
+            metric: str = "acc", positive_class: int = 1, plan: Selection | None = None,
             on_fit: Callable[[int], None] | None = None) -> DistillResult:
-    """`train_labels` are the label model's hard labels, -1 for rows no program covered."""
+    """`train_labels`: a label model's hard labels (-1 for rows no program covered), or several label
+    models' labels by name (first = the preferred one), to choose from together with the features."""
+    options = train_labels if isinstance(train_labels, dict) else {"": np.asarray(train_labels)}
+    first_labels = next(iter(options.values()))
     result = DistillResult(seeds=seeds)
-    covered = np.asarray(train_labels) >= 0
+    covered = np.asarray(first_labels) >= 0
     result.trained_on = int(covered.sum())
-    y = np.asarray(train_labels)[covered]
+    options = {n: np.asarray(v)[covered] for n, v in options.items() if len(np.unique(np.asarray(v)[covered])) >= 2}
     if not sets:
         result.error = "no usable features in the training text"
         return result
-    if len(np.unique(y)) < 2:
+    if not options:
         result.error = "the label model's labels on covered rows hold fewer than two classes"
         return result
     advance = on_fit or (lambda n: None)
-    first_models: dict[str, object] = {}
-    chosen = _choose(sets, covered, y, len(classes), valid_labels, metric, positive_class, plan, result,
-                     first_models, advance)
-    feats = chosen.features
-    result.features, result.classifier = feats.name, feats.label
+    first_models: dict[tuple[str, str], object] = {}
+    lname, chosen = _choose(sets, options, covered, len(classes), valid_labels, metric, positive_class, plan,
+                            result, first_models, advance)
+    feats, y = chosen.features, options[lname]
+    result.features, result.labels, result.classifier = feats.name, lname, feats.label
     result.seeds = 1 if feats.deterministic else seeds
     X = chosen.train[covered]
+    fitted = {0: first_models[(lname, feats.name)]} if (lname, feats.name) in first_models else {}
+    fitted.update(_fit_all([(seed, feats, X, y, seed) for seed in range(result.seeds) if seed not in fitted],
+                           advance))
     for seed in range(result.seeds):
-        clf = first_models.get(feats.name) if seed == 0 else None
-        if clf is None:
-            clf = _fit(feats, X, y, seed)
-            advance(1)
+        clf = fitted[seed]
         model = DistilledModel(feats, clf, list(classes))
         result.model = result.model or model
         if chosen.test is not None and test_labels is not None:
@@ -223,48 +261,65 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray, classes: list[
     return result
 
 
-def _choose(sets, covered, y, n_classes, valid_labels, metric, pos, plan, result, first_models,
-            advance) -> FeatureSet:
-    if len(sets) == 1:
+def _choose(sets, options, covered, n_classes, valid_labels, metric, pos, plan, result, first_models,
+            advance) -> tuple[str, FeatureSet]:
+    first = next(iter(options))
+    tfidf = next((s for s in sets if s.features.name == "tfidf"), sets[0])
+    if len(sets) == 1 and len(options) == 1:
         result.reason = f"{sets[0].features.label}: as requested"
-        return sets[0]
+        return first, sets[0]
     if valid_labels is None or sets[0].valid is None:
         result.reason = "no valid labels to choose on: TF-IDF + MLP, the default"
-        return next(s for s in sets if s.features.name == "tfidf")
+        return first, tfidf
     plan = plan or Selection(np.ones(len(valid_labels), dtype=bool))
     result.selection = plan.description
-    for s in sets:
-        result.candidates[s.features.name] = _valid_score(s, covered, y, n_classes, valid_labels, metric, pos,
-                                                          plan, first_models, advance)
-    def rank(s: FeatureSet) -> tuple[float, bool]:
-        v = result.candidates[s.features.name]
-        return (-1.0 if v is None else v, s.features.name == "tfidf")
+    pairs = [(lname, s) for lname in options for s in sets]
+    scores = _valid_scores(pairs, options, covered, n_classes, valid_labels, metric, pos, plan, first_models, advance)
+    ranked = []
+    for (lname, s), v in zip(pairs, scores, strict=True):
+        result.candidates.append({"labels": lname, "features": s.features.name, "valid": v})
+        # ties: the label model chosen on its own first, then TF-IDF
+        ranked.append(((-1.0 if v is None else v), -list(options).index(lname), s.features.name == "tfidf", lname, s))
+    best = max(ranked, key=lambda t: t[:3])
+    shown = ", ".join(("" if len(options) == 1 else f"{c['labels']} labels + ") + c["features"]
+                      + (f" {c['valid']:.3f}" if c["valid"] is not None else " —") for c in result.candidates)
+    ties = "ties keep the label model chosen on its own, then TF-IDF" if len(options) > 1 else "a tie keeps TF-IDF"
+    result.reason = f"best distilled {metric} on valid ({shown}); {ties}"
+    return best[3], best[4]
 
-    best = max(sets, key=rank)
-    scores = ", ".join(f"{n} {v:.3f}" if v is not None else f"{n} —" for n, v in result.candidates.items())
-    result.reason = f"best on valid ({scores}); a tie keeps TF-IDF"
-    return best
 
-
-def _valid_score(s: FeatureSet, covered, y, n_classes, valid_labels, metric, pos, plan: Selection, first_models,
-                 advance) -> float | None:
-    feats, rows = s.features, plan.rows
-    if plan.fold is None:
-        clf = _fit(feats, s.train[covered], y, 0)
-        advance(1)
-        first_models[feats.name] = clf  # the same fit the final model starts from: not repeated
-        predicted = _full_proba(clf, s.valid[rows], n_classes).argmax(1)
-        return score(valid_labels[rows], predicted, metric, pos)
-    predicted = np.zeros(len(valid_labels), dtype=int)
-    labels_all = np.full(covered.shape[0], -1)
-    labels_all[covered] = y
-    for f in range(SELECTION_FOLDS):
-        keep = covered & ~plan.leave_out[f]
-        if len(np.unique(labels_all[keep])) < 2:
-            advance(1)
-            return None
-        clf = _fit(feats, s.train[keep], labels_all[keep], 0)
-        advance(1)
-        part = plan.fold == f
-        predicted[part] = _full_proba(clf, s.valid[part], n_classes).argmax(1)
-    return score(valid_labels, predicted, metric, pos)
+def _valid_scores(pairs, options, covered, n_classes, valid_labels, metric, pos, plan: Selection, first_models,
+                  advance) -> list[float | None]:
+    """Each (labels, features) candidate's valid score; all their fits run together (see _fit_all)."""
+    labels_all = {lname: np.full(covered.shape[0], -1) for lname in options}
+    for lname, y in options.items():
+        labels_all[lname][covered] = y
+    jobs, skipped = [], set()
+    for lname, s in pairs:
+        if plan.fold is None:
+            jobs.append(((lname, s.features.name, -1), s.features, s.train[covered], options[lname], 0))
+            continue
+        for f in range(SELECTION_FOLDS):
+            keep = covered & ~plan.leave_out[f]
+            if len(np.unique(labels_all[lname][keep])) < 2:
+                skipped.add((lname, s.features.name))
+                advance(1)
+                continue
+            jobs.append(((lname, s.features.name, f), s.features, s.train[keep], labels_all[lname][keep], 0))
+    fitted = _fit_all(jobs, advance)
+    scores = []
+    for lname, s in pairs:
+        name = s.features.name
+        if (lname, name) in skipped:
+            scores.append(None)
+        elif plan.fold is None:
+            clf = first_models[(lname, name)] = fitted[(lname, name, -1)]  # reused as the first seed
+            predicted = _full_proba(clf, s.valid[plan.rows], n_classes).argmax(1)
+            scores.append(score(valid_labels[plan.rows], predicted, metric, pos))
+        else:
+            predicted = np.zeros(len(valid_labels), dtype=int)
+            for f in range(SELECTION_FOLDS):
+                part = plan.fold == f
+                predicted[part] = _full_proba(fitted[(lname, name, f)], s.valid[part], n_classes).argmax(1)
+            scores.append(score(valid_labels, predicted, metric, pos))
+    return scores

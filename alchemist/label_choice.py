@@ -20,6 +20,8 @@ from alchemist.metrics import score
 SNORKEL_MIN_PROGRAMS = 3  # Snorkel's LabelModel refuses fewer
 FOLDS = 5
 PREFERENCE = ("majority", "weighted", "snorkel")  # exact ties of the valid score go to the simplest
+FINALIST_SLACK = 0.05  # label models this close to the best on valid are also tried through distillation
+FINALIST_AGREEMENT = 0.99  # ... unless their train labels are (almost) the same as a better one's
 
 
 @dataclass
@@ -28,6 +30,29 @@ class LabelChoice:
     model: LabelModel
     candidates: dict[str, float | None] = field(default_factory=dict)  # valid score on covered rows
     reason: str = ""
+    models: dict[str, LabelModel] = field(default_factory=dict)  # every fitted candidate (auto)
+
+    def finalists(self, train_L: np.ndarray, slack: float = FINALIST_SLACK, agree: float = FINALIST_AGREEMENT
+                  ) -> list[str]:
+        """The chosen model, then the other candidates within `slack` of its valid score whose train labels
+        differ from every earlier finalist's on more than 1 - `agree` of the covered rows: the label
+        models worth distilling from (the distilled model's valid score decides among them)."""
+        best = self.candidates.get(self.name)
+        names = [self.name]
+        if best is None:
+            return names
+        covered = (train_L >= 0).any(axis=1)
+        labels = {self.name: self.models[self.name].predict_proba(train_L[covered]).argmax(1)}
+        ranked = sorted((n for n in self.models if n != self.name and self.candidates.get(n) is not None),
+                        key=lambda n: -self.candidates[n])
+        for n in ranked:
+            if self.candidates[n] < best - slack:
+                continue
+            mine = self.models[n].predict_proba(train_L[covered]).argmax(1)
+            if all((mine == labels[k]).mean() < agree for k in names):
+                names.append(n)
+                labels[n] = mine
+        return names
 
 
 def _fit(name: str, train_L: np.ndarray, valid_L: np.ndarray | None, valid_y: np.ndarray | None,
@@ -83,4 +108,4 @@ def choose(requested: str, train_L: np.ndarray, valid_L: np.ndarray | None, vali
     shown = ", ".join(f"{n} {scores[n]:.3f}" if scores[n] is not None else f"{n} —" for n in possible)
     reason = (f"best {metric} on the {int(covered.sum())} covered valid rows ({shown}"
               + ("; the weighted vote's score is cross-fitted in 5 folds" if "weighted" in possible else "") + ")")
-    return LabelChoice(best, models[best], scores, reason)
+    return LabelChoice(best, models[best], scores, reason, models)

@@ -136,8 +136,7 @@ def distilled_label(dist: dict) -> str:
 
 
 def distilled_valid(dist: dict) -> float | None:
-    feats = dist.get("features") or {}
-    return (feats.get("candidates") or {}).get(feats.get("chosen"))
+    return dist.get("valid")
 
 
 def features_line(dist: dict) -> str:
@@ -145,7 +144,7 @@ def features_line(dist: dict) -> str:
     if not feats.get("reason"):
         return ""
     how = f" [{feats['selection']}]" if feats.get("selection") else ""
-    return f"Features {feats.get('chosen')}: {feats['reason']}{how}"
+    return f"Distilled from {feats.get('labels')} labels with {feats.get('chosen')} features: {feats['reason']}{how}"
 
 
 def refinement_line(section: dict | None) -> str:

@@ -90,8 +90,9 @@ def test_embeddings_chosen_when_valid_uses_words_train_never_showed():
     result = _choose(sentiment(TRAIN_WORDS, 300, 0), sentiment(HELD_OUT_WORDS, 100, 1),
                      sentiment(HELD_OUT_WORDS, 100, 2))
     assert result.features == "embeddings" and result.seeds == 1 and len(result.scores) == 1
-    assert result.candidates["embeddings"] > result.candidates["tfidf"] + 0.15
-    assert result.mean > 0.8 and "best on valid" in result.reason
+    valid = {c["features"]: c["valid"] for c in result.candidates}
+    assert valid["embeddings"] > valid["tfidf"] + 0.15
+    assert result.mean > 0.8 and "best distilled acc on valid" in result.reason
 
 
 def test_tfidf_chosen_when_one_rare_token_decides():
@@ -104,7 +105,8 @@ def test_tfidf_chosen_when_one_rare_token_decides():
 
     result = _choose(coded(300), coded(100), coded(100))
     assert result.features == "tfidf" and result.seeds == 2 and len(result.scores) == 2
-    assert result.candidates["tfidf"] >= result.candidates["embeddings"] and result.mean > 0.95
+    valid = {c["features"]: c["valid"] for c in result.candidates}
+    assert valid["tfidf"] >= valid["embeddings"] and result.mean > 0.95
 
 
 def test_selection_never_scores_a_candidate_on_rows_it_trained_on():
@@ -122,7 +124,7 @@ def test_cross_fitting_when_train_is_valid():
     texts, labels = sentiment(TRAIN_WORDS, 200, 3)
     sets, _ = prepare(["tfidf", "embeddings"], texts, texts, texts)
     result = distill(sets, labels, ["n", "p"], 1, labels, labels, plan=selection(texts, texts))
-    assert "cross-fitting" in result.selection and set(result.candidates) == {"tfidf", "embeddings"}
+    assert "cross-fitting" in result.selection and {c["features"] for c in result.candidates} == {"tfidf", "embeddings"}
 
 
 def test_saved_embedding_model_holds_no_weights_and_predicts(tmp_path):
@@ -162,10 +164,21 @@ def test_cli_features_flag_and_predict_with_embeddings(tmp_path, capsys):
     feats = report["distilled"]["features"]
     assert feats["chosen"] == "embeddings" and feats["requested"] == "embeddings" and report["distilled"]["seeds"] == 1
     printed = capsys.readouterr()
-    assert "Distilling (MiniLM embeddings + logistic regression)" in printed.err and "distilled:" in printed.out
+    assert "Distilling (MiniLM embeddings + logistic regression" in printed.err and "distilled:" in printed.out
     (run,) = out.iterdir()
     assert main(["predict", str(run), "--text", "WIN a FREE prize now, click http://x.co"]) == 0
     assert capsys.readouterr().out.splitlines()[1].split(",")[2] == "spam"
     with pytest.raises(SystemExit):
         main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "bert"])
     assert "invalid choice: 'bert'" in capsys.readouterr().err
+
+
+def test_labels_of_several_label_models_compete_through_distillation():
+    texts, gold = sentiment(TRAIN_WORDS, 200, 6)
+    valid = sentiment(TRAIN_WORDS, 80, 7)
+    noisy = np.where(np.random.default_rng(0).random(200) < 0.4, 1 - gold, gold)  # a worse label model
+    sets, _ = prepare(["tfidf"], texts, valid[0])
+    result = distill(sets, {"snorkel": noisy, "majority": gold}, ["n", "p"], 1, valid[1],
+                     plan=selection(texts, valid[0]))
+    assert result.labels == "majority" and len(result.candidates) == 2
+    assert "snorkel labels + tfidf" in result.reason and "ties keep the label model chosen on its own" in result.reason

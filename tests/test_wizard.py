@@ -135,11 +135,16 @@ def test_invalid_answers_are_re_asked(tmp_path, server):
     send(child, CLEAR + "0\r")
     child.expect("betw")  # "choose between 1 and 100 programs"
     send(child, CLEAR + "1\r")
+    child.expect(STEPS[7][0])
+    send(child, CLEAR + "9\r")
+    child.expect("between 0 and 5")  # refinement rounds
+    send(child, CLEAR + "2\r")
     child.expect(r"Go ahead\?")
     send(child, " exit \r")
     assert finish(child) == 0
     text = screen(tmp_path)
-    assert "programs:       1" in text and "dataset:        demo" in text
+    assert "programs:       1, then 2 refinement round(s)" in text and "dataset:        demo" in text
+    assert "and is refined" in text  # the estimate counts refinement requests
 
 
 def test_ctrl_c_during_generation_leaves_a_consistent_run(tmp_path, server):
