@@ -197,16 +197,11 @@ class Executor(LLMStages):
             self.warnings.append(choice.reason)
         out["label_model"].update(reason=choice.reason, candidates=choice.candidates)
         self._label_outputs(dataset, progs, out, choice.name, choice.model)
-        # Label models close on valid are also tried through distillation, which decides among them.
-        names = choice.finalists(train_L) if requested == "auto" else [choice.name]
-        out["options"] = {n: self._hard_train_labels(progs, choice.models[n]) for n in names} if len(names) > 1 else {}
-        out["models"] = choice.models or {choice.name: choice.model}
+        # The train labels to distill from: with auto, label models close on valid compete there too.
+        out["options"] = (choice.finalists(train_L) if requested == "auto" else
+                          {choice.name: np.where((train_L >= 0).any(axis=1), out["probs"]["train"].argmax(1), -1)})
         self.timings["label_model"] = time.monotonic() - start
         return out
-
-    def _hard_train_labels(self, progs: Programs, model) -> np.ndarray:
-        L = progs.matrices["train"][:, progs.usable]
-        return np.where((L >= 0).any(axis=1), model.predict_proba(L).argmax(1), -1)
 
     def _label_outputs(self, dataset: Dataset, progs: Programs, out: dict, name: str, lm) -> None:
         """Probabilities of every split from label model `name`, and its scores (majority vote's beside)."""
@@ -237,8 +232,7 @@ class Executor(LLMStages):
             return result
         valid, test = dataset.get("valid"), dataset.get("test")
         valid_labels = valid.labels if valid is not None and valid.has_labels else None
-        name = labels["label_model"]["name"]
-        options = labels.get("options") or {name: self._hard_train_labels(progs, labels["models"][name])}
+        options = labels["options"]
         start = time.monotonic()
         sets = self.features(dataset, valid_labels is not None)
         choosing = valid_labels is not None and len(sets) * len(options) > 1
@@ -247,19 +241,16 @@ class Executor(LLMStages):
         with self.progress.stage("Distilling (" + (" or ".join(s.features.label for s in sets) or "no features")
                                  + (f", labels of {len(options)} label models" if len(options) > 1 else "") + ")",
                                  total=steps, unit="fits") as stage:
-            res = distill(sets, options if len(options) > 1 else next(iter(options.values())), card.classes,
-                          c.seeds, valid_labels, test.labels if test is not None and test.has_labels else None,
+            res = distill(sets, options, card.classes, c.seeds, valid_labels, test.labels if test is not None and test.has_labels else None,
                           card.metric, card.positive_class, plan=plan, on_fit=stage.advance)
         self.timings["distill"] = time.monotonic() - start
         if res.error:
             self.warnings.append(f"no distilled model: {res.error}")
-        chosen = next((x["valid"] for x in res.candidates
-                       if x["features"] == res.features and x["labels"] == res.labels), None)
         result.update(seeds=res.seeds, test_mean=res.mean, test_std=res.std, scores=res.scores,
-                      trained_on=res.trained_on, per_class=res.per_class, valid=chosen,
+                      trained_on=res.trained_on, per_class=res.per_class, valid=res.valid,
                       confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None,
                       features={"requested": c.features, "chosen": res.features, "classifier": res.classifier,
-                                "labels": res.labels or labels["label_model"]["name"],
+                                "labels": res.labels,
                                 "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
                                 "embedding_model": self._encoder().description
                                 if any(s.features.name == "embeddings" for s in sets) else None})
@@ -272,7 +263,7 @@ class Executor(LLMStages):
         names = candidates_for(c.features) if can_choose or c.features != "auto" else ["tfidf"]
         texts = [dataset.get(s).texts if dataset.get(s) is not None else [] for s in SPLITS]
         encoder = self._encoder() if "embeddings" in names else None
-        todo = encoder.missing([t for split in texts for t in split]) if encoder else 0
+        todo = sum(encoder.missing(split) for split in texts) if encoder else 0  # cached per split, as encoded
         start = time.monotonic()
         with self.progress.stage(f"Embedding texts ({encoder.description})" if todo else "Building features",
                                  total=todo or None, unit="rows") as stage:
@@ -343,7 +334,8 @@ class Executor(LLMStages):
             raise
         finally:
             self.timings["total"] = time.monotonic() - t0
-            keys = (("generate",) if c.command != "apply" else ()) + ("apply", "label_model", "distill", "total")
+            keys = (("generate",) if c.command != "apply" else ()) + ("apply", "label_model") + (
+                ("embeddings",) if "embeddings" in self.timings else ()) + ("distill", "total")
             report["timings_s"] = {k: round(self.timings.get(k, 0.0), 3) for k in keys}
             report["warnings"] = self.warnings
             atomic_write_json(out / "report.json", report)

@@ -157,6 +157,7 @@ class DistillResult:
     labels: str = ""  # the chosen label model's name ("" when only one set of labels was offered)
     classifier: str = ""  # what it is, for people
     candidates: list[dict] = field(default_factory=list)  # {"labels", "features", "valid"} per candidate
+    valid: float | None = None  # the chosen candidate's valid score
     reason: str = ""  # why the chosen one
     selection: str = ""  # how the valid scores were made
 
@@ -281,6 +282,7 @@ def _choose(sets, options, covered, n_classes, valid_labels, metric, pos, plan, 
         # ties: the label model chosen on its own first, then TF-IDF
         ranked.append(((-1.0 if v is None else v), -list(options).index(lname), s.features.name == "tfidf", lname, s))
     best = max(ranked, key=lambda t: t[:3])
+    result.valid = None if best[0] < 0 else best[0]
     shown = ", ".join(("" if len(options) == 1 else f"{c['labels']} labels + ") + c["features"]
                       + (f" {c['valid']:.3f}" if c["valid"] is not None else " —") for c in result.candidates)
     ties = "ties keep the label model chosen on its own, then TF-IDF" if len(options) > 1 else "a tie keeps TF-IDF"

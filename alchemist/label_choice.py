@@ -33,26 +33,28 @@ class LabelChoice:
     models: dict[str, LabelModel] = field(default_factory=dict)  # every fitted candidate (auto)
 
     def finalists(self, train_L: np.ndarray, slack: float = FINALIST_SLACK, agree: float = FINALIST_AGREEMENT
-                  ) -> list[str]:
-        """The chosen model, then the other candidates within `slack` of its valid score whose train labels
-        differ from every earlier finalist's on more than 1 - `agree` of the covered rows: the label
-        models worth distilling from (the distilled model's valid score decides among them)."""
-        best = self.candidates.get(self.name)
-        names = [self.name]
-        if best is None:
-            return names
+                  ) -> dict[str, np.ndarray]:
+        """Train labels (-1 where no program voted) of the chosen model, then of the other candidates within
+        `slack` of its valid score whose labels differ from every earlier finalist's on more than
+        1 - `agree` of the covered rows: the label models worth distilling from."""
         covered = (train_L >= 0).any(axis=1)
-        labels = {self.name: self.models[self.name].predict_proba(train_L[covered]).argmax(1)}
+
+        def hard(name: str) -> np.ndarray:
+            return np.where(covered, self.models.get(name, self.model).predict_proba(train_L).argmax(1), -1)
+
+        labels = {self.name: hard(self.name)}
+        best = self.candidates.get(self.name)
+        if best is None:
+            return labels
         ranked = sorted((n for n in self.models if n != self.name and self.candidates.get(n) is not None),
                         key=lambda n: -self.candidates[n])
         for n in ranked:
             if self.candidates[n] < best - slack:
                 continue
-            mine = self.models[n].predict_proba(train_L[covered]).argmax(1)
-            if all((mine == labels[k]).mean() < agree for k in names):
-                names.append(n)
+            mine = hard(n)
+            if all((mine[covered] == other[covered]).mean() < agree for other in labels.values()):
                 labels[n] = mine
-        return names
+        return labels
 
 
 def _fit(name: str, train_L: np.ndarray, valid_L: np.ndarray | None, valid_y: np.ndarray | None,

@@ -182,3 +182,18 @@ def test_labels_of_several_label_models_compete_through_distillation():
                      plan=selection(texts, valid[0]))
     assert result.labels == "majority" and len(result.candidates) == 2
     assert "snorkel labels + tfidf" in result.reason and "ties keep the label model chosen on its own" in result.reason
+
+
+def test_a_rerun_reads_every_embedding_from_the_cache(tmp_path, capsys):
+    from conftest import DEMO_PROGRAMS
+    from main import main
+
+    reports = []
+    for k in range(2):
+        assert main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "embeddings", "--seeds", "1",
+                     "--out", str(tmp_path / "runs"), "--json", str(tmp_path / f"r{k}.json")]) == 0
+        reports.append(json.loads((tmp_path / f"r{k}.json").read_text()))
+        err = capsys.readouterr().err
+    assert "embeddings" in reports[0]["timings_s"] and "embeddings" not in reports[1]["timings_s"]
+    assert "Embedding texts" not in err  # nothing left to embed: no embedding bar on the re-run
+    assert reports[0]["distilled"]["test_mean"] == reports[1]["distilled"]["test_mean"]
