@@ -28,6 +28,7 @@ bench: install
 	$(PY) bench/bench_label_models.py
 	$(PY) bench/bench_end_to_end.py
 	$(PY) bench/bench_dask.py
+	$(PY) bench/bench_concurrency.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,19 +13,18 @@ from pathlib import Path
 
 from alchemist.errors import AlchemistError
 from alchemist.models import ModelSpec, parse_catalogue
-from alchemist.prompts import KNOWLEDGE_TYPES
-from alchemist.sandbox import SandboxLimits
+from alchemist.choices import FEATURES, KNOWLEDGE_TYPES, LABEL_MODELS
+from alchemist.sandbox.limits import SandboxLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
-LABEL_MODELS = ("auto", "snorkel", "majority", "weighted")
-FEATURES = ("auto", "tfidf", "embeddings")
 MAX_REFINE_ROUNDS = 5  # each round shows valid mistakes again: more rounds fit valid's shown half more
 DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb": 1024,
             "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
-            "trial_rows": 20, "prompt_rows": 8, "features": "auto", "refine_rounds": 1}
+            "trial_rows": 20, "prompt_rows": 8, "features": "auto", "refine_rounds": 1, "concurrency": 8}
+MAX_CONCURRENCY = 64
 
 
 @dataclass
@@ -131,6 +130,7 @@ class RunConfig:
     max_output_tokens: int = 2048
     llm_timeout_s: float = 120.0
     llm_retries: int = 4
+    concurrency: int = 8  # LLM requests in flight at most (fewer while the provider answers 429)
     trial_rows: int = 20
     prompt_rows: int = 8  # unlabeled train rows shown in the code prompt (0: none)
     refine_rounds: int = 1  # rounds in which weak programs are rewritten from their valid mistakes (0: none)
@@ -181,6 +181,8 @@ class RunConfig:
                                      f"(choose from {', '.join(KNOWLEDGE_TYPES)})")
         if self.max_cost is not None and self.max_cost <= 0:
             raise AlchemistError("--max-cost must be a positive number of dollars")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise AlchemistError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
         if self.command == "zero-shot" and (self.batch_size < 1 or (self.limit is not None and self.limit < 1)):
             raise AlchemistError("--batch-size and --limit must be at least 1")
 
@@ -195,7 +197,7 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         temperature=d["temperature"], max_output_tokens=d["max_output_tokens"], llm_timeout_s=d["llm_timeout_s"],
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
         prompt_rows=d.get("prompt_rows", 8), refine_rounds=d.get("refine_rounds", 1),
-        saved_dir=settings.saved_dir, limits=sandbox_limits(d),
+        concurrency=d.get("concurrency", 8), saved_dir=settings.saved_dir, limits=sandbox_limits(d),
     )
     base.update(choices)
     return RunConfig(**base)

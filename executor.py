@@ -253,7 +253,7 @@ class Executor(LLMStages):
                                 "labels": res.labels,
                                 "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
                                 "embedding_model": self._encoder().description
-                                if any(s.features.name == "embeddings" for s in sets) else None})
+                                if any(s.features.name in ("embeddings", "combined") for s in sets) else None})
         result["model"] = res.model
         return result
 
@@ -262,7 +262,7 @@ class Executor(LLMStages):
         c = self.config
         names = candidates_for(c.features) if can_choose or c.features != "auto" else ["tfidf"]
         texts = [dataset.get(s).texts if dataset.get(s) is not None else [] for s in SPLITS]
-        encoder = self._encoder() if "embeddings" in names else None
+        encoder = self._encoder() if {"embeddings", "combined"} & set(names) else None
         todo = sum(encoder.missing(split) for split in texts) if encoder else 0  # cached per split, as encoded
         start = time.monotonic()
         with self.progress.stage(f"Embedding texts ({encoder.description})" if todo else "Building features",

@@ -64,16 +64,23 @@ class LLMStages:
         c = self.config
         store = RunStore(c.out_dir or c.saved_dir, dataset.name, mode, config)
 
+        session: LLMSession | None = None
+
+        def show() -> None:  # the live line: requests in flight, tokens and dollars so far
+            t = store.manifest["totals"]
+            if self._stage is not None and session is not None:
+                self._stage.note(f"{session.in_flight} in flight, {t['llm_calls']} calls done "
+                                 f"({t['cached_calls']} cached), {t['input_tokens'] + t['output_tokens']:,} tokens, "
+                                 f"${t['cost_usd']:.4f}")
+
         def on_call(record: dict) -> None:
             store.record_call(record)
-            t = store.manifest["totals"]
-            if self._stage is not None:
-                self._stage.note(f"{t['llm_calls']} LLM calls ({t['cached_calls']} cached), "
-                                 f"{t['input_tokens'] + t['output_tokens']:,} tokens, ${t['cost_usd']:.4f}")
+            show()
 
         session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
-                                          base_url=c.base_url, max_cost_usd=c.max_cost),
-                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call)
+                                          base_url=c.base_url, max_cost_usd=c.max_cost,
+                                          concurrency=c.concurrency),
+                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call, on_send=show)
         return store, session
 
     @contextmanager
@@ -185,12 +192,12 @@ class LLMStages:
             check_api_key(spec)
         store, session = self._open_run(dataset, "zero-shot", {
             "dataset": c.dataset, "mode": "zero-shot", "code_model": spec.to_dict(), "limit": c.limit,
-            "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost})
+            "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost,
+            "concurrency": c.concurrency})
         labeler = ZeroShotLabeler(TaskPrompts(dataset.card, c.description), session, spec, c.batch_size)
         matrices = {name: np.full((len(split), 1), -1, dtype=np.int8) for name, split in dataset.splits.items()}
         done = 0
-        failed = unknown = 0
-        problems: list[str] = []
+        results: list[tuple[str, object]] = []  # (split, ZeroShotResult)
         start = time.monotonic()
         total = sum(len(s) for s in dataset.splits.values())
         def tick(n: int) -> None:
@@ -201,10 +208,16 @@ class LLMStages:
         with self._recording(store, lambda: f"labels for {done} row(s)"):
             with self.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
                 for name, split in dataset.splits.items():
-                    result = labeler.label(split.texts, tick=tick)
-                    matrices[name][:, 0] = result.labels
-                    failed, unknown = failed + result.failed_calls, unknown + result.unknown_answers
-                    problems += result.problems
+                    try:
+                        results.append((name, labeler.label(split.texts, tick=tick, split=name)))
+                    except BudgetExceeded as e:  # keep the labels of the batches already answered
+                        results.append((name, e.partial))
+                        raise
+        for name, result in results:
+            matrices[name][:, 0] = result.labels
+        failed = sum(r.failed_calls for _, r in results)
+        unknown = sum(r.unknown_answers for _, r in results)
+        problems = [p for _, r in results for p in r.problems]
         self.timings["generate"] = time.monotonic() - start
         store.manifest["zero_shot"] = {"rows_labeled": done, "unparseable_replies": failed,
                                        "unknown_answers": unknown, "examples": problems[:3]}
@@ -238,7 +251,7 @@ class LLMStages:
                 "knowledge_type": c.knowledge_type if knowledge_model else None,
                 "num_programs": c.num_programs, "temperature": c.temperature,
                 "max_output_tokens": c.max_output_tokens, "description": c.description,
-                "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost,
+                "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost, "concurrency": c.concurrency,
                 "trial_rows": c.trial_rows, "prompt_rows": c.prompt_rows, "refine_rounds": c.refine_rounds,
                 "label_model": c.label_model, "seeds": c.seeds, "features": c.features,
                 **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}

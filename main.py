@@ -61,18 +61,22 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str) -> None:
+    from alchemist.choices import FEATURES, LABEL_MODELS
+
     g = p.add_argument_group("labeling")
-    g.add_argument("--label-model", choices=("auto", "snorkel", "majority", "weighted"), default=defaults["label_model"],
+    g.add_argument("--label-model", choices=LABEL_MODELS, default=defaults["label_model"],
                    help=f"how votes are combined: auto picks the best of snorkel (class balance from valid), "
                         f"majority and weighted (votes weighted by valid accuracy) on valid "
                         f"(default: {defaults['label_model']}; majority vote is always reported too)")
     g.add_argument("--no-vetting", action="store_true",
                    help="keep every program that runs in the label model (by default, duplicates, programs that "
                         "vote on nothing and ones no better than chance on valid are left out, with the reason)")
-    g.add_argument("--features", choices=("auto", "tfidf", "embeddings"), default=defaults.get("features", "auto"),
+    g.add_argument("--features", choices=FEATURES,
+                   default=defaults.get("features", "auto"),
                    help="what the distilled classifier reads: tfidf (TF-IDF + MLP), embeddings (MiniLM sentence "
-                        "embeddings, computed once per dataset and cached, + logistic regression), or auto: the "
-                        f"better of the two on valid (default: {defaults.get('features', 'auto')})")
+                        "embeddings, computed once per dataset and cached, + logistic regression), combined (both, "
+                        "+ logistic regression), or auto: the best on valid "
+                        f"(default: {defaults.get('features', 'auto')})")
     g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],
                    help=f"seeds of the distilled MLP; test score is mean ± std (default: {defaults['seeds']})")
     g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
@@ -114,19 +118,23 @@ def _add_llm_options(g, defaults: dict) -> None:
                    help=f"timeout of one API call (default: {defaults['llm_timeout_s']})")
     g.add_argument("--llm-retries", type=int, default=defaults["llm_retries"], metavar="N",
                    help=f"retries on rate limits, 5xx and timeouts, with backoff (default: {defaults['llm_retries']})")
+    g.add_argument("--concurrency", type=_positive_int, default=defaults.get("concurrency", 8), metavar="N",
+                   help="LLM requests in flight at once: programs are written side by side (each one's calls "
+                        "stay in order), fewer while the provider answers 429 (default: "
+                        f"{defaults.get('concurrency', 8)})")
 
 
 def _llm_choices(args: argparse.Namespace) -> dict:
     return dict(description=args.description, base_url=args.base_url, offline=args.offline,
-                max_cost=args.max_cost, llm_timeout_s=args.llm_timeout, llm_retries=max(0, args.llm_retries))
+                max_cost=args.max_cost, llm_timeout_s=args.llm_timeout, llm_retries=max(0, args.llm_retries),
+                concurrency=args.concurrency)
 
 
 def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
-    from alchemist.prompts import KNOWLEDGE_TYPES
-    from modes import MODES
+    from alchemist.choices import KNOWLEDGE_TYPES, MODE_NAMES
 
     g = p.add_argument_group("generation")
-    g.add_argument("--mode", choices=list(MODES), default=defaults["mode"],
+    g.add_argument("--mode", choices=MODE_NAMES, default=defaults["mode"],
                    help=f"scriptoriumws: the code LLM writes each program; alchemist: a knowledge LLM first "
                         f"writes prior knowledge, then the code LLM writes from it; alchemist-rag: the same, with "
                         f"knowledge drawn from your documents (--rag-path) (default: {defaults['mode']})")
@@ -367,6 +375,7 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
     config = RunConfig(dataset="demo", command="run", mode="alchemist", code_model=DEMO_MODEL.name,
                        knowledge_model=DEMO_MODEL.name, knowledge_type="rules", num_programs=DEMO_PROGRAMS,
                        offline=not record, base_url=base_url, seeds=seeds, out_dir=out,
+                       concurrency=1 if record else 8,  # recording plays a queue of replies: in order
                        saved_dir=settings.saved_dir)  # other caches go to settings.cache_root, never beside the replies
     if not record:
         print(BANNER, file=sys.stderr)

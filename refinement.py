@@ -14,7 +14,9 @@ from typing import Callable
 
 import numpy as np
 
+from alchemist.concurrency import run_all
 from alchemist.datasets import Dataset
+from alchemist.llm import BudgetExceeded
 from alchemist.refine import GUARD, mistakes, net_score, split_valid, summary, weakness
 from alchemist.runs import RunStore
 from alchemist.sandbox import ProgramSource
@@ -57,7 +59,7 @@ class Refiner:
 
     def _round(self, r: int, current: dict[int, GeneratedProgram], gold, shown, decide, texts) -> bool:
         """One round; False when no program was weak (nothing left to refine)."""
-        n_classes, classes = self.dataset.card.n_classes, self.dataset.card.classes
+        n_classes = self.dataset.card.n_classes
         order = sorted(current)
         columns = self.apply_valid([ProgramSource(current[i].name, current[i].code) for i in order],
                                    f"Round {r}: checking {len(order)} programs on valid")
@@ -65,21 +67,11 @@ class Refiner:
         if not weak:
             self.section["requests"].append({"round": r, "note": "no weak programs"})
             return False
-        candidates: list[tuple[int, int, GeneratedProgram, dict]] = []
-        with self.llm_stage(f"Round {r}: asking for better versions of {len(weak)} weak program"
-                            + ("s" if len(weak) != 1 else ""), len(weak), "programs") as stage:
-            for i, k, why in weak:
-                old = current[i]
-                shown_rows = mistakes(columns[:, k], gold, texts, shown, classes)
-                new = self.mode.refine_one(i, old.code, summary(columns[:, k], gold, shown), shown_rows, self.check)
-                record = {"round": r, "program": old.name, "weakness": why, "mistakes_shown": len(shown_rows),
-                          "status": new.status, "reason": new.reason, "cost_usd": round(new.cost_usd, 8),
-                          "candidate_file": self._save_candidate(old, new, r)}
-                self.section["requests"].append(record)
-                self.store.write()
-                stage.advance(1)
-                if new.status == "ok":
-                    candidates.append((i, k, new, record))
+        stopped: BudgetExceeded | None = None
+        try:
+            candidates = self._ask_all(r, weak, columns, gold, shown, texts, current)
+        except BudgetExceeded as e:  # decide on the answers already paid for, then stop
+            candidates, stopped = e.partial, e
         if candidates:
             new_cols = self.apply_valid([ProgramSource(c[2].name, c[2].code) for c in candidates],
                                         f"Round {r}: checking {len(candidates)} new versions on valid")
@@ -91,7 +83,43 @@ class Refiner:
                 if new_score > old_score:  # a tie keeps the old one: no churn without evidence
                     self._replace(current[i], new, r, old_score, new_score)
                     current[i] = new
+        if stopped is not None:
+            raise stopped
         return True
+
+    def _ask_all(self, r: int, weak: list, columns, gold, shown, texts, current: dict) -> list[tuple]:
+        """One request per weak program, side by side; the new versions that work, in program order."""
+        classes = self.dataset.card.classes
+        candidates: list[tuple[int, int, GeneratedProgram, dict]] = []
+
+        def ask(item: tuple) -> tuple[list, GeneratedProgram]:
+            i, k, _ = item
+            shown_rows = mistakes(columns[:, k], gold, texts, shown, classes)
+            return shown_rows, self.mode.refine_one(i, current[i].code, summary(columns[:, k], gold, shown),
+                                                    shown_rows, self.check, r)
+
+        def done(item: tuple, answer: tuple) -> None:  # in this thread, as each answer comes
+            (i, k, why), (shown_rows, new) = item, answer
+            record = {"round": r, "program": current[i].name, "weakness": why, "mistakes_shown": len(shown_rows),
+                      "status": new.status, "reason": new.reason, "cost_usd": round(new.cost_usd, 8),
+                      "candidate_file": self._save_candidate(current[i], new, r)}
+            with self.store.lock:  # other requests are still in flight, recording their calls
+                self.section["requests"].append(record)
+                self.store.write()
+            stage.advance(1)
+            if new.status == "ok":
+                candidates.append((i, k, new, record))
+
+        with self.llm_stage(f"Round {r}: asking for better versions of {len(weak)} weak program"
+                            + ("s" if len(weak) != 1 else ""), len(weak), "programs") as stage:
+            try:
+                run_all(weak, ask, self.mode.llm.settings.concurrency, done)
+            except BudgetExceeded as e:
+                e.partial = sorted(candidates, key=lambda c: c[0])
+                raise
+            finally:
+                self.section["requests"].sort(key=lambda rec: (rec["round"], rec.get("program", "")))
+        return sorted(candidates, key=lambda c: c[0])
 
     def _save_candidate(self, old: GeneratedProgram, new: GeneratedProgram, r: int) -> str:
         folder = self.store.dir / "refinement"

@@ -24,7 +24,7 @@ from alchemist.files import atomic_write_json
 from alchemist.models import ModelSpec
 from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.tasks import builtin_card, builtin_names
-from config import MAX_REFINE_ROUNDS, RunConfig, Settings, run_config
+from config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, Settings, run_config
 
 OWN_DATA = "__own__"
 MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
@@ -51,6 +51,8 @@ class Answers:
     rag_paths: str = ""  # comma-separated files or folders
     num_programs: int = 10
     refine_rounds: int = 1
+    concurrency: int = 8  # advanced: LLM requests in flight
+    max_cost: str = ""  # advanced: the budget cap in dollars ("" for none)
 
     @property
     def dataset_arg(self) -> str:
@@ -65,7 +67,8 @@ def load_answers(settings: Settings) -> Answers:
     d = settings.defaults
     answers = Answers(mode=d["mode"], code_model=d["code_model"], knowledge_model=d["knowledge_model"],
                       knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
-                      refine_rounds=d.get("refine_rounds", 1))
+                      refine_rounds=d.get("refine_rounds", 1), concurrency=d.get("concurrency", 8),
+                      max_cost="" if d.get("max_cost") is None else str(d["max_cost"]))
     try:
         saved = json.loads(_state_file(settings).read_text(encoding="utf-8"))
         for key, value in saved.items():
@@ -171,6 +174,33 @@ def _rounds(text: str) -> str:
     return "" if 0 <= n <= MAX_REFINE_ROUNDS else f"choose between 0 and {MAX_REFINE_ROUNDS} rounds"
 
 
+def _in_flight(text: str) -> str:
+    try:
+        n = int(text.strip())
+    except ValueError:
+        return "type a whole number, e.g. 8"
+    return "" if 1 <= n <= MAX_CONCURRENCY else f"choose between 1 and {MAX_CONCURRENCY}"
+
+
+def _dollars(text: str) -> str:
+    if not text.strip():
+        return ""
+    try:
+        return "" if float(text) > 0 else "a budget must be more than $0 (leave it empty for none)"
+    except ValueError:
+        return "type a number of dollars, e.g. 0.50, or leave it empty for no cap"
+
+
+def ask_advanced(answers: Answers) -> Answers:
+    """Settings most people leave alone (their defaults come from config.json)."""
+    answers.concurrency = int(ask.text(
+        "How many LLM requests in flight at once? (programs are written side by side; fewer are sent while the "
+        "provider answers 429)", str(answers.concurrency), _in_flight))
+    answers.max_cost = ask.text("Budget cap in dollars for this run (empty: none)?", answers.max_cost,
+                                _dollars).strip()
+    return answers
+
+
 def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     """Every question of a new run; returns the answers and the loaded dataset."""
     answers, dataset = ask_dataset(answers, data_dir)
@@ -201,6 +231,7 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
         knowledge_model=answers.knowledge_model if two_stage else settings.defaults["knowledge_model"],
         knowledge_type=answers.knowledge_type if two_stage else settings.defaults["knowledge_type"],
         num_programs=answers.num_programs, refine_rounds=answers.refine_rounds,
+        concurrency=answers.concurrency, max_cost=float(answers.max_cost) if answers.max_cost else None,
         description=answers.descriptions.get(answers.dataset_arg),
         text_column=answers.text_column if own else "text",
         label_column=(answers.label_column or None) if own else "label",
@@ -234,6 +265,8 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
         + (" and is refined" if config.refine_rounds else "") + ")",
         f"  estimated cost: about ${est.typical_usd:.4f}; at most ${est.worst_usd:.4f} "
         "(every reply at the output limit, every program repaired" + (" and refined)" if config.refine_rounds else ")"),
+        f"  in flight:      up to {config.concurrency} LLM requests at once"
+        + (f"; budget cap ${config.max_cost:g}" if config.max_cost else "; no budget cap"),
         f"  written to:     {(config.out_dir or config.saved_dir) / dataset.name / config.mode}/<run-id>/",
         "",
     ]
@@ -286,7 +319,14 @@ def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
         answers, dataset = ask_run(answers, settings, data_dir)
         config = config_for(answers, settings, data_dir, out)
         print(summary(config, settings, dataset))
-        choice = ask.select("Go ahead?", [Choice("Run it", "run"), Choice("Change my answers", "change")])
+        go = [Choice("Run it", "run"), Choice("Change my answers", "change"),
+              Choice("Advanced settings (requests in flight, budget cap)", "advanced")]
+        choice = ask.select("Go ahead?", go)
+        while choice == "advanced":
+            answers = ask_advanced(answers)
+            config = config_for(answers, settings, data_dir, out)
+            print(summary(config, settings, dataset))
+            choice = ask.select("Go ahead?", go)
         if choice == "run":
             save_answers(settings, answers)
             return config

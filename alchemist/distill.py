@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from alchemist.embeddings import EmbeddingError, TextEncoder
 from alchemist.errors import AlchemistError
-from alchemist.features import EmbeddingFeatures, TfidfFeatures, make_features
+from alchemist.features import CombinedFeatures, Features, TfidfFeatures, make_features
 from alchemist.files import atomic_write_bytes
 from alchemist.metrics import per_class, score
 
@@ -39,7 +39,7 @@ MIN_UNSEEN = 50  # fewer valid rows unseen in train than this (or half of valid)
 class DistilledModel:
     """Features + classifier, with the task's class names; labels raw text."""
 
-    features: TfidfFeatures | EmbeddingFeatures
+    features: Features
     classifier: object
     classes: list[str]
 
@@ -83,14 +83,14 @@ def load_model(path: Path) -> DistilledModel:
 class FeatureSet:
     """One candidate's features for every split (valid/test None when the split is absent)."""
 
-    features: TfidfFeatures | EmbeddingFeatures
+    features: Features
     train: object
     valid: object = None
     test: object = None
 
 
 def candidates_for(requested: str) -> list[str]:
-    return ["tfidf", "embeddings"] if requested == "auto" else [requested]
+    return ["tfidf", "embeddings", "combined"] if requested == "auto" else [requested]
 
 
 def prepare(names: Sequence[str], train_texts: Sequence[str], valid_texts: Sequence[str] = (),
@@ -99,6 +99,10 @@ def prepare(names: Sequence[str], train_texts: Sequence[str], valid_texts: Seque
     """Build each candidate's features; a candidate that cannot be built is left out with the reason."""
     sets, notes = [], []
     for name in names:
+        built = {s.features.name: s for s in sets}
+        if name == "combined" and {"tfidf", "embeddings"} <= set(built):  # both already built: join them
+            sets.append(_joined(built["tfidf"], built["embeddings"]))
+            continue
         feats = make_features(name, encoder)
         try:
             splits = [feats.fit_transform(train_texts, advance)]
@@ -111,6 +115,13 @@ def prepare(names: Sequence[str], train_texts: Sequence[str], valid_texts: Seque
             continue
         sets.append(FeatureSet(feats, *splits))
     return sets, notes
+
+
+def _joined(tfidf: FeatureSet, emb: FeatureSet) -> FeatureSet:
+    join = CombinedFeatures.join
+    return FeatureSet(CombinedFeatures(tfidf.features, emb.features), join(tfidf.train, emb.train),
+                      *(join(a, b) if a is not None else None for a, b in ((tfidf.valid, emb.valid),
+                                                                            (tfidf.test, emb.test))))
 
 
 @dataclass
@@ -179,22 +190,27 @@ def _fit(feats, X, y, seed: int):
 
 
 def _fit_all(jobs: list[tuple], advance: Callable[[int], None]) -> dict:
-    """Fit every (key, feats, X, y, seed) job; independent fits run side by side on the machine's cores
-    (processes: the MLP's sparse products hold the GIL) once the data is big enough to pay for them."""
-    if len(jobs) < 2 or max(job[2].shape[0] for job in jobs) < PARALLEL_MIN_ROWS or _cores() < 2:
-        out = {}
-        for key, feats, X, y, seed in jobs:
+    """Fit every (key, feats, X, y, seed) job; independent MLP fits run side by side on the machine's cores
+    (processes: the MLP's sparse products hold the GIL) once the data is big enough to pay for them.
+    Deterministic (logistic regression) fits take well under a second: here, not worth shipping X to a process."""
+    pool = [job for job in jobs if not job[1].deterministic]
+    if len(pool) < 2 or max(job[2].shape[0] for job in pool) < PARALLEL_MIN_ROWS or _cores() < 2:
+        pool = []
+    pooled = {job[0] for job in pool}
+    out = {}
+    for key, feats, X, y, seed in jobs:
+        if key not in pooled:
             out[key] = _fit(feats, X, y, seed)
             advance(1)
+    if not pool:
         return out
     from joblib import Parallel, delayed
 
     def one(key, feats, X, y, seed):
         return key, _fit(feats, X, y, seed)
 
-    out = {}
-    with Parallel(n_jobs=min(len(jobs), _cores()), return_as="generator_unordered") as parallel:
-        for key, clf in parallel(delayed(one)(*job) for job in jobs):
+    with Parallel(n_jobs=min(len(pool), _cores()), return_as="generator_unordered") as parallel:
+        for key, clf in parallel(delayed(one)(*job) for job in pool):
             out[key] = clf
             advance(1)
     return out

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alchemist.models import ModelSpec
-from alchemist.prompts import TaskPrompts
+from alchemist.prompts import TaskPrompts, angles
 from alchemist.refine import MISTAKE_CHARS, MISTAKES
 from alchemist.tokens import TokenCounter
 
 TYPICAL_KNOWLEDGE_TOKENS = 400
 TYPICAL_PROGRAM_TOKENS = 350
-TYPICAL_STRATEGY_TOKENS = 15  # one line per earlier program listed in the prompt
 TYPICAL_WEAK_SHARE = 0.5  # programs a refinement round finds weak, typically
 
 
@@ -34,8 +33,8 @@ def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | N
                  n: int, max_tokens: int, examples: str = "", tokenizer_dir: Path | None = None,
                  refine_rounds: int = 0) -> Estimate:
     code_count = TokenCounter(code, tokenizer_dir).count
-    base_code = code_count(prompts.code_system()) + code_count(prompts.code_user())
-    strategies = TYPICAL_STRATEGY_TOKENS * (n - 1) / 2  # the average program sees half the others listed
+    longest = max(angles(), key=len, default="")  # each program's prompt names its own angle
+    base_code = code_count(prompts.code_system()) + code_count(prompts.code_user(angle=longest))
     typical = worst = 0.0
     if knowledge is not None:
         count = TokenCounter(knowledge, tokenizer_dir).count
@@ -44,8 +43,8 @@ def estimate_run(prompts: TaskPrompts, code: ModelSpec, knowledge: ModelSpec | N
         worst += n * knowledge.cost(k_in, max_tokens)
     k_typ = TYPICAL_KNOWLEDGE_TOKENS if knowledge is not None else 0
     k_max = max_tokens if knowledge is not None else 0
-    typical += n * code.cost(int(base_code + k_typ + strategies), TYPICAL_PROGRAM_TOKENS)
-    worst_code_in = int(base_code + k_max + strategies)
+    typical += n * code.cost(int(base_code + k_typ), TYPICAL_PROGRAM_TOKENS)
+    worst_code_in = int(base_code + k_max)
     worst += n * code.cost(worst_code_in, max_tokens)  # the code call
     worst += n * code.cost(worst_code_in + max_tokens, max_tokens)  # its repair, quoting the reply
     calls = n * (2 if knowledge is not None else 1)

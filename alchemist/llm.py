@@ -3,7 +3,10 @@
 System + user message in; text and token usage (read from the API's response) out. Our own retry
 policy (the SDKs' retries are off): backoff on rate limits, 5xx, timeouts and dropped connections,
 honouring Retry-After. Every call goes through the response cache; `offline` answers only from it.
-A budget cap refuses a call whose worst-case cost would pass it.
+Calls may be made from several threads at once (see concurrency.py): at most `concurrency` are in
+flight, fewer while the provider answers 429. A budget cap reserves each call's worst-case cost before
+it is sent and settles it with the real cost when the reply comes, so calls in flight together can
+never pass the cap.
 """
 
 from __future__ import annotations
@@ -12,16 +15,18 @@ import hashlib
 import os
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from alchemist.concurrency import AdaptiveLimit
 from alchemist.errors import AlchemistError
 from alchemist.llm_cache import ResponseCache, request_key
 from alchemist.models import ModelSpec
 from alchemist.safe_text import redact
-from alchemist.tokens import CHARS_PER_TOKEN
 
+MESSAGE_OVERHEAD_TOKENS = 32  # role markers and framing a provider adds around the messages
 
 
 class LLMError(AlchemistError):
@@ -30,6 +35,8 @@ class LLMError(AlchemistError):
 
 class BudgetExceeded(LLMError):
     """The next call could pass the run's --max-cost."""
+
+    partial: object = None  # what a stage had finished when it stopped, if it hands that on
 
 
 @dataclass
@@ -57,6 +64,7 @@ class CallSettings:
     offline: bool = False
     base_url: str | None = None  # --base-url: overrides the provider's (or the SDK's env default)
     max_cost_usd: float | None = None
+    concurrency: int = 8  # requests in flight at most
 
 
 @dataclass
@@ -166,24 +174,38 @@ class _Provider:
 
 @dataclass
 class LLMSession:
-    """All LLM calls of one run: clients per model, cache, retries, budget, and a record of each call."""
+    """All LLM calls of one run: clients per model, cache, retries, budget, and a record of each call.
+    Safe to call from several threads."""
 
     settings: CallSettings
     cache: ResponseCache | None = None
     on_call: Callable[[dict], None] | None = None  # receives each call's record (for the manifest)
+    on_send: Callable[[], None] | None = None  # a request was sent (the live line shows what is in flight)
     sleep: Callable[[float], None] = time.sleep
     spent_usd: float = 0.0
+    reserved_usd: float = 0.0  # worst cases of the calls in flight
     calls: int = 0
     cached_calls: int = 0
     _providers: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.limit = AdaptiveLimit(self.settings.concurrency)
+        self._lock = threading.RLock()
+        self._settled = threading.Condition(self._lock)  # a reservation was let go
+
+    @property
+    def in_flight(self) -> int:
+        return self.limit.in_flight
 
     @staticmethod
     def prompt_sha256(system: str, user: str) -> str:
         return hashlib.sha256((system + "\x00" + user).encode()).hexdigest()
 
     def estimate(self, spec: ModelSpec, system: str, user: str, max_tokens: int) -> float:
-        """Worst-case dollars of a call: its prompt, and every output token it may write."""
-        return spec.cost((len(system) + len(user)) // CHARS_PER_TOKEN + 1, max_tokens)
+        """Worst-case dollars of a call: a token per byte of prompt (no tokenizer makes more) plus
+        framing, and every output token it may write."""
+        prompt = len(system.encode()) + len(user.encode()) + MESSAGE_OVERHEAD_TOKENS
+        return spec.cost(prompt, max_tokens)
 
     def params(self, spec: ModelSpec, temperature: float | None, max_tokens: int) -> dict:
         params: dict = {"max_tokens": max_tokens}
@@ -206,48 +228,75 @@ class LLMSession:
         if self.settings.offline:
             raise LLMError(f"offline: no cached reply for this {record.get('stage', 'LLM')} request to "
                            f"{spec.name}; run it once online (without --offline) first")
+        worst = self._reserve(spec, self.estimate(spec, system, user, max_tokens))
+        try:
+            raw, seconds, attempts = self._call_with_retries(spec, system, user, params)
+            reply = LLMReply(raw.text, raw.input_tokens, raw.output_tokens,
+                             spec.cost(raw.input_tokens, raw.output_tokens), False, raw.stop_reason, key, seconds,
+                             attempts)
+            if self.cache:
+                self.cache.put(key, {k: record[k] for k in ("model", "provider", "api_id", "params", "sample",
+                                                            "system", "user")},
+                               {"text": raw.text, "input_tokens": raw.input_tokens,
+                                "output_tokens": raw.output_tokens, "stop_reason": raw.stop_reason})
+            return self._finish(record, reply)  # spent before the reservation is let go: never both absent
+        finally:
+            self._settle(worst)
+
+    def _reserve(self, spec: ModelSpec, worst: float) -> float:
+        """Hold a call's worst case against the budget until its reply settles it. A call that could pass
+        the cap even with nothing else in flight is refused; one that only could with the calls in flight
+        at their worst waits for them to settle (they usually cost far less than their worst)."""
         cap = self.settings.max_cost_usd
-        if cap is not None and self.spent_usd + self.estimate(spec, system, user, max_tokens) > cap:
-            raise BudgetExceeded(f"the next call to {spec.name} could cost up to "
-                                 f"${self.estimate(spec, system, user, max_tokens):.4f} and pass --max-cost "
-                                 f"${cap:g} (spent ${self.spent_usd:.4f})")
-        raw, seconds, attempts = self._call_with_retries(spec, system, user, params)
-        reply = LLMReply(raw.text, raw.input_tokens, raw.output_tokens, spec.cost(raw.input_tokens, raw.output_tokens),
-                         False, raw.stop_reason, key, seconds, attempts)
-        if self.cache:
-            self.cache.put(key, {k: record[k] for k in ("model", "provider", "api_id", "params", "sample",
-                                                        "system", "user")},
-                           {"text": raw.text, "input_tokens": raw.input_tokens, "output_tokens": raw.output_tokens,
-                            "stop_reason": raw.stop_reason})
-        return self._finish(record, reply)
+        with self._settled:
+            while True:
+                if cap is not None and self.spent_usd + worst > cap:
+                    raise BudgetExceeded(f"the next call to {spec.name} could cost up to ${worst:.4f} and pass "
+                                         f"--max-cost ${cap:g} (spent ${self.spent_usd:.4f})")
+                if cap is None or self.spent_usd + self.reserved_usd + worst <= cap:
+                    self.reserved_usd += worst
+                    return worst
+                self._settled.wait()
+
+    def _settle(self, worst: float) -> None:
+        with self._settled:
+            self.reserved_usd -= worst
+            self._settled.notify_all()
 
     def _finish(self, record: dict, reply: LLMReply) -> LLMReply:
-        self.calls += 1
-        self.cached_calls += reply.cached
-        self.spent_usd += reply.cost_usd
         record.update(reply=reply.text, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
                       cost_usd=reply.cost_usd, cached=reply.cached, stop_reason=reply.stop_reason,
                       seconds=round(reply.seconds, 3), attempts=reply.attempts)
-        if self.on_call:
-            self.on_call(record)
+        with self._lock:  # one writer of the totals and the manifest at a time
+            self.calls += 1
+            self.cached_calls += reply.cached
+            self.spent_usd += reply.cost_usd
+            if self.on_call:
+                self.on_call(record)
         return reply
 
     def _provider(self, spec: ModelSpec) -> _Provider:
-        if spec.name not in self._providers:
-            self._providers[spec.name] = _Provider(spec, self.settings)
-        return self._providers[spec.name]
+        with self._lock:
+            if spec.name not in self._providers:
+                self._providers[spec.name] = _Provider(spec, self.settings)
+                self._providers[spec.name].client()  # a missing key fails here, once, before any waiting
+            return self._providers[spec.name]
 
     def _call_with_retries(self, spec: ModelSpec, system: str, user: str, params: dict) -> tuple[_Raw, float, int]:
         provider = self._provider(spec)
-        provider.client()  # a missing key fails here, once, before any waiting
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
+            self.limit.acquire()
+            if self.on_send:
+                self.on_send()
             start = time.monotonic()
             try:
-                return provider.call(system, user, params), time.monotonic() - start, attempt
+                raw = provider.call(system, user, params)
             except LLMError:
+                self.limit.release()
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below; anything unknown is final
+                self.limit.release(throttled=getattr(exc, "status_code", None) == 429)
                 retry, wait, what = _retryable(exc)
                 if not retry:
                     raise LLMError(f"{spec.name} ({spec.provider}): {what}") from None
@@ -256,4 +305,7 @@ class LLMSession:
                                    f"last error: {what}") from None
                 delay = wait if wait is not None else self.settings.backoff_s * 2 ** (attempt - 1)
                 self.sleep(min(60.0, delay) * (1 if wait is not None else 0.5 + random.random() / 2))
+            else:
+                self.limit.release()
+                return raw, time.monotonic() - start, attempt
         raise AssertionError("unreachable")

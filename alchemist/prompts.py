@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from string import Template
 
+from alchemist.choices import KNOWLEDGE_TYPES
 from alchemist.datasets import Dataset
 from alchemist.errors import AlchemistError
 from alchemist.sandbox.policy import ALLOWED_MODULES
 from alchemist.tasks import PROJECT_ROOT, TaskCard
 
 TEMPLATES_DIR = PROJECT_ROOT / "prompts" / "templates"
-KNOWLEDGE_TYPES = ("rules", "keywords", "description", "examples")
+ANGLES_FILE = PROJECT_ROOT / "prompts" / "angles.txt"
 EXAMPLES_PER_CLASS = 5
 EXAMPLE_CHARS = 400
 PROMPT_ROWS = 8  # unlabeled train rows shown in the code prompt, so programs match the real data
@@ -59,18 +61,15 @@ class TaskPrompts:
     def code_system(self) -> str:
         return fill("code_system")
 
-    def code_user(self, knowledge: str | None = None, strategies: list[str] | None = None) -> str:
+    def code_user(self, knowledge: str | None = None, angle: str = "") -> str:
         knowledge_section = fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
-        strategies_section = ""
-        if strategies:
-            listed = "\n".join(f"- {s}" for s in strategies)
-            strategies_section = fill("strategies_section", strategies=listed) + "\n"
+        angle_section = fill("angle_section", angle=angle) + "\n" if angle else ""
         data_section = ""
         if self.rows:
             listed = "\n".join(f"- {r}" for r in self.rows)
             data_section = fill("data_section", item=self.card.item, rows=listed) + "\n"
         return fill("code_user", **self.common(), labeling_instruction=self.labeling_instruction(),
-                     knowledge_section=knowledge_section, strategies_section=strategies_section,
+                     knowledge_section=knowledge_section, angle_section=angle_section,
                      data_section=data_section,
                      allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
 
@@ -95,6 +94,20 @@ class TaskPrompts:
         else:
             previous = "Your reply was:\n<reply>\n" + reply.strip()[:3000] + "\n</reply>"
         return fill("repair_user", error=error, previous=previous, arg_name=self.card.arg_name)
+
+
+def angles(path: Path = ANGLES_FILE) -> list[str]:
+    """The per-program angles (prompts/angles.txt): one per line, blank and # lines skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise AlchemistError(f"{path}: cannot read the program angles ({e.strerror or e})") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def angle_for(index: int, listed: list[str]) -> str:
+    """Program `index` (1-based) always gets the same angle, whatever order programs are written in."""
+    return listed[(index - 1) % len(listed)] if listed else ""
 
 
 def sample_rows(dataset: Dataset, n: int = PROMPT_ROWS, seed: int = 0) -> list[str]:

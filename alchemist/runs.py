@@ -7,6 +7,7 @@ keeps everything it produced. A new run always gets a new folder.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,9 @@ class RunStore:
     def __init__(self, root: Path, dataset: str, mode: str, config: dict):
         self.dir = new_run_dir(Path(root) / dataset / mode)
         self._start = time.monotonic()
+        # Calls finish on worker threads while the main thread saves programs: whoever changes the
+        # manifest outside these methods while calls are in flight holds this lock too.
+        self.lock = threading.RLock()
         self.manifest: dict = {
             "manifest_version": MANIFEST_VERSION, "tool": "alchemist", "run_id": self.dir.name,
             "dataset": dataset, "mode": mode, "created": _now(), "status": "running", "config": config,
@@ -34,10 +38,15 @@ class RunStore:
         self.write()
 
     def write(self) -> None:
-        self.manifest["elapsed_s"] = round(time.monotonic() - self._start, 3)
-        atomic_write_json(self.dir / MANIFEST, self.manifest)
+        with self.lock:
+            self.manifest["elapsed_s"] = round(time.monotonic() - self._start, 3)
+            atomic_write_json(self.dir / MANIFEST, self.manifest)
 
     def record_call(self, record: dict) -> None:
+        with self.lock:
+            self._record_call(record)
+
+    def _record_call(self, record: dict) -> None:
         record = {"index": len(self.manifest["calls"]), "at": _now(), **record}
         self.manifest["calls"].append(record)
         totals = self.manifest["totals"]
@@ -63,7 +72,13 @@ class RunStore:
         """Write lf_NN.py and record the program in the manifest."""
         path = self.dir / f"{program.name}.py"
         self.write_program(path, program, header, reapply)
-        self.manifest["programs"].append({
+        with self.lock:
+            self._add_program(path, program)
+        return path
+
+    def _add_program(self, path: Path, program) -> None:
+        programs = self.manifest["programs"]
+        programs.append({
             "name": program.name, "file": path.name, "status": program.status, "reason": program.reason,
             "strategy": program.strategy, "knowledge": program.knowledge,
             "code_prompt_sha256": program.code_prompt_sha256,
@@ -72,12 +87,28 @@ class RunStore:
             "cost_usd": round(program.cost_usd, 8), "cached_calls": program.cached_calls,
             **({"retrieved_chunks": program.context} if getattr(program, "context", None) else {}),
         })
+        programs.sort(key=lambda entry: entry["name"])  # written side by side, listed in order
         self.write()
-        return path
+
+    def order_calls(self) -> None:
+        """Calls made side by side are recorded as they arrive; the finished manifest lists them in a
+        fixed order instead (refinement round, program, split and rows, then as each chain made them)."""
+        calls = self.manifest["calls"]
+        calls.sort(key=lambda c: (c.get("round", 0), str(c.get("program", "")), str(c.get("split", "")),
+                                  (c.get("rows") or [0])[0], c["index"]))
+        written: dict[str, list[int]] = {}
+        for i, call in enumerate(calls):
+            call["index"] = i
+            if call.get("program") and not call.get("round"):
+                written.setdefault(call["program"], []).append(i)
+        for entry in self.manifest["programs"]:
+            entry["calls"] = written.get(entry["name"], [])
 
     def finish(self, status: str, error: str = "") -> None:
-        self.manifest["status"] = status
-        self.manifest["finished"] = _now()
-        if error:
-            self.manifest["error"] = error
-        self.write()
+        with self.lock:
+            self.order_calls()
+            self.manifest["status"] = status
+            self.manifest["finished"] = _now()
+            if error:
+                self.manifest["error"] = error
+            self.write()

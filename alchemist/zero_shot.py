@@ -13,7 +13,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from alchemist.llm import LLMSession
+from alchemist.concurrency import run_all
+from alchemist.llm import BudgetExceeded, LLMSession
 from alchemist.models import ModelSpec
 from alchemist.prompts import TaskPrompts, fill
 from alchemist.tasks import TaskCard
@@ -108,22 +109,37 @@ class ZeroShotLabeler:
         self.prompts, self.llm, self.spec = prompts, llm, spec
         self.batch_size, self.max_tokens = batch_size, max_tokens
 
-    def label(self, texts: Sequence[str], tick: Callable[[int], None] | None = None) -> ZeroShotResult:
+    def label(self, texts: Sequence[str], tick: Callable[[int], None] | None = None,
+              split: str = "") -> ZeroShotResult:
+        """Labels for every text, batches side by side (up to the session's concurrency). A failure stops
+        new batches; the labels of batches already answered are on the exception (`partial`)."""
         out = ZeroShotResult(labels=np.full(len(texts), -1, dtype=np.int8))
-        for start in range(0, len(texts), self.batch_size):
+        found: list[tuple[int, str]] = []  # (first row, problem): answers arrive in any order
+
+        def ask(start: int) -> str:
             batch = texts[start:start + self.batch_size]
             system, user = batch_prompt(self.prompts, batch)
-            reply = self.llm.complete(self.spec, system, user, temperature=0.0,
-                                      max_tokens=max(self.max_tokens, 16 * len(batch)), sample=0,
-                                      meta={"stage": "zero-shot", "rows": [start, start + len(batch)]})
-            labels, problem = parse_labels(reply.text, len(batch), self.prompts.card)
+            meta = {"stage": "zero-shot", "rows": [start, start + len(batch)], **({"split": split} if split else {})}
+            return self.llm.complete(self.spec, system, user, temperature=0.0,
+                                     max_tokens=max(self.max_tokens, 16 * len(batch)), sample=0, meta=meta).text
+
+        def done(start: int, reply: str) -> None:
+            n = len(texts[start:start + self.batch_size])
+            labels, problem = parse_labels(reply, n, self.prompts.card)
             if problem:
                 out.failed_calls += 1
-                if len(out.problems) < 3:
-                    out.problems.append(f"rows {start}-{start + len(batch) - 1}: {problem}")
+                found.append((start, f"rows {start}-{start + n - 1}: {problem}"))
             else:
                 out.unknown_answers += labels.count(-1)
-            out.labels[start:start + len(batch)] = labels
+            out.labels[start:start + n] = labels
             if tick:
-                tick(len(batch))
+                tick(n)
+
+        try:
+            run_all(range(0, len(texts), self.batch_size), ask, self.llm.settings.concurrency, done)
+        except BudgetExceeded as e:
+            e.partial = out
+            raise
+        finally:
+            out.problems = [text for _, text in sorted(found)[:3]]
         return out

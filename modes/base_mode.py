@@ -3,6 +3,8 @@
 A mode builds prompts and calls the LLM; it never executes code. Whether a program is usable is
 decided by the `check` callback the executor passes in (static gate + sandboxed trial run).
 Per program: [knowledge call] -> code call -> (if unusable) one repair call with the exact error.
+That chain is in order; different programs are written side by side (up to the session's concurrency),
+each from its own angle (prompts/angles.txt), so program N is always the one written from prompt N.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from alchemist.concurrency import run_all
 from alchemist.extract import extract_code, strategy_of
 from alchemist.llm import LLMReply, LLMSession
 from alchemist.models import ModelSpec
-from alchemist.prompts import TaskPrompts
+from alchemist.prompts import TaskPrompts, angle_for, angles
 
 Check = Callable[[str], str]  # program source -> "" if usable, else the exact problem
 
@@ -67,6 +70,7 @@ class BaseMode:
 
     def __init__(self, prompts: TaskPrompts, llm: LLMSession, settings: ModeSettings):
         self.prompts, self.llm, self.settings = prompts, llm, settings
+        self.angles = angles()
 
     # --- hooks for subclasses -------------------------------------------------------------------
     def knowledge(self, program: GeneratedProgram) -> str | None:
@@ -80,10 +84,11 @@ class BaseMode:
                 "knowledge_type": s.knowledge_type}
 
     # --- the dialogue -----------------------------------------------------------------------------
-    def _ask(self, model: ModelSpec, system: str, user: str, program: GeneratedProgram, stage: str) -> LLMReply:
+    def _ask(self, model: ModelSpec, system: str, user: str, program: GeneratedProgram, stage: str,
+             round_: int = 0) -> LLMReply:
+        meta = {"stage": stage, "program": program.name, **({"round": round_} if round_ else {})}
         reply = self.llm.complete(model, system, user, temperature=self.settings.temperature,
-                                  max_tokens=self.settings.max_tokens, sample=program.index,
-                                  meta={"stage": stage, "program": program.name})
+                                  max_tokens=self.settings.max_tokens, sample=program.index, meta=meta)
         program.replies.append(reply)
         return reply
 
@@ -94,11 +99,11 @@ class BaseMode:
             return found.code, found.problem
         return found.code, check(found.code)
 
-    def generate_one(self, index: int, strategies: list[str], check: Check) -> GeneratedProgram:
+    def generate_one(self, index: int, check: Check) -> GeneratedProgram:
         program = GeneratedProgram(index=index, code="", status="rejected")
         program.knowledge = self.knowledge(program)
         system = self.prompts.code_system()
-        user = self.prompts.code_user(program.knowledge, strategies)
+        user = self.prompts.code_user(program.knowledge, angle_for(index, self.angles))
         program.code_prompt_sha256 = self.llm.prompt_sha256(system, user)
         reply = self._ask(self.settings.code_model, system, user, program, "code")
         code, problem = self._usable(reply, check)
@@ -115,13 +120,14 @@ class BaseMode:
         program.strategy = strategy_of(code)
         return program
 
-    def refine_one(self, index: int, code: str, summary: str, mistakes: list, check: Check) -> GeneratedProgram:
+    def refine_one(self, index: int, code: str, summary: str, mistakes: list, check: Check,
+                   round_: int = 1) -> GeneratedProgram:
         """A better version of program `index` from rows it got wrong; no repair request (the old one stays)."""
         program = GeneratedProgram(index=index, code="", status="rejected")
         system = self.prompts.code_system()
         user = self.prompts.refine_user(code, summary, mistakes)
         program.code_prompt_sha256 = self.llm.prompt_sha256(system, user)
-        reply = self._ask(self.settings.code_model, system, user, program, "refine")
+        reply = self._ask(self.settings.code_model, system, user, program, "refine", round_)
         program.code, problem = self._usable(reply, check)
         if problem:
             program.reason = problem
@@ -130,11 +136,7 @@ class BaseMode:
         return program
 
     def generate(self, n: int, check: Check, on_program: Callable[[GeneratedProgram], None]) -> list[GeneratedProgram]:
-        """Write n programs; each is handed to `on_program` (saved) as soon as it is done."""
-        programs: list[GeneratedProgram] = []
-        for index in range(1, n + 1):
-            strategies = [p.strategy for p in programs if p.status == "ok" and p.strategy]
-            program = self.generate_one(index, strategies, check)
-            programs.append(program)
-            on_program(program)
-        return programs
+        """Write n programs, side by side; each is handed to `on_program` (saved) as soon as it is done.
+        A failure (the budget, an API error) stops new programs; those in flight are finished and saved."""
+        return run_all(range(1, n + 1), lambda index: self.generate_one(index, check),
+                       self.llm.settings.concurrency, lambda index, program: on_program(program))

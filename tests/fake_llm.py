@@ -6,7 +6,7 @@ client code. Replies are scripted: a queue of items, then a default responder.
 Script items:
     "text"                          a reply with this text
     {"status": 429, "headers": {...}, "message": "..."}   an HTTP error
-    {"delay": 2.0, "text": "..."}   answer after a delay (for timeouts)
+    {"delay": 2.0, "text": "..."}   answer after a delay (for timeouts); `delay` sets one for every request
     {"text": "...", "truncated": True}   finish_reason length / stop_reason max_tokens
     callable(request) -> str        computed reply
 """
@@ -31,6 +31,9 @@ class FakeLLM:
         self.requests: list[dict] = []  # {"path", "headers", "body"}
         self.embedding_requests: list[dict] = []
         self.default = default or (lambda req: "no script")
+        self.delay = 0.0  # seconds every chat request takes (a slow provider)
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most chat requests it was answering at once
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True  # a handler still sleeping (timeout tests) never blocks shutdown
@@ -89,9 +92,15 @@ class FakeLLM:
                     with fake._lock:
                         fake.embedding_requests.append(request)
                     return self._send(200, fake._embeddings_body(body))
-                item = fake._next(request)
-                if "delay" in item:
-                    time.sleep(item["delay"])
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
+                try:
+                    item = fake._next(request)
+                    time.sleep(item.get("delay", fake.delay))
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
                 if "status" in item:
                     return self._send(item["status"], {"error": {"type": "error", "message":
                                       item.get("message", "scripted error")}}, item.get("headers", {}))
@@ -169,12 +178,18 @@ def program_for(n: int) -> str:
             f"def label_function(comment):\n    return {label} if '{word}' in comment.lower() else -1\n```\n")
 
 
+def angle_index(prompt: str) -> int:
+    """Which of prompts/angles.txt the prompt names (0 when none): program N gets angle N."""
+    from alchemist.prompts import angles
+
+    return next((i for i, angle in enumerate(angles()) if angle in prompt), 0)
+
+
 def smart_reply(request: dict) -> str:
-    """Knowledge requests get rules; code requests get a program chosen by how many came before."""
+    """Knowledge requests get rules; code requests get a program chosen by the angle their prompt names,
+    so program N gets the same program whatever order the requests arrive in."""
     body = request["body"]
     system = body.get("system") or next((m["content"] for m in body.get("messages", []) if m["role"] == "system"), "")
     if "expert annotator" in system:
         return "Links and requests to subscribe indicate spam. Talk about the song indicates ham."
-    prompt = FakeLLM._prompt_text(body)
-    used = prompt.count("\n- the keyword")  # strategies already listed in the prompt
-    return program_for(used)
+    return program_for(angle_index(FakeLLM._prompt_text(body)))

@@ -48,7 +48,7 @@ def test_apply_demo_programs_end_to_end(tmp_path, capsys):
     assert report["majority_vote"]["test"] > 0.8
     dist = report["distilled"]
     feats = dist["features"]  # chosen on valid; the MLP runs its seeds, logistic regression fits once
-    assert feats["requested"] == "auto" and {c["features"] for c in feats["candidates"]} == {"tfidf", "embeddings"}
+    assert feats["requested"] == "auto" and {c["features"] for c in feats["candidates"]} == {"tfidf", "embeddings", "combined"}
     assert {c["labels"] for c in feats["candidates"]} <= set(lm["candidates"]) and feats["labels"] in lm["candidates"]
     assert dist["valid"] == max(c["valid"] for c in feats["candidates"]) and feats["reason"]
     assert dist["seeds"] == (2 if feats["chosen"] == "tfidf" else 1) and len(dist["scores"]) == dist["seeds"]

@@ -197,3 +197,29 @@ def test_a_rerun_reads_every_embedding_from_the_cache(tmp_path, capsys):
     assert "embeddings" in reports[0]["timings_s"] and "embeddings" not in reports[1]["timings_s"]
     assert "Embedding texts" not in err  # nothing left to embed: no embedding bar on the re-run
     assert reports[0]["distilled"]["test_mean"] == reports[1]["distilled"]["test_mean"]
+
+
+def test_combined_features_join_tfidf_and_embeddings_and_predict_as_trained(tmp_path):
+    train, valid = sentiment(TRAIN_WORDS, 200, 6), sentiment(HELD_OUT_WORDS, 60, 7)
+    sets, notes = prepare(["tfidf", "embeddings", "combined"], train[0], valid[0])
+    assert not notes and [s.features.name for s in sets] == ["tfidf", "embeddings", "combined"]
+    tfidf, emb, combined = sets
+    # built from the other two (nothing computed twice), the same as computing it afresh
+    assert combined.train.shape == (200, tfidf.train.shape[1] + 384)
+    fresh, _ = prepare(["combined"], train[0], valid[0])
+    assert np.allclose(fresh[0].valid.toarray(), combined.valid.toarray(), atol=1e-6)
+    result = distill([combined], train[1], ["negative", "positive"], 3)
+    assert result.features == "combined" and result.seeds == 1  # logistic regression: one fit
+    path = tmp_path / "model.pkl"
+    result.model.save(path)
+    loaded = load_model(path)
+    assert path.stat().st_size < 2_000_000  # the vectorizer and weights of a linear model, no encoder weights
+    expected = result.model.classifier.predict_proba(combined.valid)
+    assert np.allclose(loaded.predict_proba(valid[0]), expected, atol=1e-5)
+
+
+def test_every_mode_name_offered_on_the_command_line_is_implemented():
+    from alchemist.choices import MODE_NAMES
+    from modes import MODES
+
+    assert set(MODE_NAMES) == set(MODES)

@@ -164,7 +164,8 @@ def test_zero_shot_mode_end_to_end_with_parsing_failures(env, capsys):
               '["ham", "ham"]', '["spam", "eggs", "ham", "ham", "ham"]')
     fake.default = lambda req: json.dumps(["ham"] * req["body"]["messages"][1]["content"].count("\n["))
     code = main.main(["zero-shot", "--dataset", "demo", "--limit", "10", "--batch-size", "5", "--yes",
-                      "--seeds", "1", "--out", str(tmp / "runs"), "--json", str(tmp / "r.json")])
+                      "--seeds", "1", "--out", str(tmp / "runs"), "--json", str(tmp / "r.json"),
+                      "--concurrency", "1"])  # the scripted replies are a queue: one batch at a time
     assert code == 0, capsys.readouterr().err
     assert fake.calls == 6  # 3 splits x 10 rows / 5 per call
     report = json.loads((tmp / "r.json").read_text())
@@ -199,12 +200,12 @@ def test_run_report_compares_with_zero_shot(env, capsys):
 def test_budget_stop_leaves_a_consistent_run(env, capsys):
     tmp, _ = env
     code = main.main(["run", "--dataset", "demo", "--mode", "scriptoriumws", "--num-programs", "10", "--seeds", "1",
-                      "--max-cost", "0.0015", "--out", str(tmp / "runs"), "--label-model", "majority"])
+                      "--max-cost", "0.002", "--out", str(tmp / "runs"), "--label-model", "majority"])
     assert code == 0
     (run_dir,) = (tmp / "runs" / "demo" / "scriptoriumws").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "stopped: budget" and "max-cost" in manifest["error"]
     files = sorted(p.name for p in run_dir.glob("lf_*.py"))
     assert files == [f"{p['name']}.py" for p in manifest["programs"]] and 0 < len(files) < 10
-    assert manifest["totals"]["cost_usd"] <= 0.0015 and not list(run_dir.glob(".*.tmp"))
+    assert manifest["totals"]["cost_usd"] <= 0.002 and not list(run_dir.glob(".*.tmp"))
     assert (run_dir / "results").is_dir()

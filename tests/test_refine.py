@@ -17,7 +17,7 @@ from alchemist.prompts import TaskPrompts
 from alchemist.refine import mistakes, net_score, split_valid, weakness
 from alchemist.tasks import card_for_classes
 from conftest import DEMO_DIR
-from fake_llm import FakeLLM, program_for
+from fake_llm import FakeLLM, angle_index, program_for
 
 WEAK = ("```python\n# Strategy: the letter e means spam.\ndef label_function(comment):\n"
         "    return 1 if 'e' in comment else -1\n```")
@@ -90,7 +90,7 @@ def responder(refined: str):
         prompt = FakeLLM._prompt_text(request["body"])
         if "Improve this labeling function" in prompt:
             return refined
-        written = prompt.count("\n- the keyword") + prompt.count("\n- the letter e")
+        written = angle_index(prompt)  # program N is written from angle N
         return WEAK if written == 0 else program_for(written)
     return reply
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import main
+from alchemist.prompts import angles
 from config import load_settings
 from fake_llm import FakeLLM, program_for, smart_reply
 
@@ -81,13 +82,15 @@ def test_modes_and_providers(env, server, capsys, mode, model, provider):
         assert "<knowledge>" in manifest["calls"][1]["user"]
 
 
-def test_programs_differ_and_later_prompts_list_earlier_strategies(env, server, capsys):
+def test_programs_differ_each_written_from_its_own_angle(env, server, capsys):
     code, report, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "3")
     assert code == 0, err
     calls = manifest_of(report)["calls"]
-    assert "already written" not in calls[0]["user"]
-    assert "- the keyword 'http' means class 1." in calls[1]["user"]
-    assert calls[2]["user"].count("\n- the keyword") == 2
+    listed = angles()
+    assert [c["program"] for c in calls] == ["lf_01", "lf_02", "lf_03"]  # listed in program order
+    for i, call in enumerate(calls):  # prompt N names angle N and nothing of the other programs
+        assert listed[i] in call["user"] and "already written" not in call["user"]
+        assert not any(a in call["user"] for j, a in enumerate(listed) if j != i)
     sources = {(Path(report["run_dir"]) / f"lf_0{i}.py").read_text().split("\n\n", 1)[1] for i in (1, 2, 3)}
     assert len(sources) == 3
 
@@ -143,7 +146,9 @@ def test_bad_replies_get_one_repair_and_are_never_dropped(env, server, capsys):
         "```python\ndef label(comment):\n    return 1\n```", good(3),  # wrong function name -> repaired
         "```python\ndef label_function(comment):\n    return comment.nope()\n```", good(4),  # fails every row
     )
-    code, report, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "5")
+    # one at a time: the scripted replies are a queue, served in the order requests arrive
+    code, report, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "5",
+                            "--concurrency", "1")
     assert code == 0, err
     assert server.calls == 10
     manifest = manifest_of(report)
@@ -173,7 +178,8 @@ def test_errors_are_retried_within_a_run(env, server, capsys):
 
 def test_retries_exhausted_keep_what_was_made(env, server, capsys):
     server.push(program_for(0), *[{"status": 503, "headers": {"retry-after": "0"}}] * 3)
-    code, _, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "3", "--llm-retries", "2")
+    code, _, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "3", "--llm-retries", "2",
+                       "--concurrency", "1")
     assert code == 2 and "gave up after 3 attempts" in err and "made so far (1 program(s)) is kept" in err
     (run_dir,) = (env / "runs" / "demo" / "scriptoriumws").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -183,11 +189,11 @@ def test_retries_exhausted_keep_what_was_made(env, server, capsys):
 
 def test_budget_stops_cleanly(env, server, capsys):
     code, report, err = run(env, server, capsys, "--mode", "scriptoriumws", "--num-programs", "10",
-                            "--max-cost", "0.0015")
+                            "--max-cost", "0.002")
     assert code == 0, err
     manifest = manifest_of(report)
     assert manifest["status"] == "stopped: budget"
-    assert 0 < len(manifest["programs"]) < 10 and manifest["totals"]["cost_usd"] <= 0.0015
+    assert 0 < len(manifest["programs"]) < 10 and manifest["totals"]["cost_usd"] <= 0.002
     assert any("stopped early" in w for w in report["warnings"])
 
 

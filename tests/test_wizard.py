@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -13,7 +14,7 @@ import pytest
 
 import main
 from conftest import ROOT
-from fake_llm import FakeLLM, smart_reply
+from fake_llm import FakeLLM, angle_index, smart_reply
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system")
 
@@ -147,23 +148,34 @@ def test_invalid_answers_are_re_asked(tmp_path, server):
     assert "and is refined" in text  # the estimate counts refinement requests
 
 
+def _hang_on_lf_02(request: dict) -> str:
+    """Answers like smart_reply, except that lf_02's code request (angle 2) never comes back in time."""
+    prompt = FakeLLM._prompt_text(request["body"])
+    if "expert annotator" not in prompt and angle_index(prompt) == 1:
+        time.sleep(30)
+        return "late"
+    return smart_reply(request)
+
+
 def test_ctrl_c_during_generation_leaves_a_consistent_run(tmp_path, server):
-    server.push(smart_reply, smart_reply, {"delay": 30, "text": "late"})  # lf_02's knowledge call hangs
+    server.default = _hang_on_lf_02  # programs are written side by side: lf_01 and lf_03 finish, lf_02 hangs
     child = spawn(tmp_path, server)
     answer(child, [(p, k.replace("2\r", "3\r")) for p, k in STEPS])
     child.expect("Writing 3 programs")
-    while server.calls < 3:
+    while server.calls < 6:  # three knowledge and three code requests
+        child.expect([pexpect.TIMEOUT], timeout=0.2)
+    run_dir = next((tmp_path / "runs" / "demo" / "alchemist").iterdir())
+    while not (run_dir / "lf_03.py").exists() or not (run_dir / "lf_01.py").exists():
         child.expect([pexpect.TIMEOUT], timeout=0.2)
     child.sendintr()
     assert finish(child) == 130
-    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
-    assert [p["name"] for p in manifest["programs"]] == ["lf_01"]
-    assert (run_dir / "lf_01.py").exists() and not (run_dir / "lf_02.py").exists()
+    assert [p["name"] for p in manifest["programs"]] == ["lf_01", "lf_03"]
+    assert not (run_dir / "lf_02.py").exists()
     assert not list(run_dir.glob(".*.tmp"))  # no half-written file
     text = screen(tmp_path)
-    assert "Traceback" not in text and "made so far (1 program(s)) is kept" in text
+    assert "Traceback" not in text and "made so far (2 program(s)) is kept" in text
 
 
 def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):

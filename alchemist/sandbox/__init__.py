@@ -13,14 +13,19 @@ Threat model and layers: README, "Sandbox".
 from __future__ import annotations
 
 import hashlib
+import importlib
 from pathlib import Path
 
-from alchemist.sandbox.applier import SandboxApplier, SandboxError
-from alchemist.sandbox.forkserver import WORKER_SCRIPT
-from alchemist.sandbox.limits import ApplyResult, ProgramRun, ProgramSource, SandboxLimits
+# Imported when first used, so reading settings (`main.py --help`) does not load the applier and numpy.
+_LAZY = {"SandboxApplier": "applier", "SandboxError": "applier", "WORKER_SCRIPT": "forkserver",
+         "ApplyResult": "limits", "ProgramRun": "limits", "ProgramSource": "limits", "SandboxLimits": "limits"}
+__all__ = [*_LAZY, "code_hash"]
 
-__all__ = ["ApplyResult", "ProgramRun", "ProgramSource", "SandboxApplier", "SandboxError", "SandboxLimits",
-           "WORKER_SCRIPT", "code_hash"]
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"alchemist.sandbox.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'alchemist.sandbox' has no attribute {name!r}")
 
 
 def code_hash() -> str:

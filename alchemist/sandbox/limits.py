@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: settings are read at start-up, before numpy is needed
+    import numpy as np
 
 
 @dataclass
