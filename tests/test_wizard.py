@@ -232,3 +232,29 @@ def test_rag_mode_asks_for_documents(tmp_path, server):
     assert manifest["rag"]["files"] == [str(docs / "guide.md")]
     assert manifest["programs"][0]["retrieved_chunks"]
     assert "documents:" in screen(tmp_path)
+
+
+def test_advanced_settings_set_requests_in_flight_and_the_budget(tmp_path, server):
+    child = spawn(tmp_path, server)
+    answer(child, STEPS[:-1])
+    child.expect(r"Go ahead\?")
+    send(child, "Advanced\r")
+    child.expect("in flight at once")
+    send(child, CLEAR + "0\r")
+    child.expect("between 1 and 64")
+    send(child, CLEAR + "3\r")
+    child.expect("Budget cap")
+    send(child, "abc\r")
+    child.expect("number of dollars")
+    send(child, CLEAR + "0.5\r")
+    child.expect(r"Go ahead\?")
+    send(child, "\r")
+    child.expect("Report with plots", timeout=120)
+    assert finish(child) == 0
+    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
+    config = json.loads((run_dir / "manifest.json").read_text())["config"]
+    assert config["concurrency"] == 3 and config["max_cost"] == 0.5
+    assert 1 <= server.peak_in_flight <= 3
+    assert "up to 3 LLM requests at once; budget cap $0.5" in screen(tmp_path)
+    remembered = json.loads((tmp_path / "wizard_last.json").read_text())
+    assert remembered["concurrency"] == 3 and remembered["max_cost"] == "0.5"
