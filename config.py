@@ -15,6 +15,7 @@ from alchemist.errors import AlchemistError
 from alchemist.models import ModelSpec, parse_catalogue
 from alchemist.choices import FEATURES, KNOWLEDGE_TYPES, LABEL_MODELS
 from alchemist.sandbox.limits import SandboxLimits
+from alchemist.tasks import is_builtin
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_ROOT / "config.json"
@@ -23,7 +24,8 @@ DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb"
             "workers": 0, "chunk_rows": 2000, "program_budget_s": 20.0, "program_budget_ms_per_row": 10.0, "mode": "alchemist", "code_model": "gpt-4o-mini",
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
-            "trial_rows": 20, "prompt_rows": 8, "features": "auto", "refine_rounds": 1, "concurrency": 8}
+            "trial_rows": 20, "prompt_rows": 8, "features": "auto", "refine_rounds": 1, "concurrency": 8,
+            "own_split_valid": 0.15, "own_split_test": 0.15, "own_split_seed": 0}
 MAX_CONCURRENCY = 64
 
 
@@ -34,11 +36,7 @@ class Settings:
     defaults: dict = field(default_factory=lambda: dict(DEFAULTS))
     models: dict[str, ModelSpec] = field(default_factory=dict)  # the model catalogue
     cache_dir: Path = PROJECT_ROOT / ".cache" / "llm"  # LLM replies
-    cache_root: Path | None = None  # columns, embeddings, indexes, tokenizers (default: cache_dir's parent)
-
-    def __post_init__(self) -> None:
-        if self.cache_root is None:  # fixed now: the demo points cache_dir at its recorded replies
-            self.cache_root = Path(self.cache_dir).parent
+    cache_root: Path = PROJECT_ROOT / ".cache"  # columns, embeddings, indexes, tokenizers, wizard answers
 
 
 def _project_path(value: str) -> Path:
@@ -72,7 +70,19 @@ def load_settings(path: Path = CONFIG_FILE) -> Settings:
     return Settings(data_dir=_project_path(str(data.get("data_dir", "datasets"))),
                     saved_dir=_project_path(str(data.get("LF_saved_dir", "generated_lfs"))),
                     defaults=defaults, models=parse_catalogue(data.get("models", {}), str(path)),
-                    cache_dir=_project_path(os.environ.get("ALCHEMIST_CACHE_DIR") or str(data.get("cache_dir", ".cache/llm"))))
+                    **_cache_places(data))
+
+
+def _cache_places(data: dict) -> dict:
+    """Where caches go. ALCHEMIST_CACHE_DIR names one folder for all of them (LLM replies in its llm/);
+    otherwise config.json's cache_dir holds the LLM replies and cache_root (default .cache) the rest
+    (columns, embeddings, RAG indexes, tokenizers, the wizard's remembered answers)."""
+    env = os.environ.get("ALCHEMIST_CACHE_DIR")
+    if env:
+        root = _project_path(env)
+        return {"cache_dir": root / "llm", "cache_root": root}
+    return {"cache_dir": _project_path(str(data.get("cache_dir", ".cache/llm"))),
+            "cache_root": _project_path(str(data.get("cache_root", ".cache")))}
 
 
 def _load_dotenv() -> None:
@@ -109,6 +119,10 @@ class RunConfig:
     label_column: str | None = "label"
     classes: list[str] | None = None
     task_card: Path | None = None
+    # a labeled file without valid/test splits: the shares held out of train to score the run
+    split_valid: float = 0.15
+    split_test: float = 0.15
+    split_seed: int = 0
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
     features: str = "auto"  # distillation features: auto (chosen on valid) | tfidf | embeddings
@@ -181,10 +195,75 @@ class RunConfig:
                                      f"(choose from {', '.join(KNOWLEDGE_TYPES)})")
         if self.max_cost is not None and self.max_cost <= 0:
             raise AlchemistError("--max-cost must be a positive number of dollars")
+        if not (0 < self.split_valid < 1 and 0 < self.split_test < 1 and self.split_valid + self.split_test <= 0.8):
+            raise AlchemistError("own_split_valid and own_split_test must be shares between 0 and 1 that "
+                                 "leave at least 20% of the rows for training")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise AlchemistError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
         if self.command == "zero-shot" and (self.batch_size < 1 or (self.limit is not None and self.limit < 1)):
             raise AlchemistError("--batch-size and --limit must be at least 1")
+
+
+    def data_spec(self) -> dict:
+        """Everything that decides which rows a run reads and how they split: recorded in the manifest
+        and the report, so `main.py apply RUN_DIR` re-applies a run on the same data without flags."""
+        path = Path(self.dataset).expanduser()
+        own = not is_builtin(self.dataset) and path.exists()
+        return {"dataset": str(path.resolve()) if own else self.dataset,
+                "data_dir": str(Path(self.data_dir).expanduser().resolve()) if self.data_dir else None,
+                "text_column": self.text_column, "label_column": self.label_column, "classes": self.classes,
+                "task_card": str(Path(self.task_card).expanduser().resolve()) if self.task_card else None,
+                "split": {"valid": self.split_valid, "test": self.split_test, "seed": self.split_seed}}
+
+
+def data_choices(spec: object, where: str) -> dict:
+    """RunConfig fields from a recorded data spec (see RunConfig.data_spec); a damaged one is an error."""
+    def text(key: str, optional: bool = True) -> str | None:
+        value = spec.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            raise AlchemistError(f"{where}: the recorded data has no usable '{key}'")
+        return value
+
+    if not isinstance(spec, dict):
+        raise AlchemistError(f"{where}: no record of the run's data; give --dataset NAME|PATH")
+    classes = spec.get("classes")
+    if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        raise AlchemistError(f"{where}: the recorded classes are not a list of names")
+    split = spec.get("split") if isinstance(spec.get("split"), dict) else {}
+    shares = {k: split.get(k) for k in ("valid", "test")}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shares.values()) \
+            or not isinstance(split.get("seed"), int):
+        raise AlchemistError(f"{where}: the recorded evaluation split is damaged")
+    data_dir, card = text("data_dir"), text("task_card")
+    return {"dataset": text("dataset", optional=False), "data_dir": Path(data_dir) if data_dir else None,
+            "text_column": text("text_column", optional=False), "label_column": text("label_column"),
+            "classes": classes, "task_card": Path(card) if card else None, "split_valid": float(shares["valid"]),
+            "split_test": float(shares["test"]), "split_seed": split["seed"]}
+
+
+def recorded_data(run_dir: Path) -> dict:
+    """The data choices a run folder's manifest.json recorded (for `apply RUN_DIR` with no --dataset)."""
+    path = Path(run_dir) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AlchemistError(f"{run_dir}: no manifest.json records which data these programs were written for; "
+                             "give --dataset NAME|PATH") from None
+    except (OSError, ValueError) as e:
+        raise AlchemistError(f"{path}: cannot read it ({e}); give --dataset NAME|PATH") from None
+    config = manifest.get("config") if isinstance(manifest, dict) else None
+    spec = config.get("data") if isinstance(config, dict) else None
+    if spec is None and isinstance(config, dict) and isinstance(config.get("dataset"), str):
+        spec = {"dataset": config["dataset"], "text_column": "text", "label_column": "label",
+                "split": {"valid": 0.15, "test": 0.15, "seed": 0}}  # runs made before the spec was recorded
+    return data_choices(spec, str(path))
+
+
+def split_defaults(d: dict) -> dict:
+    return {"split_valid": d.get("own_split_valid", 0.15), "split_test": d.get("own_split_test", 0.15),
+            "split_seed": d.get("own_split_seed", 0)}
 
 
 def run_config(settings: Settings, **choices) -> RunConfig:
@@ -198,6 +277,7 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
         prompt_rows=d.get("prompt_rows", 8), refine_rounds=d.get("refine_rounds", 1),
         concurrency=d.get("concurrency", 8), saved_dir=settings.saved_dir, limits=sandbox_limits(d),
+        **split_defaults(d),
     )
     base.update(choices)
     return RunConfig(**base)

@@ -17,7 +17,8 @@ import numpy as np
 
 from alchemist.analysis import matrix_stats
 from alchemist.column_cache import ColumnCache, data_fingerprint
-from alchemist.datasets import SPLITS, Columns, Dataset, load_dataset, sample_splits
+from alchemist.datasets import (SPLITS, Columns, Dataset, EvalSplit, load_dataset, sample_splits,
+                                split_for_evaluation)
 from alchemist.distill import (MODEL_FILE, FeatureSet, candidates_for, distill, fit_count, prepare,
                                selection)
 from alchemist.embeddings import TextEncoder
@@ -51,19 +52,32 @@ class Executor(LLMStages):
         self.cached_columns: list[str] = []  # programs whose column came from the column cache
         self.verdicts: list[Verdict] = []  # vetting on valid, one per program
         self._text_encoder: TextEncoder | None = None  # loaded only if embeddings are a candidate
+        self.data_note = ""  # what was done to the data before labeling (held-out splits)
+        self.no_signal = ""  # why the run's scores mean nothing (no votes at all, one class for every row)
 
     # --- stages -----------------------------------------------------------------------------------
     def load(self) -> Dataset:
+        """Read the data; a labeled file without valid/test splits gets them held out of train. What the
+        run will not be able to score is said now, before anything is spent."""
         c = self.config
         dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column),
                                c.classes, c.task_card)
+        dataset, self.data_note = split_for_evaluation(dataset, EvalSplit(c.split_valid, c.split_test, c.split_seed))
+        if self.data_note:
+            self.progress.log(f"note: {self.data_note}")
+        found = []
         for split in ("valid", "test"):
             if dataset.get(split) is None:
-                self.warnings.append(f"no {split} split: "
-                                     + ("no program accuracies or class balance" if split == "valid"
-                                        else "no test scores"))
+                found.append(f"no {split} split: " + ("no program accuracies or class balance" if split == "valid"
+                                                      else "no test scores"))
             elif not dataset.splits[split].has_labels:
-                self.warnings.append(f"the {split} split has no gold labels: no {split} scores")
+                found.append(f"the {split} split has no gold labels: no {split} scores")
+        if not any(s.has_labels for s in dataset.splits.values()):
+            found = [f"no gold labels anywhere in {dataset.root.name} (label column '{c.label_column}'): the run "
+                     "labels your rows but can score nothing"] + found
+        for warning in found:
+            self.progress.log(f"warning: {warning}")
+        self.warnings.extend(found)
         return dataset
 
     def output_dir(self, dataset: Dataset, programs_dir: Path | None) -> Path:
@@ -184,6 +198,9 @@ class Executor(LLMStages):
         if not cols:
             self.warnings.append("no usable programs: no label model, no labels, no distilled model")
             return out
+        if not any((L[:, cols] >= 0).any() for L in progs.matrices.values()):
+            self._no_signal("no program voted on any row (every answer was an abstain)")
+            return out
         valid = dataset.get("valid")
         balance = class_balance(valid.labels, card.n_classes) if valid is not None else None
         requested = "majority" if c.command == "zero-shot" else c.label_model  # one column: the answers are the labels
@@ -201,7 +218,18 @@ class Executor(LLMStages):
         out["options"] = (choice.finalists(train_L) if requested == "auto" else
                           {choice.name: np.where((train_L >= 0).any(axis=1), out["probs"]["train"].argmax(1), -1)})
         self.timings["label_model"] = time.monotonic() - start
+        covered = (train_L >= 0).any(axis=1)
+        given = np.unique(out["probs"]["train"].argmax(1)[covered])
+        if len(given) == 1:
+            self._no_signal(f"every labeled row got one class ({card.classes[int(given[0])]}): scores would only "
+                            "measure how common that class is")
+            for part in ("label_model", "majority_vote"):
+                out[part].update(valid=None, test=None)
         return out
+
+    def _no_signal(self, why: str) -> None:
+        self.no_signal = why
+        self.warnings.insert(0, f"{why}; no scores are shown")
 
     def _label_outputs(self, dataset: Dataset, progs: Programs, out: dict, name: str, lm) -> None:
         """Probabilities of every split from label model `name`, and its scores (majority vote's beside)."""
@@ -327,7 +355,9 @@ class Executor(LLMStages):
         c = self.config
         try:
             yield
-            report["status"] = "ok"
+            report["status"] = "no signal" if self.no_signal else "ok"
+            if self.no_signal:
+                report["status_reason"] = self.no_signal
         except BaseException as e:
             report.update(status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
                           error=str(e) or type(e).__name__)
@@ -340,7 +370,7 @@ class Executor(LLMStages):
             report["warnings"] = self.warnings
             atomic_write_json(out / "report.json", report)
             write_html(report, out / "report.html")
-            if c.json_path is not None and report["status"] == "ok":
+            if c.json_path is not None and report["status"] in ("ok", "no signal"):
                 atomic_write_json(Path(c.json_path), report)
 
     def run(self) -> dict:
@@ -368,6 +398,7 @@ class Executor(LLMStages):
                                       f"zero-shot answers ({c.code_model})" if c.command == "zero-shot"
                                       else str(programs_dir)),
                   "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running",
+                  "data": c.data_spec(), **({"data_note": self.data_note} if self.data_note else {}),
                   **self.generation}
         with self._reporting(out, report, t0):
             if progs is None:

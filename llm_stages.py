@@ -140,7 +140,7 @@ class LLMStages:
         saved: list[GeneratedProgram] = []
 
         def keep(program: GeneratedProgram) -> None:
-            store.save_program(program, self._header(program, mode, dataset), f"--dataset {c.dataset}")
+            store.save_program(program, self._header(program, mode, dataset))  # the manifest records the data
             saved.append(program)
             self._stage.advance(1)
 
@@ -152,7 +152,7 @@ class LLMStages:
                 mode.generate(c.num_programs, check, keep)
             if c.refine_rounds > 0 and saved:
                 refiner = Refiner(dataset, mode, store, check, self._valid_applier(dataset), self._llm_stage,
-                                  lambda p: self._header(p, mode, dataset), f"--dataset {c.dataset}")
+                                  lambda p: self._header(p, mode, dataset))
                 refiner.run(saved, c.refine_rounds)
         if refiner is not None:  # also when the budget stopped it part-way: what it decided stands
             self.generation["refinement"] = refiner.section
@@ -191,7 +191,8 @@ class LLMStages:
         if not c.offline:
             check_api_key(spec)
         store, session = self._open_run(dataset, "zero-shot", {
-            "dataset": c.dataset, "mode": "zero-shot", "code_model": spec.to_dict(), "limit": c.limit,
+            "dataset": c.dataset, "data": c.data_spec(), "mode": "zero-shot", "code_model": spec.to_dict(),
+            "limit": c.limit,
             "batch_size": c.batch_size, "description": c.description, "max_cost": c.max_cost,
             "concurrency": c.concurrency})
         labeler = ZeroShotLabeler(TaskPrompts(dataset.card, c.description), session, spec, c.batch_size)
@@ -230,11 +231,15 @@ class LLMStages:
                         "not used: the labels were answered by an LLM directly; no program ran"), store.dir
 
     def zero_shot_comparison(self, dataset: Dataset) -> dict:
-        """What labeling every training row directly with the code model would cost, beside this run."""
+        """What labeling every training row directly with the code model would cost, beside this run: priced
+        as `main.py zero-shot` would do it, DEFAULT_BATCH_SIZE rows per call (its text says so)."""
+        from alchemist.zero_shot import DEFAULT_BATCH_SIZE
+
         c = self.config
         spec = get_model(c.code_model, self.settings.models)
         counter = TokenCounter(spec, self.settings.cache_root / "tiktoken")
-        est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter)
+        est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter,
+                                 DEFAULT_BATCH_SIZE)
         replayed = 0.0
         for call in self._run_store.manifest["calls"]:
             model = self.settings.models.get(call["model"])
@@ -246,7 +251,7 @@ class LLMStages:
 
     def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None) -> dict:
         c = self.config
-        return {"dataset": c.dataset, "mode": c.mode, "code_model": code_model.to_dict(),
+        return {"dataset": c.dataset, "data": c.data_spec(), "mode": c.mode, "code_model": code_model.to_dict(),
                 "knowledge_model": knowledge_model.to_dict() if knowledge_model else None,
                 "knowledge_type": c.knowledge_type if knowledge_model else None,
                 "num_programs": c.num_programs, "temperature": c.temperature,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from pathlib import Path
 
@@ -45,11 +46,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
+def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", required=True, metavar="NAME|PATH",
+    g.add_argument("--dataset", required=required, metavar="NAME|PATH",
                    help="a built-in task (see `main.py datasets`), or a CSV/JSONL file or a folder of "
-                        "train/valid/test files of your own")
+                        "train/valid/test files of your own"
+                        + ("" if required else "; without it, `apply RUN_DIR` uses the data (file, columns, "
+                                               "classes, data folder, splits) recorded in the run's manifest"))
     g.add_argument("--data-dir", metavar="DIR",
                    help="folder holding the built-in datasets (default: $ALCHEMIST_DATA_DIR, else "
                         "config.json's data_dir)")
@@ -190,7 +193,7 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     a.add_argument("programs_dir", nargs="?", metavar="PROGRAMS_DIR", help="folder of lf_*.py programs")
     a.add_argument("--human", action="store_true",
                    help="use the dataset's own weak_labels (human-written programs' votes) instead of files")
-    _add_data_options(a)
+    _add_data_options(a, required=False)
     _add_apply_options(a, defaults, "create the results folder under DIR (default: PROGRAMS_DIR/results/, "
                                     "or LF_saved_dir/<dataset>/human/ for --human)")
 
@@ -221,11 +224,14 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     m.add_argument("--seeds", type=_positive_int, default=3, help="seeds of the distilled MLP (default: 3)")
 
     p = sub.add_parser("predict", help="label new text with a run's distilled model")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a results folder (holds distilled_model.pkl)")
+    p.add_argument("results_dir", metavar="RESULTS_DIR",
+                   help="a results folder (holds distilled_model.pkl), or a run folder (its newest results)")
     p.add_argument("--text", action="append", default=[], help="a text to label (repeatable)")
-    p.add_argument("--input", metavar="FILE", help="CSV or JSONL file of texts to label")
+    p.add_argument("--input", metavar="FILE",
+                   help="texts to label: a CSV or JSONL file (see --text-column), or plain text, one per line")
     p.add_argument("--text-column", default="text", metavar="COL", help="text column of --input (default: text)")
-    p.add_argument("--output", metavar="FILE", help="write id,label,label_name,confidence CSV here (default: stdout)")
+    p.add_argument("--output", metavar="FILE",
+                   help="write id,text,label,label_name,confidence CSV here (default: stdout)")
     return parser
 
 
@@ -233,7 +239,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from alchemist.datasets import SPLITS, builtin_location, find_split_file
+    from alchemist.datasets import presence
     from alchemist.tasks import builtin_card, builtin_names
     from config import load_settings, resolve_data_dir
 
@@ -243,11 +249,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     for name in builtin_names():
         card = builtin_card(name)
-        root = builtin_location(name, data_dir)
-        folder = root or data_dir / name
-        present = [s for s in SPLITS if find_split_file(folder, s)]
-        status = f"yes: {', '.join(present)} ({folder})" if root else (
-            f"partial: {', '.join(present)} — no train split" if present else "missing")
+        root, status = presence(name, data_dir)
         table.add_row(name, ", ".join(f"{i} {c}" for i, c in enumerate(card.classes)), card.metric, status,
                       "" if root else card.source.get("how_to_get", ""))
     Console(width=None if sys.stdout.isatty() else 160, markup=False).print(table)
@@ -256,7 +258,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
     """The RunConfig of an `apply` or `run` command line."""
-    from config import RunConfig, resolve_data_dir, run_config, sandbox_limits
+    from config import RunConfig, resolve_data_dir, run_config, sandbox_limits, split_defaults
 
     common = dict(
         dataset=args.dataset, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
@@ -268,12 +270,15 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         vetting=not args.no_vetting, features=args.features,
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
         limits=sandbox_limits(settings.defaults, row_timeout_s=args.timeout, memory_mb=args.memory_mb,
-                              workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget))
+                              workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget),
+        **split_defaults(settings.defaults))
     if args.command == "apply":
         if args.human and args.programs_dir:
             raise AlchemistError("give either PROGRAMS_DIR or --human, not both")
         if not args.human and not args.programs_dir:
             raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
+        if args.dataset is None:
+            common.update(_recorded_data(args, settings))
         return RunConfig(command="apply", programs_dir=Path(args.programs_dir) if args.programs_dir else None,
                          human=args.human, **common)
     if args.command == "zero-shot":
@@ -287,6 +292,18 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
+
+
+def _recorded_data(args: argparse.Namespace, settings) -> dict:
+    """`apply RUN_DIR` without --dataset: the data the run recorded (--data-dir still overrides its folder)."""
+    from config import recorded_data, resolve_data_dir
+
+    if args.human:
+        raise AlchemistError("--human needs --dataset NAME (the dataset whose own votes to apply)")
+    choices = recorded_data(Path(args.programs_dir))
+    if args.data_dir or choices["data_dir"] is None:
+        choices["data_dir"] = resolve_data_dir(args.data_dir, settings)
+    return choices
 
 
 def confirm_zero_shot(config, settings, yes: bool) -> None:
@@ -397,25 +414,57 @@ def _read_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
     return read_texts(path, column)
 
 
+def _model_path(folder: Path) -> Path:
+    """The distilled model in a results folder, or in a run folder's newest results (said on stderr)."""
+    from alchemist.distill import MODEL_FILE
+
+    if (folder / MODEL_FILE).is_file() or not folder.is_dir():
+        return folder / MODEL_FILE
+    found = sorted(folder.glob(f"results/*/{MODEL_FILE}"))
+    if found:
+        print(f"using the newest results of this run: {found[-1].parent}", file=sys.stderr)
+        return found[-1]
+    raise AlchemistError(f"{folder}: no distilled model here (it is saved in a results folder, "
+                         f"RUN_DIR/results/<time>/{MODEL_FILE}, once a run has trained one)")
+
+
+def _input_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
+    """(ids, texts) of a CSV / JSONL / WRENCH JSON file; any other file is plain text, one text per line."""
+    name = path.name.removesuffix(".gz")
+    if name.endswith((".csv", ".jsonl", ".json")):
+        return _read_texts(path, column)
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        raise AlchemistError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise AlchemistError(f"{path}: cannot read it as UTF-8 text ({e})") from None
+    return [str(i) for i in range(len(lines))], lines
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    from alchemist.distill import MODEL_FILE, load_model
+    from alchemist.distill import load_model
+    from alchemist.files import atomic_write_text
 
     if not args.text and not args.input:
         raise AlchemistError("give --text TEXT (repeatable) or --input FILE")
-    model = load_model(Path(args.results_dir) / MODEL_FILE)
-    ids, texts = (_read_texts(Path(args.input), args.text_column) if args.input
+    output = Path(args.output) if args.output else None
+    if output is not None and not output.parent.is_dir():  # before the work, not after it
+        raise AlchemistError(f"--output {output}: the folder {output.parent} does not exist")
+    model = load_model(_model_path(Path(args.results_dir)))
+    ids, texts = (_input_texts(Path(args.input), args.text_column) if args.input
                   else ([str(i) for i in range(len(args.text))], list(args.text)))
     probs = model.predict_proba(texts)
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        writer = csv.writer(out)
-        writer.writerow(["id", "label", "label_name", "confidence"])
-        for i, p in zip(ids, probs, strict=True):
-            k = int(p.argmax())
-            writer.writerow([i, k, model.classes[k], f"{p[k]:.4f}"])
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "text", "label", "label_name", "confidence"])
+    for i, text, p in zip(ids, texts, probs, strict=True):
+        k = int(p.argmax())
+        writer.writerow([i, text, k, model.classes[k], f"{p[k]:.4f}"])
+    if output is None:
+        sys.stdout.write(buf.getvalue())
+    else:
+        atomic_write_text(output, buf.getvalue())
     return 0
 
 

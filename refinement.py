@@ -34,7 +34,6 @@ class Refiner:
     apply_valid: ApplyValid
     llm_stage: Callable  # (title, total, unit) -> a progress stage context that shows LLM spending
     header: Callable[[GeneratedProgram], dict]
-    reapply: str = ""
     section: dict = field(default_factory=dict)
 
     def run(self, programs: list[GeneratedProgram], rounds: int) -> dict:
@@ -125,15 +124,15 @@ class Refiner:
         folder = self.store.dir / "refinement"
         original = folder / f"{old.name}.round0.py"
         if r == 1 and not original.exists():
-            self.store.write_program(original, old, self.header(old), self.reapply)
+            self.store.write_program(original, old, self.header(old))
         path = folder / f"{old.name}.round{r}.py"
-        self.store.write_program(path, new, self.header(new), self.reapply)
+        self.store.write_program(path, new, self.header(new))
         return str(path.relative_to(self.store.dir))
 
     def _replace(self, old: GeneratedProgram, new: GeneratedProgram, r: int, before: float, after: float) -> None:
         header = {**self.header(new), "refined": f"in round {r}: score on the deciding half of valid {before:.3f} -> "
                   f"{after:.3f}; earlier versions are in refinement/"}
-        self.store.write_program(self.store.dir / f"{old.name}.py", new, header, self.reapply)
+        self.store.write_program(self.store.dir / f"{old.name}.py", new, header)
         for entry in self.store.manifest["programs"]:
             if entry["name"] == old.name:
                 entry.update(strategy=new.strategy, refined_in_round=r)

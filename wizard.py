@@ -17,14 +17,15 @@ from pathlib import Path
 from questionary import Choice
 
 import wizard_prompts as ask
-from alchemist.datasets import Columns, builtin_location, load_dataset
+from alchemist.datasets import (Columns, EvalSplit, columns_of, find_split_file, load_dataset, presence,
+                                split_for_evaluation)
 from alchemist.errors import AlchemistError
 from alchemist.estimate import estimate_run
 from alchemist.files import atomic_write_json
 from alchemist.models import ModelSpec
 from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.tasks import builtin_card, builtin_names
-from config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, Settings, run_config
+from config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, Settings, recorded_data, run_config
 
 OWN_DATA = "__own__"
 MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
@@ -92,8 +93,9 @@ def ask_dataset(answers: Answers, data_dir: Path) -> tuple[Answers, object]:
     for name in builtin_names():
         card = builtin_card(name)
         label = f"{name:8s} {card.item}: {', '.join(card.classes)}"
-        found = builtin_location(name, data_dir) is not None
-        choices.append(Choice(label, name, disabled=None if found else f"not found in {data_dir}"))
+        found, status = presence(name, data_dir)
+        choices.append(Choice(label, name, disabled=None if found else
+                              f"{status}; `python main.py datasets` says how to get it"))
     choices.append(Choice("demo     bundled demo data: video comments, ham or spam", "demo"))
     choices.append(Choice("My own data (a CSV or JSONL file, or a folder of train/valid/test files)", OWN_DATA))
     while True:
@@ -111,13 +113,30 @@ def _ask_own_data(answers: Answers):
         return "" if Path(path.strip()).expanduser().exists() else "no such file or folder"
 
     answers.own_path = ask.text("Path to your data (CSV, JSONL, or a folder):", answers.own_path, exists).strip()
-    answers.text_column = ask.text("Column holding the text:", answers.text_column or "text").strip() or "text"
-    answers.label_column = ask.text("Column holding the labels (leave empty if unlabeled):", answers.label_column).strip()
+    columns = _own_columns(Path(answers.own_path).expanduser())
+    if columns:  # offered from the file itself: a column that is not there cannot be chosen
+        answers.text_column = ask.select("Which column holds the text?", [Choice(c, c) for c in columns],
+                                         default=answers.text_column if answers.text_column in columns else
+                                         next((c for c in columns if c.lower() in ("text", "review", "comment")),
+                                              columns[0]))
+        label_choices = [Choice("(none: the data is unlabeled)", "")] + [
+            Choice(c, c) for c in columns if c != answers.text_column]
+        answers.label_column = ask.select("Which column holds the labels?", label_choices,
+                                          default=answers.label_column if answers.label_column in columns else
+                                          next((c for c in columns if c.lower() in ("label", "labels", "class")),
+                                               ""))
     answers.classes = ask.text("Class names in id order, comma-separated (empty: learn them from the labels):",
                                answers.classes).strip()
     classes = [c.strip() for c in answers.classes.split(",") if c.strip()] or None
     return load_dataset(answers.own_path, columns=Columns(answers.text_column, answers.label_column or None),
                         classes=classes)
+
+
+def _own_columns(path: Path) -> list[str]:
+    """The columns of a CSV/JSONL file, or of the train file in a folder ([] for WRENCH JSON)."""
+    if path.is_dir():
+        path = find_split_file(path, "train") or path
+    return columns_of(path) if path.is_file() else []
 
 
 def _model_choices(models: dict[str, ModelSpec]) -> list[Choice]:
@@ -151,11 +170,13 @@ def _split_paths(text: str) -> list[Path]:
 
 
 def _paths_exist(text: str) -> str:
+    """Asked now, not after "Run it": the paths must hold at least one document the RAG mode can read."""
+    from alchemist.rag import documents_problem
+
     paths = _split_paths(text)
     if not paths:
         return "give at least one file or folder"
-    missing = [str(p) for p in paths if not p.exists()]
-    return f"not found: {', '.join(missing)}" if missing else ""
+    return documents_problem(paths)
 
 
 def _count(text: str) -> str:
@@ -246,10 +267,14 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     est = estimate_run(TaskPrompts(dataset.card, config.description, sample_rows(dataset, config.prompt_rows)), code, knowledge, config.knowledge_type,
                        config.num_programs, config.max_output_tokens, examples,
                        tokenizer_dir=settings.cache_root / "tiktoken", refine_rounds=config.refine_rounds)
+    scored, note = split_for_evaluation(dataset, EvalSplit(config.split_valid, config.split_test, config.split_seed))
+    if not any(split.has_labels for split in dataset.splits.values()):
+        note = "your data has no gold labels: the run labels your rows but can score nothing"
     lines = [
         "", "Summary",
-        f"  dataset:        {config.dataset} ({len(dataset.train)} training rows; classes "
+        f"  dataset:        {config.dataset} ({len(scored.train)} training rows; classes "
         f"{', '.join(dataset.card.classes)})",
+        *([f"  evaluation:     {note}"] if note else []),
         f"  mode:           {config.mode}",
         f"  code LLM:       {code.name}",
     ]
@@ -311,10 +336,11 @@ def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
             Choice("Start a new labeling run", "new"),
             Choice("Re-apply a previous run's programs (no LLM calls, $0)", "reuse")], default="new")
         if what == "reuse":
-            path, manifest = ask_reuse(runs)
-            dataset = manifest.get("config", {}).get("dataset") or manifest.get("dataset")
-            # config.json's defaults, exactly as `python main.py apply` would use them
-            return run_config(settings, dataset=dataset, command="apply", programs_dir=path, data_dir=data_dir)
+            path, _ = ask_reuse(runs)
+            data = recorded_data(path)  # the run's own data: file, columns, classes, folder, splits
+            data["data_dir"] = data["data_dir"] or data_dir
+            # config.json's defaults, exactly as `python main.py apply RUN_DIR` would use them
+            return run_config(settings, command="apply", programs_dir=path, **data)
     while True:
         answers, dataset = ask_run(answers, settings, data_dir)
         config = config_for(answers, settings, data_dir, out)

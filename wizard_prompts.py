@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import questionary
+from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
 from prompt_toolkit.keys import Keys
 from questionary import Choice
@@ -40,10 +41,12 @@ def _menu_keys(question: questionary.Question) -> None:
         if is_exit(typed):
             event.app.exit(result=_EXIT)
             return
-        if typed and not control.found_in_search:
-            return  # nothing matches what was typed: refuse (the filter is shown as not found)
+        if typed and not control.found_in_search:  # refused, and said why
+            _say(f"Nothing matches '{typed}': Backspace to change it, or type exit to leave.")
+            return
         choice = control.get_pointed_at()
         if choice.disabled:
+            _say(f"Not available — {choice.disabled}")
             return
         control.is_answered = True
         event.app.exit(result=choice.value)
@@ -53,6 +56,11 @@ def _menu_keys(question: questionary.Question) -> None:
         event.app.exit(result=_EXIT)
 
     app.key_bindings = merge_key_bindings([app.key_bindings, keys])  # later bindings win
+
+
+def _say(message: str) -> None:
+    """A line above the menu, which stays open for another answer."""
+    run_in_terminal(lambda: print(f"  {message}"))
 
 
 def _text_keys(question: questionary.Question) -> None:

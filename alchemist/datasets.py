@@ -247,6 +247,18 @@ def builtin_location(name: str, data_dir: Path | None) -> Path | None:
     return None
 
 
+def presence(name: str, data_dir: Path) -> tuple[Path | None, str]:
+    """(folder, status) of a built-in task: said the same way by `main.py datasets` and the wizard."""
+    root = builtin_location(name, data_dir)
+    if root is not None:
+        present = [s for s in SPLITS if find_split_file(root, s)]
+        return root, f"yes: {', '.join(present)} ({root})"
+    present = [s for s in SPLITS if find_split_file(data_dir / name, s)]
+    if present:
+        return None, f"partial: {', '.join(present)} in {data_dir / name} — no train split"
+    return None, f"missing from {data_dir}"
+
+
 def _resolve_root(name: str, data_dir: Path | None) -> tuple[Path, TaskCard | None]:
     if is_builtin(name):
         card = builtin_card(name)
@@ -284,6 +296,9 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
             raise DatasetError(f"{root}: no train split (expected train.json, train.json.gz, "
                                "train.jsonl or train.csv)")
     raws = {s: _read_split(p, cols) for s, p in files.items()}
+    for raw in raws.values():
+        if not raw.texts:  # caught here, before anything is spent on an empty file
+            raise DatasetError(f"{raw.path}: no rows (only a header?)")
     card = _pick_card(card, card_path, classes, folder, root, raws)
     splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
     _check_weak_widths(splits)
@@ -333,18 +348,85 @@ def _check_weak_widths(splits: dict[str, Split]) -> None:
         raise DatasetError(f"splits disagree on the number of weak_labels: {widths}")
 
 
+def _subset(split: Split, rows, name: str | None = None) -> Split:
+    rows = np.asarray(rows, dtype=int)
+    return Split(name=name or split.name, path=split.path, ids=[split.ids[r] for r in rows],
+                 texts=[split.texts[r] for r in rows], labels=split.labels[rows],
+                 weak_labels=None if split.weak_labels is None else split.weak_labels[rows])
+
+
 def sample_splits(dataset: Dataset, limit: int | None, seed: int = 0) -> Dataset:
     """The same dataset with at most `limit` rows per split (a fixed random sample, order kept)."""
     if limit is None:
         return dataset
     rng = np.random.default_rng(seed)
-    splits = {}
-    for name, split in dataset.splits.items():
-        if len(split) <= limit:
-            splits[name] = split
-            continue
-        rows = np.sort(rng.choice(len(split), size=limit, replace=False))
-        splits[name] = Split(name=name, path=split.path, ids=[split.ids[r] for r in rows],
-                             texts=[split.texts[r] for r in rows], labels=split.labels[rows],
-                             weak_labels=None if split.weak_labels is None else split.weak_labels[rows])
+    splits = {name: split if len(split) <= limit else
+              _subset(split, np.sort(rng.choice(len(split), size=limit, replace=False)))
+              for name, split in dataset.splits.items()}
     return Dataset(name=dataset.name, card=dataset.card, root=dataset.root, splits=splits)
+
+
+@dataclass
+class EvalSplit:
+    """How much of a labeled file without valid/test splits is held out to score the run (config.json)."""
+
+    valid: float = 0.15
+    test: float = 0.15
+    seed: int = 0
+
+
+MIN_ROWS_TO_SPLIT = 20  # fewer labeled rows than this: holding some out would leave too little for anything
+
+
+def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, str]:
+    """Labeled train rows but no valid and/or test split: hold the missing ones out of train, stratified
+    by class with a fixed seed, so the run is scored. Returns the dataset and a sentence saying what was
+    done ("" when nothing was)."""
+    missing = [s for s in ("valid", "test") if s not in dataset.splits]
+    train = dataset.train
+    labeled = int(train.labeled.sum())
+    if not missing or labeled == 0:
+        return dataset, ""
+    if labeled < MIN_ROWS_TO_SPLIT:
+        return dataset, (f"only {labeled} labeled rows: too few to hold out a {' or '.join(missing)} split, "
+                         "so the run has no " + " and no ".join(f"{s} scores" for s in missing))
+    fraction = {"valid": plan.valid, "test": plan.test}
+    rng = np.random.default_rng(plan.seed)
+    taken: dict[str, list[int]] = {s: [] for s in missing}
+    for c in np.unique(train.labels[train.labeled]):
+        rows = rng.permutation(np.flatnonzero(train.labels == c))
+        start = 0
+        for s in missing:
+            n = int(round(len(rows) * fraction[s]))
+            taken[s] += rows[start:start + n].tolist()
+            start += n
+    held = {r for rows in taken.values() for r in rows}
+    splits = {"train": _subset(train, [r for r in range(len(train)) if r not in held]),
+              **{s: v for s, v in dataset.splits.items() if s != "train"},
+              **{s: _subset(train, sorted(rows), s) for s, rows in taken.items()}}
+    sizes = ", ".join(f"{len(taken[s])} {s}" for s in missing)
+    note = (f"{train.path.name} has no {' or '.join(missing)} split: {sizes} labeled rows are held out of train "
+            f"to score the run (stratified by class, seed {plan.seed}; the sizes are config.json's "
+            f"own_split_valid / own_split_test)")
+    return Dataset(name=dataset.name, card=dataset.card, root=dataset.root,
+                   splits={s: splits[s] for s in SPLITS if s in splits}), note
+
+
+def columns_of(path: Path) -> list[str]:
+    """The column names of a CSV file's header, or the keys of a JSONL file's first row ([] for WRENCH
+    JSON or an unreadable file): what the wizard offers as the text and label columns."""
+    name = path.name.removesuffix(".gz")
+    try:
+        with _open_text(path) as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error):
+        return []
+    if name.endswith(".csv"):
+        return next(csv.reader([first]), [])
+    if name.endswith(".jsonl"):
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            return []
+        return [str(k) for k in row] if isinstance(row, dict) else []
+    return []

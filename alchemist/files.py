@@ -6,15 +6,26 @@ import json
 import os
 import tempfile
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 
+@cache
+def _file_mode() -> int:
+    """What open() would give a new file under the user's umask (mkstemp's files are always 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target."""
+    """Write to a temp file in the same folder, fsync, then rename over the target. The file gets the
+    permissions the umask gives, so teammates can read reports as they read any other file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -122,3 +122,42 @@ def group_fields(text: str) -> list[str]:
     if bad or not fields:
         raise ValueError(f"--by takes a comma-separated list of {', '.join(GROUPS)}")
     return fields
+
+
+@dataclass
+class ZeroShotUsage:
+    """The tokens past zero-shot runs' calls really took, as the API reported them."""
+
+    runs: int
+    calls: int
+    labels: int
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def output_tokens_per_label(self) -> float:
+        return round(self.output_tokens / self.labels, 2)
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "output_tokens_per_label": self.output_tokens_per_label}
+
+
+def zero_shot_usage(runs: list[Run], dataset: str, model: str) -> ZeroShotUsage | None:
+    """The zero-shot calls of `dataset` answered by `model`; None if there are none. Each distinct request
+    counts once: a reply replayed from the cache is the same reply again, not a second measurement."""
+    seen: dict[str, dict] = {}
+    owners: set[Path] = set()
+    for run in runs:
+        if run.mode != "zero-shot" or run.dataset != dataset:
+            continue
+        for call in run.calls:
+            rows = call.get("rows")  # [first, end) of the batch: how many labels the reply held
+            if (call["model"] == model and call.get("stage") == "zero-shot" and isinstance(rows, list)
+                    and len(rows) == 2 and all(isinstance(r, int) for r in rows)):
+                seen.setdefault(str(call.get("key") or f"{run.path}#{call.get('index')}"), call)
+                owners.add(run.path)
+    labels = sum(c["rows"][1] - c["rows"][0] for c in seen.values())
+    if labels <= 0:
+        return None
+    return ZeroShotUsage(len(owners), len(seen), labels, sum(int(c.get("input_tokens", 0)) for c in seen.values()),
+                         sum(int(c.get("output_tokens", 0)) for c in seen.values()))

@@ -95,6 +95,18 @@ def _expand(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
+def documents_problem(paths: Sequence[Path]) -> str:
+    """Why these paths hold no document to read ("" when at least one can be read): asked up front, so
+    the wizard can ask again instead of failing after the run has started."""
+    try:
+        files, problems = _expand(paths)
+    except RagError as e:
+        return str(e)
+    if files:
+        return ""
+    return f"no document to read ({problems[0]})" if problems else "no document to read"
+
+
 def _loader(path: Path):
     from langchain_community.document_loaders import BSHTMLLoader, CSVLoader, JSONLoader, PyPDFLoader, TextLoader
 

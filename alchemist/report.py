@@ -48,6 +48,11 @@ def render(report: dict, out: TextIO | None = None) -> None:
                       _pct(p.get("conflict")), _fmt(p.get("valid_accuracy")), str(p.get("valid_support", "—")),
                       cell(note))
     console.print(table)
+    if report.get("status") not in (None, "ok"):  # before the scores, so nobody reads them first
+        console.print(cell(f"Status: {report['status']} — {report.get('status_reason') or report.get('error', '')}",
+                           1000))
+    if report.get("data_note"):
+        console.print(cell(f"Data: {report['data_note']}", 1000))
 
     scores = Table(title=f"Scores ({metric}{' of the positive class' if metric == 'f1' else ''})",
                    title_justify="left")

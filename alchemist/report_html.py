@@ -107,8 +107,10 @@ svg text {{ font-size: 12px; }} svg .h {{ font-weight: bold; }}
 .cm td {{ text-align: center; min-width: 3em; }}
 </style></head><body>
 <h1>Alchemist report — {escape(report['dataset'])}</h1>
-<p>Programs: <code>{escape(str(report.get('programs_source', '')))}</code>. Status: {escape(report.get('status', ''))}.
+<p>Programs: <code>{escape(str(report.get('programs_source', '')))}</code>. Status: {escape(report.get('status', ''))}{
+escape(' — ' + str(report['status_reason'])) if report.get('status_reason') else ''}.
 Results: <code>{escape(str(report.get('output_dir', '')))}</code></p>
+{('<p>Data: ' + escape(str(report['data_note'])) + '</p>') if report.get('data_note') else ''}
 {cost}
 <h2>Scores ({escape(report.get('metric', ''))})</h2>
 <table><tr><th></th><th>valid</th><th>test</th></tr>

@@ -7,6 +7,7 @@ keeps everything it produced. A new run always gets a new folder.
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from datetime import datetime, timezone
@@ -57,10 +58,10 @@ class RunStore:
         totals["cost_usd"] = round(totals["cost_usd"] + float(record.get("cost_usd", 0.0)), 8)
         self.write()
 
-    def write_program(self, path: Path, program, header: dict, reapply: str = "") -> None:
+    def write_program(self, path: Path, program, header: dict) -> None:
         """Write a program file (header comment + code; a reply without code is kept as comments)."""
         lines = [f"# Alchemist labeling program {program.name}, generated; edit it and re-apply with",
-                 f"# python main.py apply {self.dir} {reapply}".rstrip()]
+                 f"# python main.py apply {shlex.quote(str(self.dir))}   (the manifest records the data)"]
         lines += [f"# {k}: {v}" for k, v in header.items() if v not in (None, "")]
         body = program.code
         if not body.strip():
@@ -68,10 +69,10 @@ class RunStore:
             body = "".join(f"# | {line}\n" for line in last.splitlines()) or "# (empty reply)\n"
         atomic_write_text(path, "\n".join(lines) + "\n\n" + body)
 
-    def save_program(self, program, header: dict, reapply: str = "") -> Path:
+    def save_program(self, program, header: dict) -> Path:
         """Write lf_NN.py and record the program in the manifest."""
         path = self.dir / f"{program.name}.py"
-        self.write_program(path, program, header, reapply)
+        self.write_program(path, program, header)
         with self.lock:
             self._add_program(path, program)
         return path

@@ -20,7 +20,7 @@ from alchemist.prompts import TaskPrompts, fill
 from alchemist.tasks import TaskCard
 from alchemist.tokens import TokenCounter
 
-OUTPUT_TOKENS_PER_LABEL = 5  # assumption: a class name plus JSON punctuation
+DEFAULT_BATCH_SIZE = 10  # rows per call of `main.py zero-shot` (--batch-size): estimates price it the same way
 MAX_ITEM_CHARS = 4000  # longer texts are cut before they are sent (and estimated)
 JSON_BLOCK = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
@@ -35,6 +35,8 @@ class ZeroShotEstimate:
     usd: float
     token_method: str
     output_assumption: str
+    batch_size: int = DEFAULT_BATCH_SIZE
+    output_tokens_per_label: float = 0.0
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -54,18 +56,33 @@ def batch_prompt(prompts: TaskPrompts, texts: Sequence[str]) -> tuple[str, str]:
     return fill("zero_shot_system"), user
 
 
+def typical_reply(classes: Sequence[str], n: int, counter: TokenCounter) -> str:
+    """A reply to a batch of n rows in the form the prompt asks for: a JSON array of n class names, in the
+    ```json fence models like to put around it. Every name is the dearest class, so the count errs high."""
+    dearest = max(classes, key=lambda c: (counter.count(json.dumps(c)), len(c)))  # ties: the longer
+    return f"```json\n{json.dumps([dearest] * n)}\n```"
+
+
 def estimate(prompts: TaskPrompts, spec: ModelSpec, texts: Sequence[str], counter: TokenCounter,
-             batch_size: int = 1) -> ZeroShotEstimate:
+             batch_size: int = DEFAULT_BATCH_SIZE) -> ZeroShotEstimate:
     """Cost of labeling `texts` directly with `spec`, `batch_size` rows per call."""
     system, empty_user = batch_prompt(prompts, [])
     overhead = counter.count(system) + counter.count(empty_user)
     calls = -(-len(texts) // batch_size) if texts else 0
     items = sum(counter.count(_item(i % batch_size + 1, t)) + 1 for i, t in enumerate(texts))
     input_tokens = calls * overhead + items
-    output_tokens = len(texts) * OUTPUT_TOKENS_PER_LABEL + calls * 2
+    # The reply is counted as it is written, not per label: JSON punctuation and the fence cost tokens
+    # too, and a tokenizer splits long class names into several.
+    classes = prompts.card.classes
+    full, rest = divmod(len(texts), batch_size)
+    per_call = counter.count(typical_reply(classes, batch_size, counter))
+    output_tokens = full * per_call + (counter.count(typical_reply(classes, rest, counter)) if rest else 0)
+    per_label = round(per_call / batch_size, 2)
+    assumption = (f"{batch_size} rows per call; each reply a JSON array of {batch_size} class names "
+                  f"(counted at the longest) in a ```json fence: {per_call} output tokens, {per_label:g} per label")
     return ZeroShotEstimate(spec.name, len(texts), calls, input_tokens, output_tokens,
-                            spec.cost(input_tokens, output_tokens), counter.method,
-                            f"{OUTPUT_TOKENS_PER_LABEL} output tokens per label")
+                            spec.cost(input_tokens, output_tokens), counter.method, assumption,
+                            batch_size, per_label)
 
 
 def parse_labels(reply: str, n: int, card: TaskCard) -> tuple[list[int], str]:
@@ -104,8 +121,8 @@ class ZeroShotResult:
 
 
 class ZeroShotLabeler:
-    def __init__(self, prompts: TaskPrompts, llm: LLMSession, spec: ModelSpec, batch_size: int = 10,
-                 max_tokens: int = 1024):
+    def __init__(self, prompts: TaskPrompts, llm: LLMSession, spec: ModelSpec,
+                 batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = 1024):
         self.prompts, self.llm, self.spec = prompts, llm, spec
         self.batch_size, self.max_tokens = batch_size, max_tokens
 

@@ -50,4 +50,4 @@ def write_programs(tmp_path):
 def isolated_caches(tmp_path_factory, monkeypatch):
     """Every test starts with empty caches (LLM replies, columns, indexes), unless it sets its own."""
     if "ALCHEMIST_CACHE_DIR" not in os.environ:
-        monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path_factory.mktemp("cache") / "llm"))
+        monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

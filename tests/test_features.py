@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import pickle
 
@@ -167,7 +169,8 @@ def test_cli_features_flag_and_predict_with_embeddings(tmp_path, capsys):
     assert "Distilling (MiniLM embeddings + logistic regression" in printed.err and "distilled:" in printed.out
     (run,) = out.iterdir()
     assert main(["predict", str(run), "--text", "WIN a FREE prize now, click http://x.co"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].split(",")[2] == "spam"
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert row["label_name"] == "spam"
     with pytest.raises(SystemExit):
         main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "bert"])
     assert "invalid choice: 'bert'" in capsys.readouterr().err

@@ -9,14 +9,14 @@ import pytest
 
 import main
 import pricing
-from alchemist.ledger import scan, totals
+from alchemist.ledger import scan, totals, zero_shot_usage
 from alchemist.models import ModelSpec
 from alchemist.prompts import TaskPrompts
 from alchemist.runs import RunStore
 from alchemist.tasks import card_for_classes
 from alchemist.tokens import APPROXIMATION, TokenCounter
-from alchemist.zero_shot import batch_prompt, estimate, parse_labels
-from config import load_settings
+from alchemist.zero_shot import DEFAULT_BATCH_SIZE, batch_prompt, estimate, parse_labels, typical_reply
+from config import RunConfig, load_settings
 from fake_llm import FakeLLM, smart_reply
 
 
@@ -133,7 +133,7 @@ def test_zero_shot_estimate_counts_the_prompts_it_would_send(tmp_path):
     est = estimate(prompts, spec, texts, counter, batch_size=1)
     sent = sum(counter.count(s) + counter.count(u) for s, u in (batch_prompt(prompts, [t]) for t in texts))
     assert est.calls == 3 and abs(est.input_tokens - sent) <= 2 * est.calls
-    assert est.output_tokens == 3 * 5 + 3 * 2
+    assert est.output_tokens == 3 * counter.count('```json\n["spam"]\n```')
     assert est.usd == pytest.approx((est.input_tokens * 1.0 + est.output_tokens * 2.0) / 1e6)
     assert "Anthropic" in TokenCounter(ModelSpec("a", "anthropic", "c", 1, 1), tmp_path).method
 
@@ -141,7 +141,7 @@ def test_zero_shot_estimate_counts_the_prompts_it_would_send(tmp_path):
 def test_pricing_zero_shot_command(capsys):
     assert pricing.main(["--zero-shot", "demo", "--model", "gpt-4o-mini", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["rows"] == 400 and data["calls"] == 400 and data["usd"] > 0
+    assert data["rows"] == 400 and data["calls"] == 40 and data["batch_size"] == 10 and data["usd"] > 0
     assert data["token_method"] == APPROXIMATION and "per label" in data["output_assumption"]
     assert pricing.main(["--zero-shot", "demo", "--model", "nope"]) == 2
 
@@ -195,6 +195,9 @@ def test_run_report_compares_with_zero_shot(env, capsys):
     zs = json.loads((tmp / "r.json").read_text())["zero_shot_estimate"]
     assert zs["rows"] == 400 and zs["model"] == "gpt-4o-mini" and zs["times_more"] > 1
     assert "zero-shot labeling of these 400 rows with gpt-4o-mini" in out.replace("\n", " ")
+    # priced the way `main.py zero-shot` labels: 10 rows per call, and the text says so
+    assert zs["batch_size"] == 10 and zs["calls"] == 40
+    assert "10 rows per call" in " ".join(out.split())
 
 
 def test_budget_stop_leaves_a_consistent_run(env, capsys):
@@ -209,3 +212,122 @@ def test_budget_stop_leaves_a_consistent_run(env, capsys):
     assert files == [f"{p['name']}.py" for p in manifest["programs"]] and 0 < len(files) < 10
     assert manifest["totals"]["cost_usd"] <= 0.002 and not list(run_dir.glob(".*.tmp"))
     assert (run_dir / "results").is_dir()
+
+
+def test_zero_shot_is_priced_at_the_batch_size_main_py_sends():
+    zero_shot = next(a for a in main.build_parser(load_settings().defaults)._subparsers._group_actions[0]
+                     .choices["zero-shot"]._actions if a.dest == "batch_size")
+    assert zero_shot.default == DEFAULT_BATCH_SIZE == RunConfig(dataset="x").batch_size
+    assert pricing.build_parser().parse_args(["--zero-shot", "demo"]).batch_size == DEFAULT_BATCH_SIZE
+
+
+class WordCounter:
+    """A stand-in tokenizer: a token per word and per punctuation mark, like real ones on JSON."""
+    method = "words"
+
+    def count(self, text: str) -> int:
+        import re
+
+        return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def test_zero_shot_output_is_the_reply_counted_with_the_tokenizer(tmp_path):
+    card = card_for_classes("d", ["neoplasms", "general pathological conditions"], item="abstract")
+    spec = ModelSpec("m", "openai", "gpt-4o-mini", 1.0, 2.0)
+    counter = WordCounter()
+    est = estimate(TaskPrompts(card), spec, ["some text"] * 23, counter, batch_size=10)
+    reply = typical_reply(card.classes, 10, counter)
+    assert json.loads(reply.removeprefix("```json").removesuffix("```")) == ["general pathological conditions"] * 10
+    per_call = counter.count(reply)  # 3 words + 2 quotes + a comma per label, brackets and fence
+    assert est.output_tokens == 2 * per_call + counter.count(typical_reply(card.classes, 3, counter))
+    assert est.output_tokens_per_label == per_call / 10 > 5  # the old flat 5 per label undercounted it
+    assert "10 rows per call" in est.output_assumption and f"{per_call} output tokens" in est.output_assumption
+    short = estimate(TaskPrompts(card_for_classes("d", ["ham", "spam"])), spec, ["x"] * 10, counter, 10)
+    assert short.output_tokens == counter.count('```json\n' + json.dumps(["spam"] * 10) + '\n```')
+
+
+def zero_shot_run(root: Path, dataset: str, calls: list[tuple[str, list[int], int, str, bool]]) -> None:
+    store = RunStore(root, dataset, "zero-shot", {"code_model": {"name": "gpt-4o-mini"}})
+    for model, rows, tout, key, cached in calls:
+        store.record_call({"model": model, "stage": "zero-shot", "rows": rows, "input_tokens": 100,
+                           "output_tokens": tout, "cost_usd": 0.0 if cached else 0.001, "cached": cached, "key": key})
+    store.finish("complete")
+
+
+def test_pricing_reports_what_past_zero_shot_runs_spent_per_label(tmp_path, capsys):
+    root = tmp_path / "runs"
+    zero_shot_run(root, "demo", [("gpt-4o-mini", [0, 10], 40, "a", False), ("gpt-4o-mini", [10, 15], 25, "b", False),
+                                 ("claude-haiku-4-5", [0, 10], 99, "c", False)])
+    zero_shot_run(root, "demo", [("gpt-4o-mini", [0, 10], 40, "a", True)])  # a replay: the same reply again
+    zero_shot_run(root, "sms", [("gpt-4o-mini", [0, 10], 99, "d", False)])
+    used = zero_shot_usage(scan(root)[0], "demo", "gpt-4o-mini")
+    assert (used.labels, used.calls, used.output_tokens, used.output_tokens_per_label) == (15, 2, 65, 4.33)
+    assert pricing.main(["--zero-shot", "demo", "--model", "gpt-4o-mini", "--root", str(root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["past_runs"]["output_tokens_per_label"] == 4.33 and data["past_runs"]["runs"] == 2
+    assert data["past_runs"]["output_tokens_at_this_rate"] == round(4.33 * 400)
+    assert pricing.main(["--zero-shot", "demo", "--model", "gpt-4o-mini", "--root", str(root)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "15 labels in 2 call(s) took 4.33 output tokens per label" in out
+    assert f"(assumed: {data['output_tokens_per_label']:g})" in out
+    assert pricing.main(["--zero-shot", "demo", "--model", "gpt-4o", "--root", str(root)]) == 0
+    assert "No past zero-shot runs of demo with gpt-4o" in capsys.readouterr().out
+
+
+def test_real_zero_shot_run_is_measured_by_pricing(env, capsys):
+    tmp, fake = env
+    fake.default = lambda req: json.dumps(["ham"] * req["body"]["messages"][1]["content"].count("\n["))
+    assert main.main(["zero-shot", "--dataset", "demo", "--limit", "10", "--yes", "--seeds", "1",
+                      "--out", str(tmp / "runs"), "--label-model", "majority"]) == 0
+    (manifest,) = [json.loads(p.read_text()) for p in (tmp / "runs").rglob("manifest.json")]
+    capsys.readouterr()
+    assert pricing.main(["--zero-shot", "demo", "--model", "gpt-4o-mini", "--root", str(tmp / "runs"), "--json"]) == 0
+    past = json.loads(capsys.readouterr().out)["past_runs"]
+    assert past["labels"] == 30 and past["calls"] == 3  # 3 splits of 10 rows, 10 rows per call
+    assert past["output_tokens"] == manifest["totals"]["output_tokens"]
+
+
+def test_pricing_zero_shot_reads_own_files_with_the_advice_it_gives(tmp_path, capsys):
+    data = tmp_path / "own.csv"
+    data.write_text("comment,y\n" + "".join(f"text number {i},{'spam' if i % 2 else 'ham'}\n" for i in range(25)))
+    argv = ["--zero-shot", str(data), "--model", "gpt-4o-mini", "--root", str(tmp_path), "--json"]
+    values = {"--text-column": "comment", "--classes": "ham,spam"}
+    advised = []
+    while (code := pricing.main(argv)) != 0:  # follow each piece of advice, as the user would
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        flag = next(f for f in values if f in err and f not in advised)
+        advised.append(flag)
+        argv += [flag, values[flag]]
+    assert advised == ["--text-column", "--classes"]
+    est = json.loads(capsys.readouterr().out)
+    assert est["dataset"] == "own" and est["rows"] == 25 and est["calls"] == 3
+    # with the labels' column named, the classes come from the labels, as in main.py
+    assert pricing.main(argv[:6] + ["--json", "--text-column", "comment", "--label-column", "y"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 25
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"name": "mine", "classes": ["ham", "spam"], "item": "comment"}))
+    assert pricing.main(argv[:6] + ["--json", "--text-column", "comment", "--task-card", str(card)]) == 0
+    assert json.loads(capsys.readouterr().out)["dataset"] == "mine"
+
+
+def test_pricing_root_that_does_not_exist_is_an_error(tmp_path, capsys):
+    missing = tmp_path / "no" / "such"
+    for extra in ([], ["--json"], ["--zero-shot", "demo", "--model", "gpt-4o-mini"]):
+        assert pricing.main(["--root", str(missing), *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and str(missing) in err and "no such folder" in err
+    (tmp_path / "file").write_text("")
+    assert pricing.main(["--root", str(tmp_path / "file")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_pricing_empty_root_says_there_are_no_runs(tmp_path, runs, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert pricing.main(["--root", str(empty)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"No runs under {empty} yet") and "┏" not in out
+    assert pricing.main(["--root", str(runs), "--dataset", "nope"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("None of the 4 run(s)") and "┏" not in out

@@ -237,7 +237,7 @@ def test_code_prompts_show_a_fixed_sample_of_train_rows_never_test_or_labels(env
     (data / "train.csv").write_text("text,label\n" + "".join(f"TRAINROW {i} check my channel,spam\n" for i in range(30)))
     (data / "test.csv").write_text("text,label\nTESTROW spam http://y,spam\nTESTROW ham,ham\n")
     args = ["run", "--dataset", str(data), "--classes", "ham,spam", "--base-url", server.openai_url, "--mode",
-            "scriptoriumws", "--num-programs", "2", "--seeds", "1", "--out", str(env / "runs")]
+            "scriptoriumws", "--num-programs", "2", "--seeds", "1", "--out", str(env / "runs"), "--refine-rounds", "0"]
     assert main.main(args + ["--prompt-rows", "5"]) == 0, capsys.readouterr().err
     code_prompts = [r["body"]["messages"][1]["content"] for r in server.requests
                     if "labeling function" in r["body"]["messages"][1]["content"]]

@@ -94,7 +94,7 @@ def test_full_run(tmp_path, server):
     assert manifest["config"]["code_model"]["name"] == "gpt-4o-mini" and manifest["config"]["num_programs"] == 2
     text = screen(tmp_path)
     assert "estimated cost: about $" in text and "Summary" in text and "Traceback" not in text
-    remembered = json.loads((tmp_path / "wizard_last.json").read_text())
+    remembered = json.loads((tmp_path / "cache" / "wizard_last.json").read_text())
     assert remembered["dataset"] == "demo" and remembered["num_programs"] == 2
 
 
@@ -222,7 +222,11 @@ def test_rag_mode_asks_for_documents(tmp_path, server):
     send(child, "with RAG\r")
     child.expect("Your documents")
     send(child, str(tmp_path / "missing") + "\r")
-    child.expect("not found")
+    child.expect("no such file")
+    empty = tmp_path / "empty-docs"
+    empty.mkdir()
+    send(child, "\x15" + str(empty) + "\r")
+    child.expect("folder is empty")  # asked again now, not a failure after "Run it"
     send(child, "\x15" + str(docs) + "\r")
     answer(child, [(p, k.replace("2\r", "1\r")) for p, k in STEPS[3:]])
     child.expect("Report with plots", timeout=120)
@@ -256,5 +260,45 @@ def test_advanced_settings_set_requests_in_flight_and_the_budget(tmp_path, serve
     assert config["concurrency"] == 3 and config["max_cost"] == 0.5
     assert 1 <= server.peak_in_flight <= 3
     assert "up to 3 LLM requests at once; budget cap $0.5" in screen(tmp_path)
-    remembered = json.loads((tmp_path / "wizard_last.json").read_text())
+    remembered = json.loads((tmp_path / "cache" / "wizard_last.json").read_text())
     assert remembered["concurrency"] == 3 and remembered["max_cost"] == "0.5"
+
+
+def test_own_data_columns_are_offered_and_the_evaluation_split_is_in_the_summary(tmp_path, server):
+    from test_own_data import reviews_csv
+
+    data = reviews_csv(tmp_path / "reviews.csv")
+    child = spawn(tmp_path, server)
+    child.expect(r"Which dataset\?")
+    send(child, "My own\r")
+    child.expect("Path to your data")
+    send(child, str(data) + "\r")
+    child.expect("Which column holds the text")
+    child.expect("review_id")  # the file's own columns, listed
+    send(child, "review_text\r")
+    child.expect("Which column holds the labels")
+    send(child, "sentiment\r")
+    child.expect("Class names")
+    send(child, "\r")
+    answer(child, [(r"own words", "Comments under music videos: spam or ham.\r"), *STEPS[2:-1]])
+    child.expect(r"Go ahead\?")
+    send(child, " exit \r")
+    assert finish(child) == 0
+    text = " ".join(screen(tmp_path).split())
+    assert "evaluation: reviews.csv has no valid or test split: 90 valid, 90 test labeled rows are held out" in text
+
+
+def test_menus_say_why_an_answer_is_refused_and_how_to_get_missing_data(tmp_path, server):
+    (tmp_path / "nodata" / "agnews").mkdir(parents=True)
+    (tmp_path / "nodata" / "agnews" / "valid.json").write_text("{}")
+    child = spawn(tmp_path, server)
+    child.expect(r"Which dataset\?")
+    send(child, "youtube\r")  # on disk nowhere: disabled
+    child.expect("Not available")
+    child.expect("main.py datasets")
+    send(child, "\x7f" * 7 + "zzzz\r")
+    child.expect("Nothing matches 'zzzz'")
+    send(child, "\x7f" * 4 + "exit\r")
+    assert finish(child) == 0
+    text = screen(tmp_path)
+    assert "partial: valid in" in text and "no train split" in text  # as `main.py datasets` says it

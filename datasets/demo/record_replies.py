@@ -10,6 +10,7 @@ deliberately broken so the demo also shows a repair request.
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,8 @@ def main() -> None:
 
     with FakeLLM() as fake:
         fake.push(*script)
-        os.environ["ALCHEMIST_CACHE_DIR"] = str(RECORDED_DIR)
+        scratch = Path(tempfile.mkdtemp(prefix="alchemist-record-"))  # columns, embeddings: never in the repo
+        os.environ["ALCHEMIST_CACHE_DIR"] = str(scratch)
         code = cli.run_demo(out=Path(os.environ.get("TMPDIR", "/tmp")) / "alchemist-record", seeds=1,
                             base_url=fake.openai_url, record=True)
         assert code == 0 and not fake.script, "the recording did not use every scripted reply"
