@@ -7,7 +7,7 @@
     channel.py    the parent's side of one process: framed, size-capped, deadline-bound I/O
     worker/       the process side (standard library only): lockdown, syscall allowlist, row loop
 
-Threat model and layers: README, "Sandbox".
+Threat model and layers: docs/sandbox.md.
 """
 
 from __future__ import annotations
