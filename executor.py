@@ -29,9 +29,11 @@ from alchemist.label_choice import choose
 from alchemist.label_models import MajorityVote
 from alchemist.metrics import class_balance, distribution, per_class, score
 from alchemist.programs import Program, load_program_dir
-from alchemist.progress import NullProgress, Progress
+from alchemist.progress import NullProgress, Progress, plural
 from alchemist.dask_backend import DaskApplier, is_lazy_source, read_frame
 from alchemist.sandbox import ProgramRun, SandboxApplier
+from alchemist.report_data import (agreement, disagreements, generated_by, now, read_manifest, source_text,
+                                   valid_balance)
 from alchemist.report_html import write_html
 from alchemist.vetting import Verdict, vet
 from config import RunConfig, Settings, load_settings
@@ -120,7 +122,7 @@ class Executor(LLMStages):
         result = None
         if todo:
             applier = self._applier([p.as_source() for p in todo], dataset.card.n_classes)
-            with self.progress.stage(f"Applying {len(todo)} programs"
+            with self.progress.stage(f"Applying {plural(len(todo), 'program')}"
                                      + (f" ({len(found)} more from the column cache)" if found else ""),
                                      total=len(texts)) as stage:
                 result = applier.apply(texts, progress=stage.advance)
@@ -307,8 +309,11 @@ class Executor(LLMStages):
         return self._text_encoder
 
     # --- report -----------------------------------------------------------------------------------
-    def program_rows(self, dataset: Dataset, progs: Programs) -> tuple[list[dict], dict]:
+    def program_rows(self, dataset: Dataset, progs: Programs,
+                     programs: list[Program] | None = None) -> tuple[list[dict], dict]:
+        """One row per program for the report; `programs` give the sources (human votes have none)."""
         L = progs.matrices["train"]
+        sources = {p.name: p.source for p in programs or []}
         stats = matrix_stats(L[:, progs.usable], dataset.card.n_classes) if progs.usable else None
         rows = []
         usable_pos = {i: k for k, i in enumerate(progs.usable)}
@@ -327,6 +332,7 @@ class Executor(LLMStages):
                 "error_samples": list(run.samples) if run else [],
                 "faults": run.crashes if run else 0,
                 "from_cache": name in self.cached_columns,
+                "source": source_text(sources.get(name)),
             })
         overall = {"coverage": stats.total_coverage if stats else 0.0,
                    "overlap": stats.total_overlap if stats else 0.0,
@@ -399,6 +405,10 @@ class Executor(LLMStages):
                                       else str(programs_dir)),
                   "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running",
                   "data": c.data_spec(), **({"data_note": self.data_note} if self.data_note else {}),
+                  "date": now(), "command": c.command,
+                  "generated_by": generated_by(self._run_store.manifest if self._run_store
+                                               else read_manifest(None if c.human else c.programs_dir)),
+                  "valid_balance": valid_balance(dataset.get("valid"), dataset.card.classes),
                   **self.generation}
         with self._reporting(out, report, t0):
             if progs is None:
@@ -415,11 +425,15 @@ class Executor(LLMStages):
             if model is not None:
                 model.save(out / MODEL_FILE)
                 dist["model_path"] = str(out / MODEL_FILE)
-            rows, overall = self.program_rows(dataset, progs)
+            rows, overall = self.program_rows(dataset, progs, files)
             report.update(overall)
             report.update(programs=rows, label_model=labels["label_model"],
                           majority_vote=labels["majority_vote"], distilled=dist, sandbox=progs.layers,
-                          sandbox_note=progs.sandbox_note)
+                          sandbox_note=progs.sandbox_note,
+                          disagreements=disagreements(dataset.get("train"), progs.matrices.get("train"),
+                                                      progs.usable, progs.names, labels["probs"].get("train"),
+                                                      dataset.card.classes),
+                          agreement=agreement(progs.matrices.get("train"), progs.names, dataset.card.n_classes))
         return report
 
     # --- data too big for memory (--backend dask with a Parquet/CSV file) --------------------------
@@ -449,7 +463,7 @@ class Executor(LLMStages):
             ok = [p for p in files if p.status == "ok"]
             start = time.monotonic()
             applier = DaskApplier([p.as_source() for p in ok], card.n_classes, c.limits, c.scheduler)
-            with self.progress.stage(f"Applying {len(ok)} programs with Dask", total=None) as stage:
+            with self.progress.stage(f"Applying {plural(len(ok), 'program')} with Dask", total=None) as stage:
                 result = applier.apply_frame(frame, c.text_column, stage.advance)
             self.timings["apply"] = time.monotonic() - start
             L = np.full((len(result.matrix), len(files)), -1, dtype=np.int8)

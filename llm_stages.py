@@ -19,6 +19,7 @@ from alchemist.errors import AlchemistError
 from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, check_api_key
 from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
+from alchemist.progress import plural
 from alchemist.prompts import TaskPrompts, pick_examples, sample_rows
 from alchemist.rag import KnowledgeStore, RagSettings, build_query
 from alchemist.runs import RunStore
@@ -147,7 +148,7 @@ class LLMStages:
         start = time.monotonic()
         refiner = None
         with self._recording(store, lambda: f"{len(saved)} program(s)"):
-            with self.progress.stage(f"Writing {c.num_programs} programs with {code_model.name}",
+            with self.progress.stage(f"Writing {plural(c.num_programs, 'program')} with {code_model.name}",
                                      total=c.num_programs, unit="programs") as self._stage:
                 mode.generate(c.num_programs, check, keep)
             if c.refine_rounds > 0 and saved:

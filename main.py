@@ -184,8 +184,17 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     w.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets")
     w.add_argument("--out", metavar="DIR", help="root of the run folders (default: LF_saved_dir, generated_lfs/)")
 
-    d = sub.add_parser("datasets", help="list the built-in tasks, whether each is on disk, and where to get it")
+    d = sub.add_parser("datasets", help="list the built-in tasks, whether each is on disk, and get them (--download)",
+                       description="List the built-in tasks and whether each is in the data folder; with --download, "
+                                   "fetch them from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN are honoured), convert "
+                                   "to the WRENCH layout and check them before anything is written (docs/download.md).")
     d.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets")
+    d.add_argument("--download", nargs="+", metavar="NAME",
+                   help="download these built-in datasets (or `all`) into the data folder; cancer and reddit "
+                        "need an account, so their steps are printed instead")
+    d.add_argument("--from", dest="from_path", metavar="PATH",
+                   help="with --download cancer or reddit: the file (or folder) you downloaded by hand, "
+                        "converted and checked the same way")
 
     a = sub.add_parser("apply", help="apply saved labeling programs (or --human votes), aggregate, distill, report",
                        description="Apply labeling programs in the sandbox, combine their votes with a label "
@@ -223,6 +232,13 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     m.add_argument("--out", metavar="DIR", help="root of the run folders (default: LF_saved_dir, generated_lfs/)")
     m.add_argument("--seeds", type=_positive_int, default=3, help="seeds of the distilled MLP (default: 3)")
 
+    v = sub.add_parser("review", help="review a run's programs: how each did, edit, turn off, fix, re-apply",
+                       description="The review screen of a run folder (also in the wizard): each program's status, "
+                                   "coverage, valid accuracy and conflicts; its source, votes, valid mistakes and "
+                                   "disagreements with the label model; edit in $EDITOR, turn off/on, ask the LLM "
+                                   "for a fixed version, write more programs; re-apply and compare scores.")
+    v.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (generated_lfs/<dataset>/<mode>/<run-id>)")
+
     p = sub.add_parser("predict", help="label new text with a run's distilled model")
     p.add_argument("results_dir", metavar="RESULTS_DIR",
                    help="a results folder (holds distilled_model.pkl), or a run folder (its newest results)")
@@ -240,19 +256,33 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from alchemist.datasets import presence
+    from alchemist.download import download_command, how_to_get, load_sources, run_downloads
     from alchemist.tasks import builtin_card, builtin_names
     from config import load_settings, resolve_data_dir
 
     data_dir = resolve_data_dir(args.data_dir, load_settings())
+    flag = f" --data-dir {args.data_dir}" if args.data_dir else ""  # so the printed command gets the same folder
+    if args.download:
+        return run_downloads(args.download, data_dir, local=Path(args.from_path).expanduser() if args.from_path
+                             else None, flag=flag)
+    if args.from_path:
+        raise AlchemistError("--from goes with --download cancer or --download reddit")
+    sources = load_sources()
     table = Table(title=f"Built-in tasks (data folder: {data_dir})", title_justify="left")
-    for col in ("task", "classes", "metric", "on disk", "where to get it"):
+    for col in ("task", "classes", "metric", "on disk", "how to get it"):
         table.add_column(col, overflow="fold")
+    commands = []  # printed below the table, whole, so they can be copied
     for name in builtin_names():
         card = builtin_card(name)
         root, status = presence(name, data_dir)
         table.add_row(name, ", ".join(f"{i} {c}" for i, c in enumerate(card.classes)), card.metric, status,
-                      "" if root else card.source.get("how_to_get", ""))
+                      "" if root else how_to_get(name, sources) or card.source.get("how_to_get", ""))
+        if root is None and name in sources:
+            manual = "   # prints the steps by hand" if sources[name].manual else ""
+            commands.append(f"  {download_command(name, flag)}{manual}")
     Console(width=None if sys.stdout.isatty() else 160, markup=False).print(table)
+    if commands:
+        print("To get a missing one (or all of them: --download all; see docs/download.md):", *commands, sep="\n")
     return 0
 
 
@@ -359,19 +389,46 @@ def cmd_wizard(args: argparse.Namespace, settings) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise AlchemistError("the wizard needs an interactive terminal; for scripts use "
                              "`python main.py run --dataset NAME ...` (see `python main.py run --help`)")
+    import review
     import wizard
+    from alchemist.safe_text import clean
     from wizard_prompts import WizardExit
 
     print("Alchemist — label data with LLM-written labeling programs. Type exit at any prompt to leave.\n")
+    data_dir = resolve_data_dir(getattr(args, "data_dir", None), settings)
+    out = Path(args.out) if getattr(args, "out", None) else None
+    ran = False
+    while True:  # back to the first menu after every run, review or re-apply
+        try:
+            chosen = wizard.converse(settings, data_dir, out)
+            if isinstance(chosen, Path):
+                review.review(chosen, settings, make_progress())
+                continue
+            report = Executor(chosen, make_progress(), settings).run()
+        except WizardExit:
+            print("Bye." if ran else "Bye — nothing was run.")
+            return 0
+        except AlchemistError as e:  # said, and asked again: the session goes on
+            print(f"error: {clean(str(e), 1000)}")
+            continue
+        ran = True
+        render(report)
+        print(f"Report with plots: {Path(report['output_dir']) / 'report.html'}\n")
+
+
+def cmd_review(args: argparse.Namespace, settings) -> int:
+    from alchemist.progress import make_progress
+    from wizard_prompts import WizardExit
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise AlchemistError("review is interactive and needs a terminal; `python main.py apply RUN_DIR` "
+                             "re-applies a run from a script")
+    import review
+
     try:
-        config = wizard.converse(settings, resolve_data_dir(getattr(args, "data_dir", None), settings),
-                                 Path(args.out) if getattr(args, "out", None) else None)
+        review.review(Path(args.run_dir), settings, make_progress())
     except WizardExit:
-        print("Bye — nothing was run.")
-        return 0
-    report = Executor(config, make_progress(), settings).run()
-    render(report)
-    print(f"Report with plots: {Path(report['output_dir']) / 'report.html'}")
+        pass
     return 0
 
 
@@ -480,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_apply(args, settings)
         if args.command == "predict":
             return cmd_predict(args)
+        if args.command == "review":
+            return cmd_review(args, settings)
         if args.command == "demo":
             return run_demo(Path(args.out) if args.out else None, args.seeds)
         return cmd_wizard(args, settings)

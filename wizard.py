@@ -89,20 +89,48 @@ def save_answers(settings: Settings, answers: Answers) -> None:
 
 # --- questions -------------------------------------------------------------------------------------
 def ask_dataset(answers: Answers, data_dir: Path) -> tuple[Answers, object]:
-    choices = []
-    for name in builtin_names():
-        card = builtin_card(name)
-        label = f"{name:8s} {card.item}: {', '.join(card.classes)}"
-        found, status = presence(name, data_dir)
-        choices.append(Choice(label, name, disabled=None if found else
-                              f"{status}; `python main.py datasets` says how to get it"))
-    choices.append(Choice("demo     bundled demo data: video comments, ham or spam", "demo"))
-    choices.append(Choice("My own data (a CSV or JSONL file, or a folder of train/valid/test files)", OWN_DATA))
+    from alchemist.download import download, download_command, load_sources  # the Hub client only once used
+    from alchemist.progress import make_progress
+
+    sources, fetch = load_sources(), "__download__"
+
+    def ask_download(missing: list[str]) -> str | None:
+        """A missing built-in dataset: its size and source first, a confirmation, then the download (checked
+        before anything is written). Its name, or None to go back to the dataset menu."""
+        name = ask.select("Which dataset should be downloaded?",
+                          [*(Choice(f"{n:8s} {sources[n].size_text:>16s}  {sources[n].title}", n) for n in missing),
+                           Choice("(back)", "")])
+        src = sources.get(name)
+        if src is None or not ask.confirm(f"Download {name} ({src.size_text}, from Hugging Face {src.repo}) "
+                                          f"into {data_dir / name}?", "Yes, download it", "No, go back"):
+            return None
+        print(f"  {download(name, data_dir, sources=sources, progress=make_progress())}")
+        return name
+
     while True:
+        choices, missing = [], []  # missing: not on disk, and fetched for the user when asked
+        for name in builtin_names():
+            card = builtin_card(name)
+            label = f"{name:8s} {card.item}: {', '.join(card.classes)}"
+            found, status = presence(name, data_dir)
+            if not found and name in sources and not sources[name].manual:
+                missing.append(name)
+            how = (f"`{download_command(name)}` prints the steps (a Kaggle account is needed)"
+                   if name in sources and sources[name].manual else
+                   f"choose 'Download a built-in dataset' below, or run `{download_command(name)}`")
+            choices.append(Choice(label, name, disabled=None if found else f"{status}; {how}"))
+        choices.append(Choice("demo     bundled demo data: video comments, ham or spam", "demo"))
+        if missing:  # its label names no dataset, so typing a name still points at that dataset
+            choices.append(Choice("Download a built-in dataset (its size is shown first)", fetch))
+        choices.append(Choice("My own data (a CSV or JSONL file, or a folder of train/valid/test files)", OWN_DATA))
         answers.dataset = ask.select("Which dataset?", choices, default=answers.dataset)
-        if answers.dataset != OWN_DATA:
-            return answers, load_dataset(answers.dataset, data_dir)
         try:
+            if answers.dataset == fetch:
+                answers.dataset = ask_download(missing) or fetch
+                if answers.dataset == fetch:
+                    continue
+            if answers.dataset != OWN_DATA:
+                return answers, load_dataset(answers.dataset, data_dir)
             return answers, _ask_own_data(answers)
         except AlchemistError as e:
             print(f"  That data cannot be used: {e}")
@@ -313,7 +341,8 @@ def previous_runs(saved_dir: Path, limit: int = 20) -> list[tuple[Path, dict]]:
     return [(path, data) for _, path, data in found[:limit]]
 
 
-def ask_reuse(runs: list[tuple[Path, dict]]) -> tuple[Path, dict]:
+def ask_reuse(runs: list[tuple[Path, dict]],
+              question: str = "Which run's programs (edit them first if you like)?") -> tuple[Path, dict]:
     choices = []
     for path, data in runs:
         programs = data.get("programs", [])
@@ -322,19 +351,26 @@ def ask_reuse(runs: list[tuple[Path, dict]]) -> tuple[Path, dict]:
         label = (f"{data.get('dataset', '?')} / {data.get('mode', '?')} / {path.name}: {len(programs)} programs "
                  f"({ok} ok), ${cost:.4f}, {data.get('status', '?')}")
         choices.append(Choice(label, str(path)))
-    chosen = Path(ask.select("Which run's programs (edit them first if you like)?", choices))
+    chosen = Path(ask.select(question, choices))
     return chosen, dict(runs)[chosen]
 
 
 # --- the whole conversation ------------------------------------------------------------------------
-def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
-    """Ask until the user confirms; returns the RunConfig to execute."""
+def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig | Path:
+    """The first menu, then its questions: a RunConfig to execute, or a run folder to review. The wizard
+    comes back here after every run, so one session can run, review, fix and re-run."""
     answers = load_answers(settings)
     runs = previous_runs(out or settings.saved_dir)
     if runs:
         what = ask.select("What would you like to do?", [
             Choice("Start a new labeling run", "new"),
-            Choice("Re-apply a previous run's programs (no LLM calls, $0)", "reuse")], default="new")
+            Choice("Review a run's programs: how each did; edit, turn off or fix them", "review"),
+            Choice("Re-apply a previous run's programs (no LLM calls, $0)", "reuse"),
+            Choice("Exit", "exit")], default="new")
+        if what == "exit":
+            raise ask.WizardExit()
+        if what == "review":
+            return ask_reuse(runs, "Which run's programs?")[0]
         if what == "reuse":
             path, _ = ask_reuse(runs)
             data = recorded_data(path)  # the run's own data: file, columns, classes, folder, splits

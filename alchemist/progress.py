@@ -48,6 +48,19 @@ class NullProgress:
         pass
 
 
+def plural(n: int, word: str) -> str:
+    """'1 program', '2 programs'."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _rate(done: int, elapsed: float, unit: str) -> str:
+    """Rows per second; slow work (a fit every few seconds) as seconds each, never '0 fits/s'."""
+    rate = done / max(elapsed, 1e-9)
+    if done and rate < 1:
+        return f"{elapsed / done:,.1f} s per {unit.removesuffix('s')}"
+    return f"{rate:,.0f} {unit}/s" if rate >= 10 else f"{rate:,.1f} {unit}/s"
+
+
 def _eta(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
@@ -74,13 +87,14 @@ class _PlainStage:
         rate = self.done / elapsed
         if final and self.total is None:
             return f"{self.name}: done in {elapsed:.1f}s"
+        speed = _rate(self.done, elapsed, self.unit)
         if final:
-            return f"{self.name}: {self.done} {self.unit} in {elapsed:.1f}s ({rate:,.0f} {self.unit}/s)"
+            return f"{self.name}: {self.done} {self.unit} in {elapsed:.1f}s ({speed})"
         if self.total:
             eta = (self.total - self.done) / rate if rate > 0 else 0
             return (f"{self.name}: {self.done}/{self.total} {self.unit} ({100 * self.done / self.total:.0f}%), "
-                    f"{rate:,.0f} {self.unit}/s, ETA {_eta(eta)}")
-        return f"{self.name}: {self.done} {self.unit}, {rate:,.0f} {self.unit}/s"
+                    f"{speed}, ETA {_eta(eta)}")
+        return f"{self.name}: {self.done} {self.unit}, {speed}"
 
     def advance(self, n: int = 1) -> None:
         self.done += n
@@ -112,24 +126,27 @@ class PlainProgress:
 
 class _RichStage:
     def __init__(self, name: str, total: int | None, unit: str, console):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichBar, TextColumn,
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichBar, SpinnerColumn, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
 
         self.unit = unit
         self.done = 0
         self.start = time.monotonic()
-        self.bar = RichBar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[rate]}", markup=False), TimeElapsedColumn(), TimeRemainingColumn(),
+        # Work of unknown size (a label model fit) shows a spinner and the time, not a count stuck at "0/?".
+        counts = [BarColumn(), MofNCompleteColumn()] if total is not None else [SpinnerColumn()]
+        self.bar = RichBar(TextColumn("{task.description}", markup=False), *counts,
+                           TextColumn("{task.fields[rate]}", markup=False),
+                           TextColumn("{task.fields[detail]}", markup=False), TimeElapsedColumn(),
+                           *([TimeRemainingColumn()] if total is not None else []),
                            console=console, transient=False)
-        self.task = self.bar.add_task(name, total=total, rate="")
+        self.task = self.bar.add_task(name, total=total, rate="", detail="")
 
     def advance(self, n: int = 1) -> None:
         self.done += n
-        rate = self.done / max(time.monotonic() - self.start, 1e-9)
-        self.bar.update(self.task, advance=n, rate=f"{rate:,.1f} {self.unit}/s")
+        self.bar.update(self.task, advance=n, rate=_rate(self.done, time.monotonic() - self.start, self.unit))
 
-    def note(self, text: str) -> None:
-        self.bar.update(self.task, rate=text)
+    def note(self, text: str) -> None:  # kept beside the rate, so the cost stays on the line when it ends
+        self.bar.update(self.task, detail=text)
 
     def __enter__(self) -> "_RichStage":
         self.bar.start()

@@ -7,12 +7,14 @@ keeps everything it produced. A new run always gets a new folder.
 
 from __future__ import annotations
 
+import json
 import shlex
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from alchemist.errors import AlchemistError
 from alchemist.files import atomic_write_json, atomic_write_text, new_run_dir
 
 MANIFEST = "manifest.json"
@@ -37,6 +39,24 @@ class RunStore:
             "totals": {"llm_calls": 0, "cached_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
         }
         self.write()
+
+    @classmethod
+    def reopen(cls, run_dir: Path) -> "RunStore":
+        """An existing run, to record more calls and programs in its manifest (the review screen)."""
+        store = cls.__new__(cls)
+        store.dir, store._start, store.lock = Path(run_dir), time.monotonic(), threading.RLock()
+        try:
+            store.manifest = json.loads((store.dir / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise AlchemistError(f"{store.dir / MANIFEST}: cannot read this run's manifest ({e})") from None
+        if not isinstance(store.manifest, dict) or store.manifest.get("tool") != "alchemist":
+            raise AlchemistError(f"{store.dir / MANIFEST}: not an Alchemist run manifest")
+        store.manifest.setdefault("calls", [])
+        store.manifest.setdefault("programs", [])
+        store.manifest.setdefault("totals", {"llm_calls": 0, "cached_calls": 0, "input_tokens": 0,
+                                             "output_tokens": 0, "cost_usd": 0.0})
+        store._start -= float(store.manifest.get("elapsed_s", 0) or 0)
+        return store
 
     def write(self) -> None:
         with self.lock:

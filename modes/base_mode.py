@@ -99,11 +99,12 @@ class BaseMode:
             return found.code, found.problem
         return found.code, check(found.code)
 
-    def generate_one(self, index: int, check: Check) -> GeneratedProgram:
+    def generate_one(self, index: int, check: Check, angle: str | None = None) -> GeneratedProgram:
+        """Program `index`, from its own angle (or the one given: e.g. a class to aim at)."""
         program = GeneratedProgram(index=index, code="", status="rejected")
         program.knowledge = self.knowledge(program)
         system = self.prompts.code_system()
-        user = self.prompts.code_user(program.knowledge, angle_for(index, self.angles))
+        user = self.prompts.code_user(program.knowledge, angle or angle_for(index, self.angles))
         program.code_prompt_sha256 = self.llm.prompt_sha256(system, user)
         reply = self._ask(self.settings.code_model, system, user, program, "code")
         code, problem = self._usable(reply, check)

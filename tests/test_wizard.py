@@ -40,8 +40,8 @@ def server():
         yield fake
 
 
-def spawn(tmp_path: Path, server: FakeLLM) -> pexpect.spawn:
-    env = dict(os.environ, OPENAI_API_KEY="sk-test-openai", OPENAI_BASE_URL=server.openai_url,
+def spawn(tmp_path: Path, server: FakeLLM, **extra_env: str) -> pexpect.spawn:
+    env = dict(os.environ, **extra_env, OPENAI_API_KEY="sk-test-openai", OPENAI_BASE_URL=server.openai_url,
                ALCHEMIST_CACHE_DIR=str(tmp_path / "cache"), TERM="xterm",
                PROMPT_TOOLKIT_NO_CPR="1")  # a pty never answers cursor-position requests
     env.pop("ANTHROPIC_API_KEY", None)
@@ -76,6 +76,13 @@ def send(child: pexpect.spawn, keys: str) -> None:
         child.send("\r")
 
 
+def leave(child: pexpect.spawn) -> None:
+    """Back at the first menu after a run: exit from there."""
+    child.expect("What would you like to do")
+    send(child, "exit\r")
+    child.expect("Bye")
+
+
 def answer(child: pexpect.spawn, steps=STEPS) -> None:
     for pattern, keys in steps:
         child.expect(pattern)
@@ -86,6 +93,7 @@ def test_full_run(tmp_path, server):
     child = spawn(tmp_path, server)
     answer(child)
     child.expect("Report with plots", timeout=120)
+    leave(child)
     assert finish(child) == 0
     assert server.calls == 4  # 2 programs x (knowledge + code)
     (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
@@ -182,6 +190,7 @@ def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):
     child = spawn(tmp_path, server)
     answer(child)
     child.expect("Report with plots", timeout=120)
+    leave(child)
     finish(child)
     calls = server.calls
     child = spawn(tmp_path, server)
@@ -190,6 +199,7 @@ def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):
     child.expect("Which run's programs")
     send(child, "\r")
     child.expect("Report with plots", timeout=120)
+    leave(child)
     assert finish(child) == 0
     assert server.calls == calls
     (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
@@ -230,6 +240,7 @@ def test_rag_mode_asks_for_documents(tmp_path, server):
     send(child, "\x15" + str(docs) + "\r")
     answer(child, [(p, k.replace("2\r", "1\r")) for p, k in STEPS[3:]])
     child.expect("Report with plots", timeout=120)
+    leave(child)
     assert finish(child) == 0
     (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist-rag").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -254,6 +265,7 @@ def test_advanced_settings_set_requests_in_flight_and_the_budget(tmp_path, serve
     child.expect(r"Go ahead\?")
     send(child, "\r")
     child.expect("Report with plots", timeout=120)
+    leave(child)
     assert finish(child) == 0
     (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
     config = json.loads((run_dir / "manifest.json").read_text())["config"]
@@ -302,3 +314,51 @@ def test_menus_say_why_an_answer_is_refused_and_how_to_get_missing_data(tmp_path
     assert finish(child) == 0
     text = screen(tmp_path)
     assert "partial: valid in" in text and "no train split" in text  # as `main.py datasets` says it
+
+
+STUB_EDITOR = """import pathlib, sys
+count = pathlib.Path(sys.argv[0]).with_suffix(".count")
+n = int(count.read_text()) if count.exists() else 0
+count.write_text(str(n + 1))
+broken = "def label_function(comment)\\n    return 1\\n"
+fixed = "# Strategy: edited by hand.\\ndef label_function(comment):\\n    return 0 if 'song' in comment.lower() else -1\\n"
+pathlib.Path(sys.argv[1]).write_text(broken if n == 0 else fixed)
+"""
+
+
+def test_workbench_run_review_edit_reapply_and_exit(tmp_path, server):
+    editor = tmp_path / "stub_editor.py"
+    editor.write_text(STUB_EDITOR)
+    child = spawn(tmp_path, server, EDITOR=f"{sys.executable} {editor}")
+    answer(child)
+    child.expect("Report with plots", timeout=120)
+    child.expect("What would you like to do")  # back at the first menu after the run
+    send(child, "Review\r")
+    child.expect("Which run's programs")
+    send(child, "\r")
+    child.expect("Which program")
+    send(child, "lf_02\r")
+    child.expect("Its votes on train rows")
+    child.expect("Valid rows it gets wrong")
+    child.expect("lf_02:")
+    send(child, "Edit\r")
+    child.expect("Problem: ")  # the editor left a syntax error: said at once
+    child.expect("lf_02:")
+    send(child, "Edit\r")
+    child.expect("OK: it passes")
+    child.expect("lf_02:")
+    send(child, "Back to\r")
+    child.expect("Which program")
+    send(child, "Re-apply\r")
+    child.expect("Before and after", timeout=120)
+    child.expect("Which program")
+    send(child, "Back\r")
+    leave(child)
+    assert finish(child) == 0
+    text = screen(tmp_path)
+    assert "Traceback" not in text and "syntax error" in text
+    (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
+    assert "edited by hand" in (run_dir / "lf_02.py").read_text()
+    assert len(list((run_dir / "results").iterdir())) == 2  # the run's apply, and the re-apply
+    before_after = text[text.index("Before and after"):]
+    assert "lf_02" in before_after and "label model test" in before_after
