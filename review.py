@@ -20,12 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 import wizard_prompts as ask
-from alchemist.datasets import Columns, EvalSplit, load_dataset, split_for_evaluation
 from alchemist.errors import AlchemistError
-from alchemist.safe_text import clean
+from alchemist.safe_text import clean, code_text
 from alchemist.trial import make_checker, trial_rows
 from alchemist.workbench import RunView, evidence, load_run, score_rows, set_enabled, weakest_classes
-from config import RunConfig, Settings, recorded_data, run_config
+from config import RunConfig, Settings, reapply_config
 
 console = Console(markup=False, highlight=False)
 
@@ -34,29 +33,28 @@ def _t(value: object, limit: int = 300) -> Text:
     return Text(clean(value, limit))  # program text and output are hostile: never markup, never controls
 
 
+def _code(source: str) -> Text:
+    """A program's source line by line, with what would hide how it runs shown as escapes."""
+    return Text(code_text(source, 20_000))
+
+
 def _num(value: object) -> str:
     return "—" if not isinstance(value, (int, float)) else f"{value:.3f}"
 
 
 # --- the run and its data -----------------------------------------------------------------------------------
-def apply_config(run_dir: Path, settings: Settings, data_dir: Path | None = None) -> RunConfig:
-    """`apply RUN_DIR` on the data the run recorded, with config.json's defaults."""
-    data = recorded_data(run_dir)
-    data["data_dir"] = data["data_dir"] or data_dir or settings.data_dir
-    return run_config(settings, command="apply", programs_dir=Path(run_dir), **data)
+def load_data(config: RunConfig, settings: Settings):
+    """The rows and splits an apply of this run reads (the executor's own loading, so they never differ)."""
+    from executor import Executor
 
-
-def load_data(config: RunConfig):
-    dataset = load_dataset(config.dataset, config.data_dir, Columns(config.text_column, config.label_column),
-                           config.classes, config.task_card)
-    return split_for_evaluation(dataset, EvalSplit(config.split_valid, config.split_test, config.split_seed))[0]
+    return Executor(config, settings=settings).load()
 
 
 def reapply(run_dir: Path, settings: Settings, progress, before: dict | None) -> dict:
     """Apply again (the column cache re-runs only changed programs) and show the scores side by side."""
     from executor import Executor
 
-    report = Executor(apply_config(run_dir, settings), progress, settings).run()
+    report = Executor(reapply_config(settings, run_dir), progress, settings).run()
     table = Table(title="Before and after", title_justify="left")
     for col in ("", "before", "after"):
         table.add_column(col, justify="left" if not col else "right")
@@ -80,7 +78,7 @@ def _table(view: RunView) -> None:
     for p in view.programs:
         r = p.result
         table.add_row(_t(p.name, 60), "yes" if p.enabled else "off", _t(r.get("status", "not applied"), 40),
-                      _num(r.get("coverage")), _num(r.get("valid_accuracy")), str(r.get("valid_support", "—")),
+                      _num(r.get("coverage")), _num(r.get("valid_accuracy")), _t(r.get("valid_support", "—"), 20),
                       _num(r.get("conflict")))
     console.print(table)
 
@@ -90,7 +88,7 @@ def _show(view: RunView, name: str) -> None:
     row = view.program(name)
     source = row.path.read_text(encoding="utf-8", errors="replace")
     console.print(_t(f"--- {row.path.name} ---", 200))
-    console.print(_t(source, 20_000))
+    console.print(_code(source))
     ev = evidence(view, name)
     if ev.note:
         console.print(_t(ev.note))
@@ -106,7 +104,8 @@ def _show(view: RunView, name: str) -> None:
 def _edit(path: Path, check) -> None:
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
-        subprocess.run([*shlex.split(editor), str(path)], check=False)
+        # An absolute path: a file named '+!cmd.py' or '-x.py' (reviewing `.`) is never an editor option or command.
+        subprocess.run([*shlex.split(editor), str(Path(path).resolve())], check=False)
     except OSError as e:
         console.print(_t(f"Could not start the editor {editor!r} ({e}); set $EDITOR"))
         return
@@ -133,14 +132,14 @@ def _fix(view: RunView, name: str, llm) -> None:
     summary, shown = llm.mistakes_of(column)
     price = llm.price_fix(old, summary, shown)
     model = llm.mode.settings.code_model.name
-    if not ask.confirm(f"Ask {model} for a fixed version of {name} ({len(shown)} of its valid mistakes)? "
+    if not ask.confirm(f"Ask {model} for a fixed version of {clean(name, 60)} ({len(shown)} of its valid mistakes)? "
                        f"About ${price.typical:.4f}, at most ${price.worst:.4f}", "Ask", "Cancel"):
         return
     program = llm.fix(_index(name), old, summary, shown)
     if program.status != "ok":
         console.print(_t(f"The new version is unusable: {program.reason}"))
         return
-    console.print(_t(program.code, 20_000))
+    console.print(_code(program.code))
     if ask.confirm("Keep the new version?", "Keep it", "Keep the old one"):
         kept = llm.save_fixed(path if path.suffix == ".py" else path.with_suffix(""), program, old)
         console.print(_t(f"Saved; the old version is {kept}. Re-apply to see its scores."))
@@ -179,14 +178,14 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
     if view.report is None:
         console.print(_t("This run has no results yet: applying its programs first ($0, no LLM call)."))
         reapply(run_dir, settings, progress, None)
-    config = apply_config(run_dir, settings)
-    dataset = load_data(config)
+    config = reapply_config(settings, run_dir)
+    dataset = load_data(config, settings)
     check = make_checker(trial_rows(dataset.train.texts, 20), dataset.card.n_classes, config.limits)
     llm = None
     while True:
         view = load_run(run_dir)
         _table(view)
-        choices = [Choice(f"{p.name}{'' if p.enabled else ' (off)'}", p.name) for p in view.programs] + [
+        choices = [Choice(f"{clean(p.name, 60)}{'' if p.enabled else ' (off)'}", p.name) for p in view.programs] + [
             Choice("Re-apply (only changed programs run again) and compare the scores", "apply"),
             Choice("Write more programs aimed at the weakest class (asks the LLM; priced first)", "more"),
             Choice("Back", "back")]
@@ -217,7 +216,7 @@ def _program(view: RunView, name: str, check, llm, make_llm):
     while True:
         _show(view, name)
         row = view.program(name)
-        action = ask.select(f"{name}:", [
+        action = ask.select(f"{clean(name, 60)}:", [
             Choice("Edit it in $EDITOR (checked at once)", "edit"),
             Choice("Turn it off" if row.enabled else "Turn it on", "toggle"),
             Choice("Ask the LLM for a fixed version from its valid mistakes (priced first)", "fix"),

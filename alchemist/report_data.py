@@ -13,7 +13,7 @@ import numpy as np
 
 from alchemist.datasets import Split
 from alchemist.metrics import distribution
-from alchemist.safe_text import clean
+from alchemist.safe_text import clean, code_text
 
 MAX_SOURCE = 20_000  # characters of a program's source kept in the report
 TEXT_CHARS = 300  # characters of a row's text shown among the disagreements
@@ -62,8 +62,9 @@ def generated_by(manifest: dict | None) -> dict:
 
 
 def source_text(source: str | None) -> str | None:
-    """A program's source as the report keeps it: no control characters, secrets redacted."""
-    return None if source is None else clean(source, MAX_SOURCE, one_line=False)
+    """A program's source as the report keeps it: control and invisible characters as visible escapes,
+    secrets redacted."""
+    return None if source is None else code_text(source, MAX_SOURCE)
 
 
 def valid_balance(split: Split | None, classes: list[str]) -> dict[str, float] | None:

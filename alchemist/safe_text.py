@@ -3,7 +3,8 @@
 Such text is hostile: it may carry terminal escape sequences (erase line, cursor moves, OSC 52
 clipboard writes), bidi overrides that make code read differently than it runs, rich markup
 (`[/]` crashes a console) or HTML, and a secret it managed to read. `clean` removes controls and
-redacts secrets; `markup` and `html_text` escape for rich and for HTML.
+redacts secrets; `markup` and `html_text` escape for rich and for HTML. A program's source is shown with
+`code_text`, which keeps its lines and shows such characters as escapes instead of dropping them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,24 @@ def clean(text: object, limit: int = 500, one_line: bool = True) -> str:
     if not s.isascii():
         s = "".join(c for c in s if unicodedata.category(c) != "Cf")
     s = redact(s)  # before cutting: a cut must never keep part of a secret
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def code_text(text: object, limit: int = 20_000) -> str:
+    """A program's source for a person to read: its lines and tabs as they are, and every other control or
+    invisible character shown as its escape (`\\x0c`, `\\u200b`) rather than dropped: dropped, code would
+    read differently than it runs (a form feed resets Python's indentation count, a lone CR ends a line, a
+    zero-width space in a string changes what it matches). Secrets redacted, at most `limit` characters."""
+    s = redact(text if isinstance(text, str) else str(text))
+    s = _CONTROL.sub(lambda m: _escaped(m.group()), s[:MAX_INPUT].replace("\r\n", "\n"))
+    if not s.isascii():
+        s = "".join(_escaped(c) if unicodedata.category(c) == "Cf" else c for c in s)
+    s = redact(s)  # before cutting, as in clean()
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

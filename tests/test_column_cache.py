@@ -59,3 +59,13 @@ def test_timeouts_are_not_cached(tmp_path, capsys):
                           "--out", str(tmp_path / name), "--json", str(tmp_path / f"{name}.json")])
         assert code == 0
     assert json.loads((tmp_path / "b.json").read_text())["programs"][0]["from_cache"] is False
+
+
+def test_cached_columns_are_keyed_on_the_python_that_ran_them(monkeypatch):
+    import sys
+
+    from alchemist.sandbox import code_hash
+
+    before = code_hash()
+    monkeypatch.setattr(sys, "version", sys.version + " (another build)")
+    assert code_hash() != before  # e.g. a newer unicodedata table could change a column

@@ -372,3 +372,14 @@ def test_long_names_never_run_into_the_bars_in_a_browser(tmp_path):
     test_page.write_text(page.replace('http-equiv="Content-Security-Policy"', 'name="x"').replace("</body>", probe))
     dom = chromium(tmp_path, test_page, "--dump-dom", "--window-size=1000,800")
     assert 'data-layout="3 0 2"' in dom  # 3 rows, no name over a bar, the two long names cut
+
+
+def test_invisible_characters_in_a_source_are_shown_not_dropped():
+    """A zero-width space in a string, a form feed in an indent: dropped from the page, the code would read
+    differently than it runs ("free" would look like the word it never matches)."""
+    from alchemist.report_data import source_text
+
+    source = 'def label_function(x):\n    if "fr\u200bee" not in x:\n    \x0c    return 1\n    return -1\n'
+    page = render_html(minimal_report(programs=[{"name": "lf_01", "status": "ok", "source": source_text(source)}]))
+    assert "fr\\u200bee" in page and "    \\x0c    return 1" in page
+    assert "\u200b" not in page and "\x0c" not in page

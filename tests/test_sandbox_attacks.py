@@ -381,3 +381,136 @@ def test_parent_survives_a_worker_that_dies_in_every_way(baseline):
     for name in ("exit_now", "abort", "segfault"):
         assert not runs[name].usable and runs[name].last_fault, name
     assert (cols["close_channel"] == -1).all()  # close() is not allowed: it only raises
+
+
+# --- 5. around the sandbox: the fork server's bookkeeping, what is saved and how a source reads ------------
+def _fork_server(tmp_path):
+    from alchemist.sandbox import policy
+    from alchemist.sandbox.forkserver import ForkServer
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    os.chmod(workdir, 0o711)
+    return ForkServer(str(workdir), list(policy.PRELOAD), True)
+
+
+def _kill_ends_it(server, pid: int, rfd: int) -> bool:
+    """Killing `pid` ends the process whose result pipe is `rfd` (it waits for its config: EOF, no data)."""
+    import select
+
+    server.kill(pid)
+    return bool(select.select([rfd], [], [], 5)[0]) and os.read(rfd, 1) == b""
+
+
+def test_a_late_fork_reply_is_never_taken_for_the_next_process(tmp_path):
+    """A FORK whose reply comes after its spawn gave up must not shift every later pid by one: the parent
+    would then kill another program's process and never its own."""
+    from alchemist.sandbox.forkserver import ForkServerGone
+
+    server = _fork_server(tmp_path)
+    try:
+        pid, wfd, rfd = server.spawn(30)  # the server is up
+        assert _kill_ends_it(server, pid, rfd)
+        os.close(wfd)
+        os.close(rfd)
+        os.kill(server.proc.pid, signal.SIGSTOP)  # a server that answers late (a loaded machine)
+        try:
+            with pytest.raises(ForkServerGone):
+                server.spawn(0.5)
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        pid, wfd, rfd = server.spawn(30)
+        assert _kill_ends_it(server, pid, rfd), "the pid handed out is not the process holding these pipes"
+        os.close(wfd)
+        os.close(rfd)
+    finally:
+        server.close()
+
+
+def test_a_reused_pid_can_still_be_killed(tmp_path):
+    """A new process that gets the pid of one that exited earlier is killed like any other (the earlier
+    exit on record must not make the kill a no-op that leaves it running)."""
+    last_pid = Path("/proc/sys/kernel/ns_last_pid")
+    if not os.access(last_pid, os.W_OK):
+        pytest.skip("cannot choose the next pid here (needs root)")
+    server = _fork_server(tmp_path)
+    try:
+        for _ in range(20):  # another process may take the pid first: try again
+            first, wfd, rfd = server.spawn(30)
+            assert _kill_ends_it(server, first, rfd)
+            assert server.wait(first, 5) is not None
+            os.close(wfd)
+            os.close(rfd)
+            last_pid.write_text(str(first - 1))
+            pid, wfd, rfd = server.spawn(30)
+            if pid == first:
+                break
+            server.kill(pid)
+            os.close(wfd)
+            os.close(rfd)
+        else:
+            pytest.skip("the pid was never reused")
+        assert _kill_ends_it(server, pid, rfd), "a process with a reused pid outlived its kill"
+        os.close(wfd)
+        os.close(rfd)
+    finally:
+        server.close()
+
+
+def test_a_saved_program_runs_the_code_that_was_checked(tmp_path):
+    """Text a program controls (its `# Strategy:` line, a gate reason quoting its strings) goes into the
+    saved file's header: a CR in it must not start a line there and turn checked code into a string and a
+    string into code."""
+    from alchemist.extract import strategy_of
+    from alchemist.runs import RunStore
+    from alchemist.sandbox.gate import check_source
+    from modes import GeneratedProgram
+
+    code = ('# Strategy: keywords\rS = """\ndef label_function(x):\n    return 1\n"""\n'
+            'def label_function(x):\n    return -1\n# """\n')
+    evil_string = '"__\\n\\"\\"\\"\\nimport os\\n__"'
+    rejected = f"X = {evil_string}\ndef label_function(x):\n    return -1\n"
+    store = RunStore(tmp_path / "runs", "demo", "test", {})
+    for index, (source, reason) in enumerate([(code, ""), (rejected, check_source(rejected).reason)], 1):
+        program = GeneratedProgram(index=index, code=source, status="ok" if not reason else "rejected",
+                                   reason=reason, strategy=strategy_of(source))
+        path = store.save_program(program, {"strategy": program.strategy,
+                                            "status": program.status + (f" — {reason}" if reason else "")})
+        saved = path.read_text(encoding="utf-8")  # as apply reads it
+        header = saved[:saved.index(source.replace("\r", "\n")[:20])]
+        assert all(line.startswith("#") for line in header.splitlines() if line), header
+
+        def label(src: str) -> int:
+            namespace: dict = {}
+            exec(compile(src, "program", "exec"), namespace)  # our own test strings
+            return namespace["label_function"]("spam")
+
+        assert label(saved) == label(source) == -1
+
+
+# Read as displayed (the control character dropped), each votes 1 only on some rows; Python runs them
+# as voting 1 on every row: a form feed resets the indentation count, a lone CR ends a line.
+FORM_FEED = ('def label_function(x):\n    if "check out" in x.lower():\n        x = x.lower()\n'
+             '    \x0c    return 1\n    return -1\n')
+LONE_CR = 'def label_function(x):\n    if "check out" in x.lower():  # links\r        return 1\n    return 1\n'
+
+
+def test_control_characters_that_change_how_a_source_parses_are_refused(tmp_path):
+    import json
+
+    import main
+    from alchemist.sandbox.gate import check_source
+
+    for source in (FORM_FEED, LONE_CR):
+        namespace: dict = {}
+        exec(compile(source, "program", "exec"), namespace)  # our own test strings
+        assert namespace["label_function"]("hello") == 1  # how it runs
+        assert not check_source(source).ok, repr(source)
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    (progs / "lf_01.py").write_text(FORM_FEED)
+    (progs / "lf_02.py").write_text("def label_function(x):\n    return 1 if 'http' in x.lower() else -1\n")
+    assert main.main(["apply", str(progs), "--dataset", "demo", "--seeds", "1", "--features", "tfidf",
+                      "--json", str(tmp_path / "r.json"), "--out", str(tmp_path / "runs")]) == 0
+    lf_01 = json.loads((tmp_path / "r.json").read_text())["programs"][0]
+    assert lf_01["status"] == "rejected" and "control character" in lf_01["reason"], lf_01

@@ -13,7 +13,7 @@ import main
 import review
 from alchemist.programs import load_program_dir
 from alchemist.workbench import evidence, load_run, score_rows, set_enabled, weakest_classes
-from config import load_settings
+from config import load_settings, reapply_config
 from fake_llm import FakeLLM, smart_reply
 
 FIXED = ("```python\n# Strategy: links and channel plugs are spam.\ndef label_function(comment):\n"
@@ -73,9 +73,9 @@ def test_a_fixed_version_is_priced_recorded_and_the_old_one_kept(made_run):
     from workbench_llm import RunLLM
 
     settings = load_settings()
-    config = review.apply_config(run_dir, settings)
+    config = reapply_config(settings, run_dir)
     view = load_run(run_dir)
-    llm = RunLLM(run_dir, settings, review.load_data(config), config.limits)
+    llm = RunLLM(run_dir, settings, review.load_data(config, settings), config.limits)
     column = review._valid_column(view, "lf_03")
     summary, shown = llm.mistakes_of(column)
     price = llm.price_fix((run_dir / "lf_03.py").read_text(), summary, shown)
@@ -102,8 +102,8 @@ def test_more_programs_aimed_at_a_class_are_numbered_after_the_last(made_run):
     from workbench_llm import RunLLM
 
     settings = load_settings()
-    config = review.apply_config(run_dir, settings)
-    llm = RunLLM(run_dir, settings, review.load_data(config), config.limits)
+    config = reapply_config(settings, run_dir)
+    llm = RunLLM(run_dir, settings, review.load_data(config, settings), config.limits)
     assert llm.price_more(2).worst > 0
     made = llm.more([4, 5], "Recognise the class 'ham' and abstain otherwise.")
     assert [p.name for p in made] == ["lf_04", "lf_05"] and (run_dir / "lf_05.py").exists()
@@ -116,3 +116,81 @@ def test_review_needs_a_terminal(tmp_path, capsys):
     assert main.main(["review", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "needs a terminal" in err and err.count("\n") == 1
+
+
+# --- hostile programs and run folders on the review screen ------------------------------------------------
+ESC = "\x1b]52;c;ZXZpbA==\x07\x1b[2J"
+
+
+@pytest.fixture
+def screen(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    monkeypatch.setattr(review, "console", Console(file=out, width=200, markup=False, highlight=False,
+                                                  color_system=None))
+    return out
+
+
+def test_a_program_is_shown_line_by_line_with_nothing_hidden(tmp_path, screen):
+    """Its lines as lines (a ' | ' in a comment cannot pass for a line break), and characters that would
+    make it read differently than it runs (a zero-width space in a string, a form feed in an indent) shown."""
+    source = ('def label_function(x):  # |     return -1\n    if "fr\u200bee" not in x:\n'
+              f'    \x0c    return 1  # {ESC}\n    return 1\n')
+    (tmp_path / "lf_01.py").write_text(source)
+    review._show(load_run(tmp_path), "lf_01")
+    shown = screen.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown and "\u200b" not in shown
+    lines = shown.splitlines()
+    assert "def label_function(x):  # |     return -1" in lines, lines
+    assert any('if "fr\\u200bee" not in x:' in line for line in lines), lines
+    assert any("\\x0c    return 1" in line for line in lines), lines
+
+
+def test_a_run_folders_report_reaches_the_terminal_clean(tmp_path, screen):
+    """report.json is read from the run folder: every value of it printed is cleaned."""
+    from alchemist.workbench import ProgramRow, RunView
+
+    (tmp_path / "lf_01.py").write_text("def label_function(x):\n    return 1\n")
+    row = ProgramRow(f"lf_01{ESC}", tmp_path / "lf_01.py", True,
+                     {"status": ESC, "coverage": 0.5, "valid_support": ESC, "conflict": ESC})
+    review._table(RunView(tmp_path, None, {"programs": []}, [row]))
+    assert "\x1b" not in screen.getvalue() and "\x07" not in screen.getvalue()
+
+
+def test_the_editor_gets_a_path_it_cannot_take_for_an_option(tmp_path, monkeypatch, screen):
+    """A program file named '+!cmd.py' in a run reviewed as `review .` must not reach vi as '+!cmd' (an
+    Ex command: a shell command) or '-...' (an option): the editor gets an absolute path."""
+    import sys
+
+    name = "+!touch PWNED.py"
+    (tmp_path / name).write_text("def label_function(x):\n    return 1\n")
+    record = tmp_path / "argv.txt"
+    editor = tmp_path / "editor.py"
+    editor.write_text(f"import sys\nopen({str(record)!r}, 'w').write('\\n'.join(sys.argv[1:]))\n")
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {editor}")
+    monkeypatch.chdir(tmp_path)
+    view = load_run(Path("."))
+    review._edit(view.program("+!touch PWNED").path, lambda code: "")
+    (arg,) = record.read_text().splitlines()
+    assert arg.startswith("/") and Path(arg) == (tmp_path / name).resolve(), arg
+
+
+def test_program_names_in_menus_are_clean(tmp_path, monkeypatch, screen):
+    """prompt_toolkit shows control characters as ^[, but not bidi overrides or zero-width characters."""
+    from alchemist.safe_text import clean
+
+    name = "lf_01\u202ekcehc\u200b"
+    (tmp_path / f"{name}.py").write_text("def label_function(x):\n    return 1\n")
+    asked: list[str] = []
+
+    def select(message, choices, default=None):
+        asked.extend([message, *(str(c.title) for c in choices)])
+        return "back"
+
+    monkeypatch.setattr(review.ask, "select", select)
+    view = load_run(tmp_path)
+    review._program(view, name, lambda code: "", None, lambda: None)
+    assert asked and all(text == clean(text, 10_000) for text in asked), asked

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import sys
 from pathlib import Path
 
 # Imported when first used, so reading settings (`main.py --help`) does not load the applier and numpy.
@@ -29,9 +30,10 @@ def __getattr__(name: str):
 
 
 def code_hash() -> str:
-    """Hash of every file that decides what a column contains (a change invalidates cached columns)."""
+    """Hash of everything that decides what a column contains — the sandbox's files and the Python that
+    runs the programs (its version decides e.g. the unicodedata tables) — so a change invalidates cached columns."""
     here = Path(__file__).parent
-    h = hashlib.sha256()
+    h = hashlib.sha256(sys.version.encode() + b"\0")
     for path in sorted([*here.glob("*.py"), *(here / "worker").glob("*.py")]):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()

@@ -58,6 +58,7 @@ class ForkServer:
         self._spawn_lock = threading.Lock()  # one FORK in flight: replies come in request order
         self._cond = threading.Condition()
         self._spawned: list[tuple[int, int]] = []
+        self._orphans = 0  # FORK requests given up on: their replies, still to come, are not anyone's
         self._exits: dict[int, int] = {}
         self._dead = False
         threading.Thread(target=self._read, daemon=True, name="alchemist-forkserver").start()
@@ -77,6 +78,12 @@ class ForkServer:
                     return
                 pid, value = struct.unpack(">ii", msg[1:])
                 if msg[:1] == P.SPAWNED:
+                    self._exits.pop(pid, None)  # a reused pid: the exit on record was an earlier process's
+                    if self._orphans:  # the reply to a request that timed out: nobody holds its pipes
+                        self._orphans -= 1
+                        if pid > 0:
+                            self._send_kill(pid)
+                        continue
                     self._spawned.append((pid, value))
                 else:
                     self._exits[pid] = value
@@ -112,6 +119,8 @@ class ForkServer:
             while not self._spawned:
                 left = deadline - time.monotonic()
                 if self._dead or left <= 0:
+                    if not self._dead:  # its reply may still come: it must not be taken for the next one's
+                        self._orphans += 1
                     raise ForkServerGone("fork server " + ("exited" if self._dead else "did not answer"))
                 self._cond.wait(left)
             return self._spawned.pop(0)
@@ -135,6 +144,9 @@ class ForkServer:
         """SIGKILL a process of ours (its whole group). The server checks it is still its child."""
         if self.exited(pid):
             return
+        self._send_kill(pid)
+
+    def _send_kill(self, pid: int) -> None:
         try:
             self._sock.send(P.KILL + struct.pack(">i", pid))
         except OSError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import types
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ class GateResult:
 
 class _Reject(Exception):
     pass
+
+
+# Control characters other than tab and line breaks. Python reads some as layout no display shows (a form
+# feed resets the indentation count, a lone CR ends a line), so the code would read differently than it
+# runs; a string that needs one writes it as an escape.
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 def _is_dunder(name: str) -> bool:
@@ -232,6 +239,10 @@ def check_source(source: str) -> GateResult:
         return GateResult(False, f"program is larger than {MAX_SOURCE_BYTES} bytes")
     if "\x00" in source:
         return GateResult(False, "program contains a NUL byte")
+    if (bad := _CONTROL.search(source)) is not None:
+        line = source.count("\n", 0, bad.start()) + 1
+        return GateResult(False, f"line {line}: control character U+{ord(bad.group()[0]):04X} in the source "
+                                 "(write it as an escape in a string)")
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
