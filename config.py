@@ -243,8 +243,9 @@ def data_choices(spec: object, where: str) -> dict:
             "split_test": float(shares["test"]), "split_seed": split["seed"]}
 
 
-def recorded_data(run_dir: Path) -> dict:
-    """The data choices a run folder's manifest.json recorded (for `apply RUN_DIR` with no --dataset)."""
+def recorded_data(run_dir: Path, default_data_dir: Path | None = None) -> dict:
+    """The data choices a run folder's manifest.json recorded (for `apply RUN_DIR` with no --dataset);
+    a run that recorded no data folder gets `default_data_dir`."""
     path = Path(run_dir) / "manifest.json"
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -258,7 +259,16 @@ def recorded_data(run_dir: Path) -> dict:
     if spec is None and isinstance(config, dict) and isinstance(config.get("dataset"), str):
         spec = {"dataset": config["dataset"], "text_column": "text", "label_column": "label",
                 "split": {"valid": 0.15, "test": 0.15, "seed": 0}}  # runs made before the spec was recorded
-    return data_choices(spec, str(path))
+    choices = data_choices(spec, str(path))
+    choices["data_dir"] = choices["data_dir"] or default_data_dir
+    return choices
+
+
+def reapply_config(settings: Settings, run_dir: Path, data_dir: Path | None = None) -> RunConfig:
+    """`apply RUN_DIR` on the data the run recorded, with config.json's defaults: the wizard's re-apply
+    and the review screen."""
+    data = recorded_data(run_dir, data_dir or settings.data_dir)
+    return run_config(settings, command="apply", programs_dir=Path(run_dir), **data)
 
 
 def split_defaults(d: dict) -> dict:

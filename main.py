@@ -330,9 +330,10 @@ def _recorded_data(args: argparse.Namespace, settings) -> dict:
 
     if args.human:
         raise AlchemistError("--human needs --dataset NAME (the dataset whose own votes to apply)")
-    choices = recorded_data(Path(args.programs_dir))
-    if args.data_dir or choices["data_dir"] is None:
-        choices["data_dir"] = resolve_data_dir(args.data_dir, settings)
+    data_dir = resolve_data_dir(args.data_dir, settings)
+    choices = recorded_data(Path(args.programs_dir), data_dir)
+    if args.data_dir:
+        choices["data_dir"] = data_dir
     return choices
 
 

@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from questionary import Choice
 
@@ -25,7 +26,7 @@ from alchemist.files import atomic_write_json
 from alchemist.models import ModelSpec
 from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.tasks import builtin_card, builtin_names
-from config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, Settings, recorded_data, run_config
+from config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, Settings, reapply_config, run_config
 
 OWN_DATA = "__own__"
 MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
@@ -207,28 +208,21 @@ def _paths_exist(text: str) -> str:
     return documents_problem(paths)
 
 
-def _count(text: str) -> str:
-    try:
-        n = int(text.strip())
-    except ValueError:
-        return "type a whole number, e.g. 10"
-    return "" if 1 <= n <= 100 else "choose between 1 and 100 programs"
+def _whole(low: int, high: int, example: int, what: str = "") -> Callable[[str], str]:
+    """A validator for a whole number from low to high ("" when fine, else what to type)."""
+    def check(text: str) -> str:
+        try:
+            n = int(text.strip())
+        except ValueError:
+            return f"type a whole number, e.g. {example}"
+        return "" if low <= n <= high else f"choose between {low} and {high}{' ' + what if what else ''}"
+
+    return check
 
 
-def _rounds(text: str) -> str:
-    try:
-        n = int(text.strip())
-    except ValueError:
-        return "type a whole number, e.g. 1"
-    return "" if 0 <= n <= MAX_REFINE_ROUNDS else f"choose between 0 and {MAX_REFINE_ROUNDS} rounds"
-
-
-def _in_flight(text: str) -> str:
-    try:
-        n = int(text.strip())
-    except ValueError:
-        return "type a whole number, e.g. 8"
-    return "" if 1 <= n <= MAX_CONCURRENCY else f"choose between 1 and {MAX_CONCURRENCY}"
+_count = _whole(1, 100, 10, "programs")
+_rounds = _whole(0, MAX_REFINE_ROUNDS, 1, "rounds")
+_in_flight = _whole(1, MAX_CONCURRENCY, 8)
 
 
 def _dollars(text: str) -> str:
@@ -373,10 +367,7 @@ def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig 
             return ask_reuse(runs, "Which run's programs?")[0]
         if what == "reuse":
             path, _ = ask_reuse(runs)
-            data = recorded_data(path)  # the run's own data: file, columns, classes, folder, splits
-            data["data_dir"] = data["data_dir"] or data_dir
-            # config.json's defaults, exactly as `python main.py apply RUN_DIR` would use them
-            return run_config(settings, command="apply", programs_dir=path, **data)
+            return reapply_config(settings, path, data_dir)  # the data, columns and splits the run recorded
     while True:
         answers, dataset = ask_run(answers, settings, data_dir)
         config = config_for(answers, settings, data_dir, out)

@@ -13,7 +13,8 @@ import numpy as np
 
 from alchemist.concurrency import run_all
 from alchemist.datasets import Dataset
-from alchemist.estimate import estimate_run
+from alchemist.estimate import TYPICAL_PROGRAM_TOKENS, estimate_run
+from alchemist.files import atomic_write_text
 from alchemist.llm import CallSettings, LLMSession, check_api_key
 from alchemist.llm_cache import ResponseCache
 from alchemist.models import get_model
@@ -21,6 +22,7 @@ from alchemist.prompts import TaskPrompts, sample_rows
 from alchemist.refine import mistakes as pick_mistakes
 from alchemist.refine import summary as mistakes_summary
 from alchemist.runs import RunStore
+from alchemist.tokens import CHARS_PER_TOKEN
 from alchemist.trial import make_checker, trial_rows
 from config import Settings
 from modes import GeneratedProgram, ModeSettings, mode_class
@@ -66,7 +68,8 @@ class RunLLM:
         m, s = self.mode, self.mode.settings
         user = m.prompts.refine_user(code, summary, shown)
         worst = m.llm.estimate(s.code_model, m.prompts.code_system(), user, s.max_tokens)
-        typical = s.code_model.cost((len(m.prompts.code_system()) + len(user)) // 4, 350)
+        typical = s.code_model.cost((len(m.prompts.code_system()) + len(user)) // CHARS_PER_TOKEN,
+                                    TYPICAL_PROGRAM_TOKENS)
         return Price(typical, worst)
 
     def fix(self, index: int, code: str, summary: str, shown: list) -> GeneratedProgram:
@@ -101,8 +104,6 @@ class RunLLM:
         folder.mkdir(exist_ok=True)
         n = len(list(folder.glob(f"{path.stem}.manual*.py"))) + 1
         kept = folder / f"{path.stem}.manual{n}.py"
-        from alchemist.files import atomic_write_text
-
         atomic_write_text(kept, old_source)
         self.store.write_program(path, program, {"code model": self.mode.settings.code_model.name,
                                                  "fixed": f"from the review screen; the version it replaced is "

@@ -51,3 +51,13 @@ def isolated_caches(tmp_path_factory, monkeypatch):
     """Every test starts with empty caches (LLM replies, columns, indexes), unless it sets its own."""
     if "ALCHEMIST_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """An OpenAI key for the SDK (the stand-in server ignores it), a cache of the test's own, no base URL
+    from the environment. Test files with other needs define their own `env`."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
+    monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return tmp_path

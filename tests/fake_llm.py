@@ -17,15 +17,17 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
+
+from local_server import LocalServer
 
 
 def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-class FakeLLM:
+class FakeLLM(LocalServer):
     def __init__(self, default: Callable[[dict], str] | None = None):
         self.script: deque = deque()
         self.requests: list[dict] = []  # {"path", "headers", "body"}
@@ -35,23 +37,7 @@ class FakeLLM:
         self.in_flight = 0
         self.peak_in_flight = 0  # the most chat requests it was answering at once
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True  # a handler still sleeping (timeout tests) never blocks shutdown
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    # --- lifecycle --------------------------------------------------------------------------------
-    def __enter__(self) -> "FakeLLM":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        super().__init__(self._handler())
 
     @property
     def openai_url(self) -> str:

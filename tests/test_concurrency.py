@@ -22,14 +22,6 @@ from fake_llm import FakeLLM, program_for, smart_reply
 SPEC = ModelSpec(name="m", provider="openai", api_id="m", input_per_1m=1.0, output_per_1m=1.0)
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
-    monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return tmp_path
-
-
 def session(server: FakeLLM, **settings) -> LLMSession:
     return LLMSession(CallSettings(base_url=server.openai_url, backoff_s=0.01, **settings), sleep=lambda s: None)
 

@@ -17,10 +17,9 @@ import json
 import os
 import re
 import sys
-import threading
 import zipfile
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +32,7 @@ from alchemist.errors import DatasetError
 from alchemist.progress import NullProgress
 from alchemist.tasks import builtin_names
 from conftest import ROOT
+from local_server import LocalServer
 
 WRENCH = "jieyuz2/WRENCH"
 TOKEN = "hf_TestTokenThatMustNeverBePrinted123"
@@ -40,29 +40,18 @@ COMMIT = "c" * 40
 
 
 # --- a stand-in for the Hub ------------------------------------------------------------------------------
-class FakeHub:
+class FakeHub(LocalServer):
     """HEAD/GET /datasets/{repo}/resolve/{revision}/{path} and GET /api/datasets/{repo}/tree/{revision}/{path}:
     what huggingface_hub's hf_hub_download and list_repo_tree ask for."""
 
     def __init__(self):
         self.files: dict[tuple[str, str], bytes] = {}
         self.requests: list[dict] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def __enter__(self) -> "FakeHub":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def put(self, repo: str, path: str, data: bytes | str) -> None:
         self.files[(repo, path)] = data.encode() if isinstance(data, str) else data

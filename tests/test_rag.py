@@ -149,14 +149,6 @@ def test_falls_back_when_the_local_model_cannot_load(corpus, tmp_path, monkeypat
     assert any("phone number" in c.text for c in ks.retrieve("phone number whatsapp", k=3))
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
-    monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return tmp_path
-
-
 def knowledge_requests(server: FakeLLM) -> list[str]:
     return [r["body"]["messages"][1]["content"] for r in server.requests
             if "expert annotator" in r["body"]["messages"][0]["content"]]

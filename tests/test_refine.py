@@ -77,14 +77,6 @@ def test_estimate_counts_refinement_requests():
 
 
 # --- whole runs --------------------------------------------------------------------------------
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
-    monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    return tmp_path
-
-
 def responder(refined: str):
     def reply(request: dict) -> str:
         prompt = FakeLLM._prompt_text(request["body"])
