@@ -119,6 +119,11 @@ class RunConfig:
     label_column: str | None = "label"
     classes: list[str] | None = None
     task_card: Path | None = None
+    # image datasets: group column(s) of a CSV, the CLIP model, the concepts (a file; else the LLM's / the run's)
+    group_column: str | None = "group"
+    clip_model: str = "openai/clip-vit-base-patch32"
+    concepts_path: Path | None = None
+    concepts_per_class: int = 8
     # a labeled file without valid/test splits: the shares held out of train to score the run
     split_valid: float = 0.15
     split_test: float = 0.15
@@ -200,6 +205,8 @@ class RunConfig:
                                  "leave at least 20% of the rows for training")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise AlchemistError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
+        if not 1 <= self.concepts_per_class <= 30:
+            raise AlchemistError("--concepts-per-class must be between 1 and 30")
         if self.command == "zero-shot" and (self.batch_size < 1 or (self.limit is not None and self.limit < 1)):
             raise AlchemistError("--batch-size and --limit must be at least 1")
 
@@ -213,6 +220,9 @@ class RunConfig:
                 "data_dir": str(Path(self.data_dir).expanduser().resolve()) if self.data_dir else None,
                 "text_column": self.text_column, "label_column": self.label_column, "classes": self.classes,
                 "task_card": str(Path(self.task_card).expanduser().resolve()) if self.task_card else None,
+                "group_column": self.group_column,
+                "clip_model": str(Path(self.clip_model).expanduser().resolve())
+                if Path(self.clip_model).expanduser().is_dir() else self.clip_model,
                 "split": {"valid": self.split_valid, "test": self.split_test, "seed": self.split_seed}}
 
 
@@ -240,7 +250,10 @@ def data_choices(spec: object, where: str) -> dict:
     return {"dataset": text("dataset", optional=False), "data_dir": Path(data_dir) if data_dir else None,
             "text_column": text("text_column", optional=False), "label_column": text("label_column"),
             "classes": classes, "task_card": Path(card) if card else None, "split_valid": float(shares["valid"]),
-            "split_test": float(shares["test"]), "split_seed": split["seed"]}
+            "split_test": float(shares["test"]), "split_seed": split["seed"],
+            **({"group_column": spec["group_column"]} if isinstance(spec.get("group_column"), str) else {}),
+            **({"clip_model": spec["clip_model"]} if isinstance(spec.get("clip_model"), str) and spec["clip_model"]
+               else {})}
 
 
 def recorded_data(run_dir: Path, default_data_dir: Path | None = None) -> dict:

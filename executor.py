@@ -27,6 +27,7 @@ from alchemist.tasks import TaskCard, card_for_classes, load_card_file
 from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
 from alchemist.label_choice import choose
 from alchemist.label_models import MajorityVote
+from alchemist.prompts import IMAGE_KNOWLEDGE_TYPES
 from alchemist.metrics import class_balance, distribution, per_class, score
 from alchemist.programs import Program, load_program_dir
 from alchemist.progress import NullProgress, Progress, plural
@@ -37,10 +38,13 @@ from alchemist.report_data import (agreement, disagreements, generated_by, now, 
 from alchemist.report_html import write_html
 from alchemist.vetting import Verdict, vet
 from config import RunConfig, Settings, load_settings
+from image_stages import ImageStages
 from llm_stages import LLMStages
 from programs_matrix import Programs
+from alchemist.sandbox.rows import join_rows
 
-class Executor(LLMStages):
+
+class Executor(LLMStages, ImageStages):
     def __init__(self, config: RunConfig, progress: Progress | None = None, settings: Settings | None = None):
         config.validate()
         self.config = config
@@ -62,8 +66,10 @@ class Executor(LLMStages):
         """Read the data; a labeled file without valid/test splits gets them held out of train. What the
         run will not be able to score is said now, before anything is spent."""
         c = self.config
-        dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column),
+        dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column, c.group_column),
                                c.classes, c.task_card)
+        if dataset.modality == "image":
+            self._check_image_run(dataset)
         dataset, self.data_note = split_for_evaluation(dataset, EvalSplit(c.split_valid, c.split_test, c.split_seed))
         if self.data_note:
             self.progress.log(f"note: {self.data_note}")
@@ -81,6 +87,32 @@ class Executor(LLMStages):
             self.progress.log(f"warning: {warning}")
         self.warnings.extend(found)
         return dataset
+
+    def load_rows(self) -> Dataset:
+        """The data as the programs see it: load(), and for image data each image's concept scores (from
+        --concepts or the programs' concepts.json). What the review screen reads."""
+        dataset = self.load()
+        if dataset.modality == "image":
+            self.score_concepts(dataset, self.run_concepts(self.config.programs_dir))
+        return dataset
+
+    def _check_image_run(self, dataset: Dataset) -> None:
+        """What an image run cannot do, said before anything is spent."""
+        c = self.config
+        if c.command == "zero-shot":
+            raise AlchemistError(f"{dataset.root}: zero-shot labels text; for images use `run` (programs over "
+                                 "CLIP concept scores) or `apply`")
+        if c.human:
+            raise AlchemistError(f"{dataset.root}: an image dataset has no human programs' votes (--human)")
+        if c.command == "run" and c.mode == "alchemist-rag":
+            raise AlchemistError("image runs take the concepts the knowledge LLM lists, not documents: use "
+                                 "--mode alchemist or scriptoriumws")
+        if c.command == "run" and c.mode == "alchemist" and c.knowledge_type not in IMAGE_KNOWLEDGE_TYPES:
+            raise AlchemistError(f"knowledge type '{c.knowledge_type}' is for text; image runs take "
+                                 f"{' or '.join(IMAGE_KNOWLEDGE_TYPES)} (--knowledge-type)")
+        if c.features not in ("auto", "clip"):
+            self.warnings.append(f"--features {c.features} is for text: an image run's distilled model reads "
+                                 "CLIP image embeddings")
 
     def output_dir(self, dataset: Dataset, programs_dir: Path | None) -> Path:
         c = self.config
@@ -113,7 +145,7 @@ class Executor(LLMStages):
         the column cache, so after editing one program only that one runs again."""
         c = self.config
         ok = [p for p in programs if p.status == "ok"]
-        texts = [t for s in SPLITS if (sp := dataset.get(s)) for t in sp.texts]
+        texts = join_rows([sp.rows for s in SPLITS if (sp := dataset.get(s))])  # texts, or concept scores
         start = time.monotonic()
         cache = ColumnCache(self.settings.cache_root / "columns") if c.column_cache else None
         fingerprint = data_fingerprint(texts, dataset.card.n_classes, c.limits) if cache else ""
@@ -264,7 +296,8 @@ class Executor(LLMStages):
         valid_labels = valid.labels if valid is not None and valid.has_labels else None
         options = labels["options"]
         start = time.monotonic()
-        sets = self.features(dataset, valid_labels is not None)
+        sets = (self.image_feature_sets(dataset) if dataset.modality == "image"
+                else self.features(dataset, valid_labels is not None))
         choosing = valid_labels is not None and len(sets) * len(options) > 1
         plan = selection(dataset.train.texts, valid.texts) if choosing else None
         steps = fit_count(sets, c.seeds, valid_labels is not None, plan, len(options))
@@ -283,7 +316,8 @@ class Executor(LLMStages):
                                 "labels": res.labels,
                                 "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
                                 "embedding_model": self._encoder().description
-                                if any(s.features.name in ("embeddings", "combined") for s in sets) else None})
+                                if any(s.features.name in ("embeddings", "combined") for s in sets) else
+                                self.clip_encoder().description if dataset.modality == "image" else None})
         result["model"] = res.model
         return result
 
@@ -391,12 +425,16 @@ class Executor(LLMStages):
             dataset = sample_splits(dataset, c.limit)
             progs, programs_dir = self.zero_shot_programs(dataset)
         else:
+            if dataset.modality == "image":  # before any LLM call: an unreadable image costs nothing
+                self.embed_images(dataset)
+                if c.command == "apply":
+                    self.score_concepts(dataset, self.run_concepts(c.programs_dir))
             programs_dir = self.generate(dataset) if c.command == "run" else c.programs_dir
             # Read everything that can fail on bad input before a results folder is created.
             progs = self.human_programs(dataset) if c.human else None
             files = None if c.human else load_program_dir(Path(programs_dir))
         out = self.output_dir(dataset, programs_dir)
-        if c.command == "run":
+        if c.command == "run" and dataset.modality == "text":  # a text LLM cannot label images directly
             self.generation["zero_shot_estimate"] = self.zero_shot_comparison(dataset)
         report = {"dataset": dataset.name, "metric": dataset.card.metric,
                   "classes": dataset.card.classes, "output_dir": str(out),
@@ -409,6 +447,8 @@ class Executor(LLMStages):
                   "generated_by": generated_by(self._run_store.manifest if self._run_store
                                                else read_manifest(None if c.human else c.programs_dir)),
                   "valid_balance": valid_balance(dataset.get("valid"), dataset.card.classes),
+                  **({"modality": "image", "concepts": dataset.concepts, "clip_model": c.clip_model}
+                     if dataset.modality == "image" else {}),
                   **self.generation}
         with self._reporting(out, report, t0):
             if progs is None:
@@ -425,6 +465,8 @@ class Executor(LLMStages):
             if model is not None:
                 model.save(out / MODEL_FILE)
                 dist["model_path"] = str(out / MODEL_FILE)
+            if dataset.modality == "image":
+                report["groups"] = self.group_report(dataset, labels, model)
             rows, overall = self.program_rows(dataset, progs, files)
             report.update(overall)
             report.update(programs=rows, label_model=labels["label_model"],

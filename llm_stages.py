@@ -20,7 +20,8 @@ from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession, ch
 from alchemist.llm_cache import ResponseCache
 from alchemist.models import ModelSpec, get_model
 from alchemist.progress import plural
-from alchemist.prompts import TaskPrompts, pick_examples, sample_rows
+from alchemist import concepts as concept_files
+from alchemist.prompts import TaskPrompts, concepts_prompt, pick_examples, prompts_for
 from alchemist.rag import KnowledgeStore, RagSettings, build_query
 from alchemist.runs import RunStore
 from alchemist.tokens import TokenCounter
@@ -33,12 +34,16 @@ from refinement import Refiner
 
 
 class LLMStages:
-    """Needs from the executor: config, settings, progress, warnings, timings, generation, _stage, _run_store."""
+    """Needs from the executor: config, settings, progress, warnings, timings, generation, _stage, _run_store;
+    for image runs also score_concepts (image_stages.py)."""
 
-    def _models(self, mode_cls) -> tuple[ModelSpec, ModelSpec | None]:
+    on_concepts = None  # the wizard's hook: shown the concepts, returns them (edited or not)
+
+    def _models(self, mode_cls, images: bool = False) -> tuple[ModelSpec, ModelSpec | None]:
         c = self.config
         code = get_model(c.code_model, self.settings.models)
-        knowledge = get_model(c.knowledge_model or c.code_model, self.settings.models) if mode_cls.two_stage else None
+        knowledge = (get_model(c.knowledge_model or c.code_model, self.settings.models)
+                     if mode_cls.two_stage or images else None)  # image runs: the knowledge LLM lists concepts
         if not c.offline:
             for spec in {code, knowledge} - {None}:
                 check_api_key(spec)  # before a run folder exists: a missing key costs nothing
@@ -115,7 +120,7 @@ class LLMStages:
         """Ask the LLM for programs; save each as it is done. Returns the run folder."""
         c = self.config
         mode_cls = mode_class(c.mode)
-        code_model, knowledge_model = self._models(mode_cls)
+        code_model, knowledge_model = self._models(mode_cls, dataset.modality == "image")
         examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
         pending: list[dict] = []  # embedding calls (OpenAI embeddings) made before the run folder exists
         sink = [pending.append]
@@ -125,19 +130,6 @@ class LLMStages:
         for record in pending:
             store.record_call(record)
         sink[0] = store.record_call
-        mode = mode_cls(TaskPrompts(dataset.card, c.description, sample_rows(dataset, c.prompt_rows)), session,
-                        ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
-                                     c.temperature, c.max_output_tokens, examples))
-        if knowledge_store is not None:
-            query = build_query(mode.prompts.description, dataset.card.classes, dataset.card.class_descriptions,
-                                c.knowledge_type)
-            chunks = knowledge_store.retrieve(query)
-            mode.retrieve = lambda: chunks
-            store.manifest["rag"] = {**asdict(knowledge_store.info), "query": query, "top_k": c.top_k,
-                                     "chunk_size": c.chunk_size, "chunk_overlap": c.chunk_overlap,
-                                     "paths": [str(p) for p in c.rag_paths]}
-            store.write()
-        check = make_checker(trial_rows(dataset.train.texts, c.trial_rows), dataset.card.n_classes, c.limits)
         saved: list[GeneratedProgram] = []
 
         def keep(program: GeneratedProgram) -> None:
@@ -148,6 +140,21 @@ class LLMStages:
         start = time.monotonic()
         refiner = None
         with self._recording(store, lambda: f"{len(saved)} program(s)"):
+            if dataset.modality == "image":  # the concepts first: the programs read their scores
+                self._image_concepts(dataset, session, store, knowledge_model or code_model)
+            mode = mode_cls(prompts_for(dataset, c.description, c.prompt_rows), session,
+                            ModeSettings(code_model, knowledge_model, c.knowledge_type if mode_cls.two_stage else None,
+                                         c.temperature, c.max_output_tokens, examples))
+            if knowledge_store is not None:
+                query = build_query(mode.prompts.description, dataset.card.classes, dataset.card.class_descriptions,
+                                    c.knowledge_type)
+                chunks = knowledge_store.retrieve(query)
+                mode.retrieve = lambda: chunks
+                store.manifest["rag"] = {**asdict(knowledge_store.info), "query": query, "top_k": c.top_k,
+                                         "chunk_size": c.chunk_size, "chunk_overlap": c.chunk_overlap,
+                                         "paths": [str(p) for p in c.rag_paths]}
+                store.write()
+            check = make_checker(trial_rows(dataset.train.rows, c.trial_rows), dataset.card.n_classes, c.limits)
             with self.progress.stage(f"Writing {plural(c.num_programs, 'program')} with {code_model.name}",
                                      total=c.num_programs, unit="programs") as self._stage:
                 mode.generate(c.num_programs, check, keep)
@@ -162,6 +169,32 @@ class LLMStages:
         if not saved:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
+
+    def _image_concepts(self, dataset: Dataset, session: LLMSession, store: RunStore, model: ModelSpec) -> None:
+        """The concepts of an image run — the knowledge LLM's list, or --concepts FILE — shown to the
+        wizard's hook (which may edit them), saved as concepts.json in the run folder, then scored."""
+        c = self.config
+        if c.concepts_path is not None:
+            concepts, source = concept_files.load(c.concepts_path), str(c.concepts_path)
+        else:
+            system, user = concepts_prompt(dataset.card, c.description, c.concepts_per_class)
+            with self._llm_stage(f"Listing concepts with {model.name}", 1, "calls") as stage:
+                reply = session.complete(model, system, user, temperature=c.temperature,
+                                         max_tokens=c.max_output_tokens, meta={"stage": "concepts"})
+                stage.advance(1)
+            concepts, source = concept_files.parse_reply(reply.text), f"the knowledge LLM ({model.name})"
+        if self.on_concepts is not None:
+            edited = concept_files.tidy(self.on_concepts(list(concepts)))
+            if edited != concepts:
+                concepts, source = edited, source + ", edited"
+            if len(concepts) < 2:
+                raise AlchemistError("at least two concepts are needed")
+        path = concept_files.save(store.dir, concepts)
+        store.manifest["concepts"] = {"file": path.name, "source": source, "count": len(concepts),
+                                      "clip_model": c.clip_model}
+        store.write()
+        self.progress.log(f"{plural(len(concepts), 'concept')} from {source}, saved in {path}")
+        self.score_concepts(dataset, concepts)
 
     @contextmanager
     def _llm_stage(self, title: str, total: int, unit: str):
@@ -260,6 +293,8 @@ class LLMStages:
                 "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost, "concurrency": c.concurrency,
                 "trial_rows": c.trial_rows, "prompt_rows": c.prompt_rows, "refine_rounds": c.refine_rounds,
                 "label_model": c.label_model, "seeds": c.seeds, "features": c.features,
+                **({"clip_model": c.clip_model, "concepts_per_class": c.concepts_per_class}
+                   if self._image_vectors is not None else {}),
                 **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
                    if c.mode == "alchemist-rag" else {})}
 

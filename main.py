@@ -61,6 +61,18 @@ def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None
                    help="label column of CSV/JSONL data, if any (default: label; unlabeled data is fine)")
     g.add_argument("--classes", metavar="A,B,...", help="class names in id order, for your own data")
     g.add_argument("--task-card", metavar="FILE", help="task card JSON for your own data (default: task.json beside it)")
+    i = p.add_argument_group("images (a folder of train/valid/test class folders, or a CSV of image paths: "
+                             "docs/images.md)")
+    i.add_argument("--clip-model", metavar="NAME|DIR",
+                   help="the CLIP model that scores images against concepts and embeds them for the distilled "
+                        "model: a Hugging Face name (downloaded once) or a local folder, which works offline "
+                        "(default: openai/clip-vit-base-patch32)")
+    i.add_argument("--concepts", metavar="FILE",
+                   help="concepts.json (a JSON list of strings) to score images against; default for apply: the "
+                        "one saved beside the programs; for run: the knowledge LLM lists them")
+    i.add_argument("--group-column", metavar="COL[,COL]",
+                   help="group column(s) of an image CSV, for worst-group accuracy (default: group, if present; "
+                        "Waterbirds: y,place)")
 
 
 def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str) -> None:
@@ -162,6 +174,8 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help="rounds in which each weak program (low accuracy or coverage on valid) is shown valid rows "
                         "it got wrong and asked for a better version; the better of old and new on the other half "
                         f"of valid is kept (0: none; at most 5; default: {defaults.get('refine_rounds', 1)})")
+    g.add_argument("--concepts-per-class", type=_positive_int, default=8, metavar="N",
+                   help="image runs: concepts the knowledge LLM lists per class (default: 8)")
     g.add_argument("--trial-rows", type=_positive_int, default=defaults["trial_rows"], metavar="N",
                    help=f"training rows each new program is trial-run on (default: {defaults['trial_rows']})")
     r = p.add_argument_group("documents (--mode alchemist-rag)")
@@ -239,12 +253,15 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
                                    "for a fixed version, write more programs; re-apply and compare scores.")
     v.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (generated_lfs/<dataset>/<mode>/<run-id>)")
 
-    p = sub.add_parser("predict", help="label new text with a run's distilled model")
+    p = sub.add_parser("predict", help="label new text (or images) with a run's distilled model")
     p.add_argument("results_dir", metavar="RESULTS_DIR",
                    help="a results folder (holds distilled_model.pkl), or a run folder (its newest results)")
     p.add_argument("--text", action="append", default=[], help="a text to label (repeatable)")
+    p.add_argument("--image", action="append", default=[], metavar="PATH",
+                   help="an image to label with an image run's model, or a folder of them (repeatable)")
     p.add_argument("--input", metavar="FILE",
-                   help="texts to label: a CSV or JSONL file (see --text-column), or plain text, one per line")
+                   help="texts to label: a CSV or JSONL file (see --text-column), or plain text, one per line "
+                        "(image runs: image paths, one per line or in a CSV column)")
     p.add_argument("--text-column", default="text", metavar="COL", help="text column of --input (default: text)")
     p.add_argument("--output", metavar="FILE",
                    help="write id,text,label,label_name,confidence CSV here (default: stdout)")
@@ -297,7 +314,9 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
-        vetting=not args.no_vetting, features=args.features,
+        vetting=not args.no_vetting, features=args.features, group_column=args.group_column or "group",
+        concepts_path=Path(args.concepts).expanduser() if args.concepts else None,
+        **({"clip_model": args.clip_model} if args.clip_model else {}),
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
         limits=sandbox_limits(settings.defaults, row_timeout_s=args.timeout, memory_mb=args.memory_mb,
                               workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget),
@@ -309,6 +328,8 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
             raise AlchemistError("give a folder of programs (PROGRAMS_DIR) or --human")
         if args.dataset is None:
             common.update(_recorded_data(args, settings))
+            common.update({k: v for k, v in (("clip_model", args.clip_model), ("group_column", args.group_column))
+                           if v})  # flags given now win over the recorded ones
         return RunConfig(command="apply", programs_dir=Path(args.programs_dir) if args.programs_dir else None,
                          human=args.human, **common)
     if args.command == "zero-shot":
@@ -319,7 +340,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
         knowledge_type=args.knowledge_type, num_programs=args.num_programs, **_llm_choices(args),
         temperature=args.temperature, max_output_tokens=args.max_output_tokens, trial_rows=args.trial_rows,
-        prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds,
+        prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds, concepts_per_class=args.concepts_per_class,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
 
@@ -500,22 +521,58 @@ def _input_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
     return [str(i) for i in range(len(lines))], lines
 
 
+def _image_inputs(paths: list[str]) -> tuple[list[str], list[str]]:
+    """(ids, paths) of --image arguments: files as given, folders as the images inside them (sorted)."""
+    from alchemist.images import is_image
+
+    found: list[str] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            inside = sorted(str(f) for f in path.rglob("*") if f.is_file() and is_image(f))
+            if not inside:
+                raise AlchemistError(f"{path}: no images in this folder")
+            found += inside
+        else:
+            found.append(str(path))
+    return found, found
+
+
+def _existing_images(paths: list[str], base: Path) -> list[str]:
+    """Absolute paths (relative ones from the input file's folder); a missing image is an error before any work."""
+    out = []
+    for text in paths:
+        path = Path(text.strip()).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            raise AlchemistError(f"{path}: image not found")
+        out.append(str(path.resolve()))
+    return out
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from alchemist.distill import load_model
     from alchemist.files import atomic_write_text
 
-    if not args.text and not args.input:
-        raise AlchemistError("give --text TEXT (repeatable) or --input FILE")
+    if not args.text and not args.input and not args.image:
+        raise AlchemistError("give --text TEXT (repeatable), --image PATH (image runs) or --input FILE")
     output = Path(args.output) if args.output else None
     if output is not None and not output.parent.is_dir():  # before the work, not after it
         raise AlchemistError(f"--output {output}: the folder {output.parent} does not exist")
     model = load_model(_model_path(Path(args.results_dir)))
-    ids, texts = (_input_texts(Path(args.input), args.text_column) if args.input
-                  else ([str(i) for i in range(len(args.text))], list(args.text)))
+    images = model.features.name == "clip"
+    if images and args.text:
+        raise AlchemistError("this model labels images (an image run's): give --image PATH or --input FILE of paths")
+    if not images and args.image:
+        raise AlchemistError("this model labels text: give --text TEXT or --input FILE")
+    ids, texts = (_input_texts(Path(args.input), args.text_column) if args.input else
+                  _image_inputs(args.image) if images else ([str(i) for i in range(len(args.text))], list(args.text)))
+    if images:
+        texts = _existing_images(texts, Path(args.input).parent if args.input else Path.cwd())
     probs = model.predict_proba(texts)
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["id", "text", "label", "label_name", "confidence"])
+    writer.writerow(["id", "image" if images else "text", "label", "label_name", "confidence"])
     for i, text, p in zip(ids, texts, probs, strict=True):
         k = int(p.argmax())
         writer.writerow([i, text, k, model.classes[k], f"{p[k]:.4f}"])

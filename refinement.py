@@ -17,6 +17,7 @@ import numpy as np
 from alchemist.concurrency import run_all
 from alchemist.datasets import Dataset
 from alchemist.llm import BudgetExceeded
+from alchemist.prompts import shown_texts
 from alchemist.refine import GUARD, mistakes, net_score, split_valid, summary, weakness
 from alchemist.runs import RunStore
 from alchemist.sandbox import ProgramSource
@@ -49,7 +50,7 @@ class Refiner:
         self.store.manifest["refinement"] = self.section
         current = {p.index: p for p in programs if p.status == "ok"}
         for r in range(1, rounds + 1):
-            if not self._round(r, current, gold, shown, decide, valid.texts):
+            if not self._round(r, current, gold, shown, decide, shown_texts(valid)):
                 break
             self.section["rounds"] = r
             self.store.write()

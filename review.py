@@ -47,7 +47,7 @@ def load_data(config: RunConfig, settings: Settings):
     """The rows and splits an apply of this run reads (the executor's own loading, so they never differ)."""
     from executor import Executor
 
-    return Executor(config, settings=settings).load()
+    return Executor(config, settings=settings).load_rows()
 
 
 def reapply(run_dir: Path, settings: Settings, progress, before: dict | None) -> dict:
@@ -180,7 +180,7 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
         reapply(run_dir, settings, progress, None)
     config = reapply_config(settings, run_dir)
     dataset = load_data(config, settings)
-    check = make_checker(trial_rows(dataset.train.texts, 20), dataset.card.n_classes, config.limits)
+    check = make_checker(trial_rows(dataset.train.rows, 20), dataset.card.n_classes, config.limits)
     llm = None
     while True:
         view = load_run(run_dir)

@@ -18,7 +18,7 @@ from alchemist.files import atomic_write_text
 from alchemist.llm import CallSettings, LLMSession, check_api_key
 from alchemist.llm_cache import ResponseCache
 from alchemist.models import get_model
-from alchemist.prompts import TaskPrompts, sample_rows
+from alchemist.prompts import prompts_for, shown_texts
 from alchemist.refine import mistakes as pick_mistakes
 from alchemist.refine import summary as mistakes_summary
 from alchemist.runs import RunStore
@@ -47,12 +47,12 @@ class RunLLM:
             check_api_key(spec)
         session = LLMSession(CallSettings(base_url=config.get("base_url"), concurrency=int(config.get("concurrency") or 8)),
                              cache=ResponseCache(settings.cache_dir), on_call=self.store.record_call)
-        prompts = TaskPrompts(dataset.card, config.get("description"), sample_rows(dataset, config.get("prompt_rows", 8)))
+        prompts = prompts_for(dataset, config.get("description"), config.get("prompt_rows", 8))
         self.mode = mode_cls(prompts, session, ModeSettings(code, knowledge, config.get("knowledge_type"),
                                                             config.get("temperature", 0.7),
                                                             int(config.get("max_output_tokens") or 2048)))
         self.dataset, self.tokenizer_dir = dataset, settings.cache_root / "tiktoken"
-        self.check = make_checker(trial_rows(dataset.train.texts, int(config.get("trial_rows") or 20)),
+        self.check = make_checker(trial_rows(dataset.train.rows, int(config.get("trial_rows") or 20)),
                                   dataset.card.n_classes, limits)
 
     # --- a fixed version of one program ------------------------------------------------------------------
@@ -62,7 +62,7 @@ class RunLLM:
         gold = np.asarray(valid.labels)
         rows = gold >= 0
         return (mistakes_summary(column, gold, rows),
-                pick_mistakes(column, gold, list(valid.texts), rows, self.dataset.card.classes))
+                pick_mistakes(column, gold, shown_texts(valid), rows, self.dataset.card.classes))
 
     def price_fix(self, code: str, summary: str, shown: list) -> Price:
         m, s = self.mode, self.mode.settings

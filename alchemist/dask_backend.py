@@ -128,7 +128,9 @@ class DaskApplier:
 
     def apply(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> ApplyResult:
         tick = progress or (lambda n: None)
-        parts = [list(texts[i:i + self.partition_rows]) for i in range(0, len(texts), self.partition_rows)]
+        # ScoreRows (image runs) slice into ScoreRows: plain numbers and names, sent to the workers as they are
+        parts = [texts[i:i + self.partition_rows] if hasattr(texts, "take") else list(texts[i:i + self.partition_rows])
+                 for i in range(0, len(texts), self.partition_rows)]
         with dask_client(self.scheduler, self.limits.n_workers()) as client:
             futures = [client.submit(_apply_block, part, self._sources(), self.n_classes,
                                      self._limits(len(part), len(texts)), pure=False) for part in parts]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.errors import DatasetError
+from alchemist.images import csv_image_column, is_image_folder, read_csv, read_folder
 from alchemist.tasks import PROJECT_ROOT, TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
 
 SPLITS = ("train", "valid", "test")
@@ -33,6 +34,13 @@ class Split:
     texts: list[str]
     labels: np.ndarray  # int64 class ids, UNKNOWN where the row has no gold label
     weak_labels: np.ndarray | None = None  # (n, m) int8 votes of the dataset's own programs
+    groups: list[str] | None = None  # a group per row (e.g. Waterbirds' label x background): worst-group accuracy
+    program_rows: object = None  # what programs are called with when it is not the text (image runs: ScoreRows)
+
+    @property
+    def rows(self):
+        """What a labeling program gets, row by row: the texts, or (image runs) dicts of concept scores."""
+        return self.texts if self.program_rows is None else self.program_rows
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -52,6 +60,8 @@ class Dataset:
     card: TaskCard
     root: Path
     splits: dict[str, Split] = field(default_factory=dict)
+    modality: str = "text"  # or "image": a row's text is its image's path
+    concepts: list[str] | None = None  # image runs: the concepts programs' inputs are scored against
 
     def get(self, split: str) -> Split | None:
         return self.splits.get(split)
@@ -67,6 +77,7 @@ class Columns:
 
     text: str = "text"
     label: str | None = "label"
+    group: str | None = "group"  # image CSVs: the group column(s), comma-separated
 
 
 @dataclass
@@ -286,6 +297,8 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
     """Load a built-in task by name, or a user's file / folder by path."""
     cols = columns or Columns()
     root, card = _resolve_root(name, data_dir)
+    if card is None and (is_image_folder(root) or csv_image_column(root, cols.text)):
+        return load_images(root, cols, classes, card_path)
     if root.is_file():
         files = {"train": root}
         folder = root.parent
@@ -348,11 +361,38 @@ def _check_weak_widths(splits: dict[str, Split]) -> None:
         raise DatasetError(f"splits disagree on the number of weak_labels: {widths}")
 
 
+def load_images(root: Path, cols: Columns, classes: list[str] | None = None,
+                card_path: Path | None = None) -> Dataset:
+    """An image dataset (see images.py): class folders, or a CSV of image paths."""
+    from dataclasses import replace
+
+    if root.is_dir():
+        found, folder_classes = read_folder(root)
+        classes = classes or folder_classes
+        folder, name = root, root.name
+    else:
+        column = csv_image_column(root, cols.text)
+        found = read_csv(root, column, cols.label, cols.group)
+        folder, name = root.parent, root.parent.name or root.stem
+    raws = {s: _Raw(r.path, r.ids, r.paths, r.labels) for s, r in found.items()}
+    card = _pick_card(None, card_path, classes, folder, Path(name), raws)
+    if card.item == "text":
+        card = replace(card, item="image", arg_name="x")
+    splits = {}
+    for s, raw in raws.items():
+        split = _to_split(s, raw, card)
+        split.groups = found[s].groups if any(found[s].groups) else None
+        splits[s] = split
+    return Dataset(name=card.name, card=card, root=root, splits=splits, modality="image")
+
+
 def _subset(split: Split, rows, name: str | None = None) -> Split:
     rows = np.asarray(rows, dtype=int)
     return Split(name=name or split.name, path=split.path, ids=[split.ids[r] for r in rows],
                  texts=[split.texts[r] for r in rows], labels=split.labels[rows],
-                 weak_labels=None if split.weak_labels is None else split.weak_labels[rows])
+                 weak_labels=None if split.weak_labels is None else split.weak_labels[rows],
+                 groups=None if split.groups is None else [split.groups[r] for r in rows],
+                 program_rows=None if split.program_rows is None else split.program_rows.take(rows))
 
 
 def sample_splits(dataset: Dataset, limit: int | None, seed: int = 0) -> Dataset:
@@ -363,7 +403,8 @@ def sample_splits(dataset: Dataset, limit: int | None, seed: int = 0) -> Dataset
     splits = {name: split if len(split) <= limit else
               _subset(split, np.sort(rng.choice(len(split), size=limit, replace=False)))
               for name, split in dataset.splits.items()}
-    return Dataset(name=dataset.name, card=dataset.card, root=dataset.root, splits=splits)
+    return Dataset(name=dataset.name, card=dataset.card, root=dataset.root, splits=splits, modality=dataset.modality,
+                   concepts=dataset.concepts)
 
 
 @dataclass
@@ -409,7 +450,8 @@ def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, st
             f"to score the run (stratified by class, seed {plan.seed}; the sizes are config.json's "
             f"own_split_valid / own_split_test)")
     return Dataset(name=dataset.name, card=dataset.card, root=dataset.root,
-                   splits={s: splits[s] for s in SPLITS if s in splits}), note
+                   splits={s: splits[s] for s in SPLITS if s in splits}, modality=dataset.modality,
+                   concepts=dataset.concepts), note
 
 
 def columns_of(path: Path) -> list[str]:

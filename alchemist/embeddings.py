@@ -15,17 +15,14 @@ Made fast on a few CPU cores, measured on this project's data (bench/bench_embed
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-import struct
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from alchemist.errors import AlchemistError
-from alchemist.files import atomic_write_bytes
+from alchemist.vector_cache import VectorCache
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 96  # word pieces per text, [CLS] and [SEP] included (see the module docstring)
@@ -178,37 +175,19 @@ class TextEncoder:
                     advance(len(rows))
         return out
 
-    # --- cache ------------------------------------------------------------------------------------
+    # --- cache ---------------------------------------------------------------------------------------
     def _key(self, texts: list[str]) -> str:
-        h = hashlib.sha256(self.settings.encode())
-        for text in texts:
-            data = text.encode("utf-8", "surrogatepass")
-            h.update(struct.pack(">Q", len(data)))
-            h.update(data)
-        return h.hexdigest()[:40]
+        return self._cache.key(t.encode("utf-8", "surrogatepass") for t in texts)
 
     def _path(self, key: str) -> Path | None:
-        return self.cache_dir / key[:2] / f"{key}.npy" if self.cache_dir is not None else None
+        return self._cache.path(key)
 
     def _read(self, key: str, rows: int) -> np.ndarray | None:
-        path = self._path(key)
-        if path is None or not path.is_file():
-            return None
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):  # a damaged file is recomputed, never trusted
-            return None
-        if data.shape != (rows, 384):
-            return None
-        return data.astype(np.float32)
+        return self._cache.read(key, rows, 384)
 
     def _write(self, key: str, data: np.ndarray) -> None:
-        path = self._path(key)
-        if path is None:
-            return
-        buf = io.BytesIO()
-        np.save(buf, data.astype(np.float16), allow_pickle=False)  # half the disk; LR does not notice
-        try:
-            atomic_write_bytes(path, buf.getvalue())
-        except OSError:  # a full or read-only cache costs time next run, never this run
-            pass
+        self._cache.write(key, data)
+
+    @property
+    def _cache(self) -> VectorCache:
+        return VectorCache(self.cache_dir, self.settings)

@@ -1,5 +1,6 @@
 """What the distilled classifier sees: TF-IDF with the paper's MLP, MiniLM sentence embeddings with
-logistic regression, or both side by side with logistic regression. None wins everywhere (embeddings
+logistic regression, or both side by side with logistic regression (image runs: CLIP image embeddings
+with logistic regression). None wins everywhere (embeddings
 help on short topical text, TF-IDF on text whose class hangs on particular words, the two together on
 long reviews), so `--features auto` picks on valid (see distill.py).
 """
@@ -88,7 +89,28 @@ class CombinedFeatures:
         return LogisticRegression(C=4.0, max_iter=2000)
 
 
-Features = TfidfFeatures | EmbeddingFeatures | CombinedFeatures
+class ClipFeatures:
+    """Image runs: CLIP image embeddings (cached with the dataset's concept scores) + logistic regression.
+    Reads image paths, so a saved model labels new images by their paths."""
+
+    name = "clip"
+    label = "CLIP image embeddings + logistic regression"
+    deterministic = True
+
+    def __init__(self, encoder):  # a clip.ClipEncoder (imported lazily: text runs never load it)
+        self.encoder = encoder
+
+    def fit_transform(self, paths: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.transform(paths, advance)
+
+    def transform(self, paths: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.encoder.images(paths, advance)
+
+    def classifier(self, seed: int, n_rows: int) -> LogisticRegression:
+        return LogisticRegression(C=1.0, max_iter=2000)
+
+
+Features = TfidfFeatures | EmbeddingFeatures | CombinedFeatures | ClipFeatures
 
 
 def make_features(name: str, encoder: TextEncoder | None) -> Features:

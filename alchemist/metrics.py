@@ -52,3 +52,19 @@ def distribution(labels: np.ndarray, classes: list[str]) -> dict[str, float]:
     counts = np.bincount(labels, minlength=len(classes))[: len(classes)] if labels.size else np.zeros(len(classes))
     total = max(1, int(labels.size))
     return {name: float(counts[c] / total) for c, name in enumerate(classes)}
+
+
+def group_scores(gold: np.ndarray, predicted: np.ndarray, groups: list[str]) -> dict | None:
+    """Accuracy per group of rows (e.g. Waterbirds' bird type x background), the worst group and the
+    average over all rows: a model that leans on a spurious feature shows it in its worst group."""
+    gold, predicted, groups = np.asarray(gold), np.asarray(predicted), np.asarray(groups, dtype=object)
+    labeled = gold >= 0
+    per = {}
+    for g in sorted({str(x) for x in groups[labeled]}):
+        mask = labeled & (groups == g)
+        per[g] = {"accuracy": float((predicted[mask] == gold[mask]).mean()), "rows": int(mask.sum())}
+    if not per:
+        return None
+    worst = min(per, key=lambda g: (per[g]["accuracy"], g))
+    return {"groups": per, "worst_group": worst, "worst_group_accuracy": per[worst]["accuracy"],
+            "average_accuracy": float((predicted[labeled] == gold[labeled]).mean())}

@@ -89,7 +89,10 @@ class _PlainStage:
             return f"{self.name}: done in {elapsed:.1f}s"
         speed = _rate(self.done, elapsed, self.unit)
         if final:
-            return f"{self.name}: {self.done} {self.unit} in {elapsed:.1f}s ({speed})"
+            if self.done == 0:  # nothing was done (e.g. no fits when there was nothing to learn)
+                return f"{self.name}: none in {elapsed:.1f}s"
+            unit = self.unit.removesuffix("s") if self.done == 1 else self.unit
+            return f"{self.name}: {self.done} {unit} in {elapsed:.1f}s ({speed})"
         if self.total:
             eta = (self.total - self.done) / rate if rate > 0 else 0
             return (f"{self.name}: {self.done}/{self.total} {self.unit} ({100 * self.done / self.total:.0f}%), "

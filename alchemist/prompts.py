@@ -119,7 +119,28 @@ def sample_rows(dataset: Dataset, n: int = PROMPT_ROWS, seed: int = 0) -> list[s
         return []
     rows = [i for i in range(len(train)) if str(train.texts[i]).strip()]
     picked = sorted(random.Random(seed).sample(rows, min(n, len(rows))))
+    if train.program_rows is not None:  # image runs: the concept scores a program will see
+        from alchemist.concepts import describe_scores
+
+        return [clean(describe_scores(train.rows[i]), 2000) for i in picked]
     return [clean(train.texts[i], ROW_CHARS) for i in picked]
+
+
+def shown_texts(split) -> list[str]:
+    """A split's rows as prompt text (refinement's mistakes): the texts, or each image's concept scores."""
+    if split.program_rows is None:
+        return list(split.texts)
+    from alchemist.concepts import describe_scores
+
+    return [describe_scores(split.rows[i]) for i in range(len(split))]
+
+
+def prompts_for(dataset: Dataset, description: str | None, prompt_rows: int) -> TaskPrompts:
+    """The prompts of a run on this dataset: about text, or (image runs) about concept scores."""
+    rows = sample_rows(dataset, prompt_rows)
+    if dataset.modality == "image":
+        return ImagePrompts(dataset.card, dataset.concepts or [], description, rows)
+    return TaskPrompts(dataset.card, description, rows)
 
 
 def pick_examples(dataset: Dataset, per_class: int = EXAMPLES_PER_CLASS, seed: int = 0) -> str:
@@ -147,3 +168,50 @@ def pick_examples(dataset: Dataset, per_class: int = EXAMPLES_PER_CLASS, seed: i
             lines.append(f"[{card.classes[c]}] {text}")
     return "\n".join(lines)
 
+
+
+IMAGE_KNOWLEDGE_TYPES = ("rules", "description")  # keywords and examples are about text
+
+
+class ImagePrompts(TaskPrompts):
+    """An image task's prompts: programs read a dict of CLIP concept scores, not text. `rows` are a few
+    train images' scores, as described by concepts.describe_scores."""
+
+    def __init__(self, card: TaskCard, concepts: list[str], description: str | None = None,
+                 rows: list[str] | None = None):
+        super().__init__(card, description, rows)
+        self.concepts = list(concepts)
+
+    def common(self) -> dict[str, str]:
+        import json
+
+        return {**super().common(), "concept_list": "\n".join(f"- {json.dumps(c)}" for c in self.concepts)}
+
+    def code_system(self) -> str:
+        return fill("image_code_system")
+
+    def code_user(self, knowledge: str | None = None, angle: str = "") -> str:
+        knowledge_section = fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
+        angle_section = fill("angle_section", angle=angle) + "\n" if angle else ""
+        data_section = ""
+        if self.rows:
+            data_section = fill("image_data_section", item=self.card.item,
+                                rows="\n".join(f"- {r}" for r in self.rows)) + "\n"
+        return fill("image_code_user", **self.common(), labeling_instruction=self.labeling_instruction(),
+                    knowledge_section=knowledge_section, angle_section=angle_section, data_section=data_section,
+                    allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
+
+    def knowledge_system(self) -> str:
+        return fill("image_knowledge_system")
+
+    def knowledge_user(self, kind: str, examples: str = "") -> str:
+        if kind not in IMAGE_KNOWLEDGE_TYPES:
+            raise AlchemistError(f"knowledge type '{kind}' is for text; image runs take "
+                                 f"{' or '.join(IMAGE_KNOWLEDGE_TYPES)}")
+        return fill(f"image_knowledge_{kind}", **self.common())
+
+
+def concepts_prompt(card: TaskCard, description: str | None, per_class: int) -> tuple[str, str]:
+    """(system, user) asking the knowledge LLM for the concepts of an image task."""
+    base = TaskPrompts(card, description)
+    return fill("concepts_system"), fill("concepts_user", **base.common(), per_class=str(per_class))

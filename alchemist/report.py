@@ -72,6 +72,10 @@ def render(report: dict, out: TextIO | None = None) -> None:
     if line := refinement_line(report.get("refinement")):
         console.print(cell(line, 2000))
     _print_per_class(console, cell, report)
+    _print_groups(console, cell, report)
+    if report.get("concepts"):
+        console.print(cell(f"Concepts ({len(report['concepts'])}, scored by {report.get('clip_model', 'CLIP')}): "
+                           + ", ".join(report["concepts"]), 3000))
 
     t = report["timings_s"]
     console.print(f"Train coverage {_pct(report.get('coverage'))}, overlap {_pct(report.get('overlap'))}, "
@@ -127,6 +131,35 @@ def _print_per_class(console, cell, report: dict) -> None:
         if dist_share:
             row.append(_pct(dist_share.get(name)))
         table.add_row(*row)
+    console.print(table)
+
+
+def group_rows(report: dict) -> list[tuple[str, str, dict]]:
+    """(split, model, scores) of every group score in the report (image runs with groups)."""
+    out = []
+    for split, parts in (report.get("groups") or {}).items():
+        for model in ("label_model", "distilled"):
+            if isinstance(parts, dict) and isinstance(parts.get(model), dict):
+                out.append((split, model.replace("_", " "), parts[model]))
+    return out
+
+
+def _print_groups(console, cell, report: dict) -> None:
+    """Average and worst-group accuracy, and each group's: where a spurious feature shows."""
+    from rich.table import Table
+
+    rows = group_rows(report)
+    if not rows:
+        return
+    names = sorted({g for _, _, part in rows for g in part.get("groups", {})})
+    table = Table(title="Accuracy by group", title_justify="left")
+    for col in ("split", "model", "average", "worst group", *names):
+        table.add_column(cell(col, 40), justify="left" if col in ("split", "model", "worst group") else "right")
+    for split, model, part in rows:
+        groups = part.get("groups", {})
+        table.add_row(split, model, _fmt(part.get("average_accuracy")),
+                      cell(f"{part.get('worst_group')}: {_fmt(part.get('worst_group_accuracy'))}", 60),
+                      *(_fmt((groups.get(g) or {}).get("accuracy")) for g in names))
     console.print(table)
 
 

@@ -132,6 +132,9 @@ def _data(report: dict) -> str:
     where = escape(data.get("dataset", "")) if data.get("dataset") != report.get("dataset") else ""
     label = f"label column <code>{escape(data['label_column'])}</code>" if data.get("label_column") else "no labels"
     columns = f"text column <code>{escape(data['text_column'])}</code>, {label}" if data.get("text_column") else ""
+    if report.get("modality") == "image":
+        columns = f"images, {label}" + (f", groups <code>{escape(data['group_column'])}</code>"
+                                        if report.get("groups") and data.get("group_column") else "")
     splits = " · ".join(f"{escape(k)} {escape(v)}" for k, v in (report.get("splits") or {}).items())
     return "; ".join(part for part in (where, columns, splits) if part)
 
@@ -208,6 +211,42 @@ def _per_class(report: dict) -> str:
     return _section("per-class", "Per class on test",
                     f'<table><tr><th rowspan="2">class</th><th rowspan="2" class="n">support</th>{top}</tr>'
                     f"<tr>{sub}</tr>{''.join(rows)}</table>")
+
+
+def _groups(report: dict) -> str:
+    """Image runs with groups: average and worst-group accuracy, and each group's."""
+    from alchemist.report import group_rows
+
+    rows = group_rows(report)
+    if not rows:
+        return ""
+    names = sorted({g for _, _, part in rows for g in part.get("groups", {})})
+    head = "".join(f'<th class="n">{_name(g)}</th>' for g in names)
+    body = []
+    for split, model, part in rows:
+        groups = part.get("groups", {})
+        cells = "".join(f'<td class="n">{_num((groups.get(g) or {}).get("accuracy"))}</td>' for g in names)
+        body.append(f"<tr><td>{escape(split)}</td><td>{escape(model)}</td>"
+                    f'<td class="n">{_num(part.get("average_accuracy"))}</td>'
+                    f"<td>{_name(part.get('worst_group', ''))}: {_num(part.get('worst_group_accuracy'))}</td>"
+                    f"{cells}</tr>")
+    sizes = next((p.get("groups", {}) for s, _, p in rows if s == "test"), rows[0][2].get("groups", {}))
+    counts = " · ".join(f"{_name(g)} {escape((v or {}).get('rows', ''))}" for g, v in sizes.items())
+    return _section("groups", "Accuracy by group",
+                    "<p>Accuracy on each group of rows (the dataset's group column); a model that leans on a "
+                    "feature that only goes along with a class (such as a background) does worst on the groups "
+                    f"where it does not.</p><table><tr><th>split</th><th>model</th><th class=\"n\">average</th>"
+                    f"<th>worst group</th>{head}</tr>{''.join(body)}</table><p>Rows per group: {counts}</p>")
+
+
+def _concepts(report: dict) -> str:
+    concepts = report.get("concepts")
+    if not concepts:
+        return ""
+    items = "".join(f"<li>{escape(c, 200)}</li>" for c in concepts)
+    return _section("concepts", f"Concepts ({len(concepts)})",
+                    f"<p>Each image's CLIP similarity to each concept ({escape(report.get('clip_model', ''))}) is "
+                    f"what the programs read.</p><ul class=\"concepts\">{items}</ul>")
 
 
 def _confusion(title: str, matrix: object, classes: list[str]) -> str:
@@ -358,7 +397,8 @@ def _agreement(report: dict) -> str:
 
 def render_html(report: dict) -> str:
     dataset = escape(report.get("dataset", ""))
-    sections = [_status(report), _run(report), _scores(report), _per_class(report), _confusions(report),
+    sections = [_status(report), _run(report), _scores(report), _per_class(report), _groups(report),
+                _concepts(report), _confusions(report),
                 _balance(report), _programs(report), _disagreements(report), _agreement(report)]
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'

@@ -10,14 +10,15 @@ from alchemist.sandbox.gate import check_source
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 
 
-def trial_rows(texts: Sequence[str], n: int, seed: int = 0) -> list[str]:
-    """A fixed sample of training texts (never test) for trial runs."""
+def trial_rows(texts: Sequence, n: int, seed: int = 0) -> Sequence:
+    """A fixed sample of training rows (never test) for trial runs: texts, or ScoreRows (image runs)."""
     if len(texts) <= n:
-        return list(texts)
-    return [texts[i] for i in sorted(random.Random(seed).sample(range(len(texts)), n))]
+        return texts if hasattr(texts, "take") else list(texts)
+    picked = sorted(random.Random(seed).sample(range(len(texts)), n))
+    return texts.take(picked) if hasattr(texts, "take") else [texts[i] for i in picked]
 
 
-def make_checker(rows: list[str], n_classes: int, limits: SandboxLimits) -> Callable[[str], str]:
+def make_checker(rows: Sequence, n_classes: int, limits: SandboxLimits) -> Callable[[str], str]:
     """A check for BaseMode: "" when usable, else the exact problem to send back to the LLM."""
     trial_limits = replace(limits, workers=1, chunk_rows=max(1, len(rows)))
 

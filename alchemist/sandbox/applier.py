@@ -26,6 +26,7 @@ from alchemist.sandbox import policy
 from alchemist.sandbox.channel import Worker, WorkerGone
 from alchemist.sandbox.forkserver import ForkServer, ForkServerGone
 from alchemist.sandbox.limits import ApplyResult, ProgramRun, ProgramSource, SandboxLimits
+from alchemist.sandbox.rows import input_of, row_lines
 from alchemist.sandbox.worker import protocol as P
 
 
@@ -70,6 +71,7 @@ class SandboxApplier:
             "internal_imports": list(policy.INTERNAL_IMPORTS),
             "safe_builtins": list(policy.SAFE_BUILTINS),
             "entry_point": policy.ENTRY_POINT,
+            "input": self._input,
             "n_classes": self.n_classes,
             "row_timeout_s": lim.row_timeout_s,
             "max_row_timeouts": lim.max_row_timeouts,
@@ -161,7 +163,7 @@ class SandboxApplier:
         whole = start % self._step == 0 and end == min(self._n_rows, start + self._step)
         data = self._payloads.get(start) if whole else None
         if data is None:
-            data = encode_chunk(self._texts[start:end])
+            data = encode_chunk(row_lines(self._texts, start, end))
             if whole:
                 self._payloads[start] = data
         return data
@@ -281,10 +283,11 @@ class SandboxApplier:
         if span is not None and span[0] < span[1]:
             task.queue.appendleft(span)
 
-    def apply(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> ApplyResult:
-        """Label every text with every program. `progress(n)` is called with rows finished."""
+    def apply(self, texts: Sequence, progress: Callable[[int], None] | None = None) -> ApplyResult:
+        """Label every row with every program: texts, or ScoreRows (each row a dict of named scores).
+        `progress(n)` is called with rows finished."""
         n = len(texts)
-        self._texts, self._n_rows = texts, n
+        self._texts, self._n_rows, self._input = texts, n, input_of(texts)
         self._matrix = np.full((n, len(self.programs)), -1, dtype=np.int8)
         self._tick, self._cells, self._ticked, self._rows_done = progress or (lambda _n: None), 0, 0, {}
         self._budget = self.limits.program_budget_s(n)

@@ -12,7 +12,9 @@ In each forked process, nothing of the program runs before every layer is in pla
   2. new namespaces and an empty root, then fork: the program runs as the only process of a new
      PID namespace, and the process above it only waits for it, out of the program's reach;
   3. in the program process: no privileges, rlimits, the CPU timer, the syscall allowlist;
-  4. load the program, then label each chunk the parent sends, streaming one code per row.
+  4. load the program, then label each chunk the parent sends, streaming one code per row. A row is a
+     text, or (input kind "scores") a fresh dict {name: float} built from the config's names and the
+     row's numbers.
 """
 
 import os
@@ -79,7 +81,28 @@ def recv_texts() -> list:
     return texts
 
 
-runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts)
+def score_rows(texts: list, keys: list) -> list:
+    """Rows of named scores (sandbox/rows.py): each line holds one float per key, comma-separated; every
+    row gets a dict of its own."""
+    rows = []
+    for line in texts:
+        values = [float(v) for v in line.split(",")]
+        if len(values) != len(keys):
+            raise ValueError(f"a row of {len(values)} scores for {len(keys)} names")
+        rows.append(dict(zip(keys, values)))
+    return rows
+
+
+def recv_rows(cfg: dict) -> list:
+    """A chunk as the program is called with it: texts, or dicts of named scores."""
+    texts = recv_texts()
+    spec = cfg["input"]
+    if spec["kind"] == "scores":
+        return score_rows(texts, spec["keys"])
+    return texts
+
+
+runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts, score_rows, recv_rows)
 
 
 def supervise(child: int, seccomp_lib) -> None:
@@ -134,12 +157,17 @@ def serve(cfg: dict, parent_alive) -> None:
         send_json(P.LOADED, {"ok": False, "error": runner.describe(e)})
         return
     send_json(P.LOADED, {"ok": True})
+    if cfg["input"]["kind"] not in ("text", "scores"):
+        raise ValueError(f"unknown input kind {cfg['input']['kind']!r}")
+    keys = cfg["input"].get("keys") or []
+    if cfg["input"]["kind"] == "scores" and not (keys and all(type(k) is str for k in keys)):
+        raise ValueError("score rows need a list of names")
     while True:
         try:
-            texts = recv_texts()
+            rows = recv_rows(cfg)
         except EOFError:
             return
-        runner.run_chunk(fn, texts, cfg["n_classes"], cfg["max_row_timeouts"], send)
+        runner.run_chunk(fn, rows, cfg["n_classes"], cfg["max_row_timeouts"], send)
 
 
 def forked(fds: list[int], server_pid: int) -> None:

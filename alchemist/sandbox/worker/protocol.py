@@ -3,6 +3,8 @@
 Parent -> worker: 4-byte big-endian length + payload: first the config with the one program (JSON),
 then one payload per chunk: CHUNK_HEAD (row count, separator code point) + the chunk's texts joined
 by that separator, UTF-8 (the separator is a character no text of the chunk contains). EOF ends it.
+With input kind "scores" (config `input`), each row's text is its floats joined by commas, in the
+order of the config's names.
 Worker -> parent: 1 kind byte + 4-byte big-endian length + payload. The parent treats every byte
 as hostile: kinds, sizes and contents are checked, and a worker that breaks the format is killed.
 """

@@ -1,0 +1,61 @@
+"""A disk cache of float vectors in blocks of rows, keyed by what the rows are and how they were made.
+
+Shared by the text embeddings and the CLIP image embeddings: a dataset is embedded once, an
+interrupted run resumes from the last block written, and a changed row re-embeds only its block.
+Stored as float16 (half the disk; a classifier does not notice); a damaged file is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from alchemist.files import atomic_write_bytes
+
+
+class VectorCache:
+    def __init__(self, folder: Path | None, settings: str):
+        self.folder = Path(folder) if folder is not None else None
+        self.settings = settings  # what else decides a vector: model, its settings, a format version
+
+    def key(self, items: Iterable[bytes]) -> str:
+        h = hashlib.sha256(self.settings.encode())
+        for data in items:
+            h.update(struct.pack(">Q", len(data)))
+            h.update(data)
+        return h.hexdigest()[:40]
+
+    def path(self, key: str) -> Path | None:
+        return self.folder / key[:2] / f"{key}.npy" if self.folder is not None else None
+
+    def has(self, key: str) -> bool:
+        path = self.path(key)
+        return path is not None and path.is_file()
+
+    def read(self, key: str, rows: int, dim: int | None = None) -> np.ndarray | None:
+        path = self.path(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if data.ndim != 2 or data.shape[0] != rows or (dim is not None and data.shape[1] != dim):
+            return None
+        return data.astype(np.float32)
+
+    def write(self, key: str, data: np.ndarray) -> None:
+        path = self.path(key)
+        if path is None:
+            return
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(data).astype(np.float16), allow_pickle=False)
+        try:
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError:  # a full or read-only cache costs time next run, never this run
+            pass

@@ -1,0 +1,283 @@
+"""Image runs, offline: a tiny random CLIP in the transformers format and small generated images.
+
+The model's scores mean nothing; these tests check loading, caching, the dict contract of programs,
+concepts, the whole `run`/`apply`/`predict` flow through the real OpenAI SDK, and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import main
+from alchemist import concepts as concept_files
+from alchemist.clip import ClipEncoder, ClipError
+from alchemist.datasets import Columns, load_dataset
+from alchemist.errors import AlchemistError, DatasetError
+from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
+from alchemist.sandbox.rows import ScoreRows
+from fake_llm import FakeLLM
+from tiny_clip import build_tiny_clip, make_images
+
+CONCEPTS = ["water background", "forest background", "webbed feet", "short pointed beak"]
+PROGRAMS = {
+    "lf_01": "# Strategy: water beats forest\ndef label_function(x):\n"
+             "    return 1 if x['water background'] > x['forest background'] else 0\n",
+    "lf_02": "# Strategy: feet above the median concept\ndef label_function(x):\n"
+             "    s = sorted(x.values())\n    return 1 if x['webbed feet'] >= s[len(s) // 2] else -1\n",
+    "lf_03": "# Strategy: beak\ndef label_function(x):\n"
+             "    return 0 if x.get('short pointed beak', 0.0) > x['webbed feet'] else -1\n",
+}
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory) -> Path:
+    return build_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
+
+
+@pytest.fixture
+def images(tmp_path) -> Path:
+    return make_images(tmp_path / "birds")
+
+
+@pytest.fixture
+def programs(tmp_path) -> Path:
+    folder = tmp_path / "programs"
+    folder.mkdir()
+    for name, source in PROGRAMS.items():
+        (folder / f"{name}.py").write_text(source)
+    concept_files.save(folder, CONCEPTS)
+    return folder
+
+
+def _report(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+# --- datasets -----------------------------------------------------------------------------------------------
+def test_class_folders_load_as_an_image_dataset(images):
+    dataset = load_dataset(str(images))
+    assert dataset.modality == "image"
+    assert dataset.card.classes == ["landbird", "waterbird"]  # folder names, sorted
+    assert dataset.card.item == "image"
+    assert {s: len(sp) for s, sp in dataset.splits.items()} == {"train": 24, "valid": 12, "test": 12}
+    first = dataset.train.texts[0]
+    assert Path(first).is_absolute() and Path(first).is_file()
+    assert set(dataset.get("test").labels.tolist()) == {0, 1}
+
+
+def test_csv_of_image_paths_with_splits_labels_and_groups(images):
+    dataset = load_dataset(str(images / "metadata.csv"), columns=Columns("text", "y", "y,place"),
+                           classes=["landbird", "waterbird"])
+    assert dataset.modality == "image" and dataset.name == "birds"
+    assert {s: len(sp) for s, sp in dataset.splits.items()} == {"train": 24, "valid": 12, "test": 12}
+    assert set(dataset.get("test").groups) == {"0|land", "0|water", "1|land", "1|water"}
+    # without the group column asked for (or present), no groups
+    plain = load_dataset(str(images / "metadata.csv"), columns=Columns("text", "y"), classes=["a", "b"])
+    assert plain.get("test").groups is None
+
+
+def test_image_csv_problems_are_one_line_errors(images):
+    meta = images / "metadata.csv"
+    text = meta.read_text()
+    meta.write_text(text.replace("train/landbird/0.png", "train/landbird/missing.png"))
+    with pytest.raises(DatasetError, match="1 image file.s. not found.*missing.png"):
+        load_dataset(str(meta), columns=Columns("text", "y"))
+    meta.write_text(text.replace(",0\n", ",training\n", 1))
+    with pytest.raises(DatasetError, match="split 'training'"):
+        load_dataset(str(meta), columns=Columns("text", "y"))
+
+
+def test_a_class_folder_only_in_test_is_refused(images):
+    (images / "test" / "seabird").mkdir()
+    shutil.copy(images / "test" / "waterbird" / "0.png", images / "test" / "seabird" / "0.png")
+    with pytest.raises(DatasetError, match="seabird.*not one of train's"):
+        load_dataset(str(images))
+
+
+# --- CLIP ---------------------------------------------------------------------------------------------------
+def test_clip_embeds_images_once_and_caches_them(clip_dir, images, tmp_path, monkeypatch):
+    paths = load_dataset(str(images)).train.texts
+    encoder = ClipEncoder(str(clip_dir), tmp_path / "clip-cache")
+    assert encoder.missing(paths) == len(paths)
+    first = encoder.images(paths)
+    assert first.shape == (len(paths), 16)
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-2)
+    assert encoder.missing(paths) == 0
+
+    def no_model(*_a, **_k):
+        raise AssertionError("the cache should have answered")
+
+    monkeypatch.setattr(ClipEncoder, "_embed_images", no_model)
+    again = ClipEncoder(str(clip_dir), tmp_path / "clip-cache").images(paths)
+    assert np.allclose(first, again, atol=1e-3)  # stored as float16
+    sims = encoder.similarities(first, CONCEPTS)
+    assert sims.shape == (len(paths), len(CONCEPTS)) and np.all(np.abs(sims) <= 1.0 + 1e-5)
+
+
+def test_cache_keys_on_image_bytes_not_names(clip_dir, images, tmp_path):
+    paths = load_dataset(str(images)).train.texts[:4]
+    encoder = ClipEncoder(str(clip_dir), tmp_path / "clip-cache")
+    encoder.images(paths)
+    copies = []
+    for i, p in enumerate(paths):
+        copies.append(str(shutil.copy(p, tmp_path / f"copy{i}.png")))
+    assert encoder.missing(copies) == 0  # moved data stays cached
+    from PIL import Image
+
+    Image.new("RGB", (24, 24), (255, 0, 0)).save(copies[0])
+    assert encoder.missing(copies) == 4  # a changed image re-embeds its block
+
+
+def test_unloadable_model_and_unreadable_image_are_clear_errors(clip_dir, images, tmp_path):
+    with pytest.raises(ClipError, match="could not load"):
+        ClipEncoder(str(tmp_path / "no-such-model-folder-x"), None).concepts(["a"])
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not an image at all")
+    with pytest.raises(ClipError, match="broken.png: not a readable image"):
+        ClipEncoder(str(clip_dir), None).images([str(bad)])
+
+
+# --- the dict contract --------------------------------------------------------------------------------------
+PROBE = """
+def label_function(x):
+    ok = isinstance(x, dict) and list(x) == ["a b", "c"] and all(isinstance(v, float) for v in x.values())
+    if not ok:
+        return 2
+    seen = x.get("mark", 0.0)
+    x["mark"] = 1.0  # a program may change its own row's dict: the next row gets a fresh one
+    if seen:
+        return 3
+    return 0 if x["a b"] > x["c"] else 1
+"""
+
+
+def test_programs_get_a_fresh_dict_of_floats_per_row():
+    rows = ScoreRows(np.array([[0.3, 0.1], [0.1, 0.3], [np.nan, np.inf], [0.25, 0.25]]), ["a b", "c"])
+    assert rows[2] == {"a b": 0.0, "c": 0.0}  # nan and inf never reach a program
+    result = SandboxApplier([ProgramSource("probe", PROBE)], 4, SandboxLimits(workers=1, chunk_rows=3)).apply(rows)
+    assert result.matrix[:, 0].tolist() == [0, 1, 1, 1]
+    assert not result.runs[0].errors
+
+
+def test_score_rows_refuse_bad_concept_names():
+    for keys in ([], ["a", "a"], ["", "b"], ["x" * 300, "b"]):
+        with pytest.raises(AlchemistError):
+            ScoreRows(np.zeros((1, len(keys))), keys)
+
+
+# --- concepts -----------------------------------------------------------------------------------------------
+def test_concepts_from_replies_and_files(tmp_path):
+    fenced = 'Sure.\n```json\n{"landbird": ["brown feathers", "tree branch"], "waterbird": ["webbed feet", "Tree branch"]}\n```'
+    assert concept_files.parse_reply(fenced) == ["brown feathers", "tree branch", "webbed feet"]
+    assert concept_files.parse_reply("- long neck\n- water\x1b[31m background\n2. short bill") == [
+        "long neck", "water background", "short bill"]
+    with pytest.raises(AlchemistError, match="fewer than two"):
+        concept_files.parse_reply("I cannot help with that.")
+    for content, message in (("{", "not valid JSON"), ('{"a": 1}', "JSON list"), ('["only one"]', "at least two")):
+        (tmp_path / "c.json").write_text(content)
+        with pytest.raises(AlchemistError, match=message):
+            concept_files.load(tmp_path / "c.json")
+    with pytest.raises(AlchemistError, match="no concepts file"):
+        concept_files.load(tmp_path / "none.json")
+
+
+# --- the whole flow -----------------------------------------------------------------------------------------
+def test_apply_scores_concepts_and_reports_worst_group(clip_dir, images, programs, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    code = main.main(["apply", str(programs), "--dataset", str(images / "metadata.csv"), "--label-column", "y",
+                      "--classes", "landbird,waterbird", "--group-column", "y,place", "--clip-model", str(clip_dir),
+                      "--seeds", "1", "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    report = _report(out)
+    assert report["status"] == "ok" and report["modality"] == "image"
+    assert report["concepts"] == CONCEPTS
+    assert [p["status"] for p in report["programs"]][:1] == ["ok"]
+    assert report["distilled"]["features"]["chosen"] == "clip"
+    test_groups = report["groups"]["test"]
+    assert set(test_groups) == {"label_model", "distilled"}
+    worst = test_groups["label_model"]
+    assert worst["worst_group_accuracy"] == min(g["accuracy"] for g in worst["groups"].values())
+    html = (Path(report["output_dir"]) / "report.html").read_text()
+    assert "Accuracy by group" in html and "short pointed beak" in html
+    shown = capsys.readouterr().out
+    assert "Accuracy by group" in shown and "worst" in shown
+    labels = (Path(report["output_dir"]) / "labels.csv").read_text().splitlines()
+    assert len(labels) == 1 + 48 and ".png" in labels[1]
+
+
+def test_predict_labels_image_paths(clip_dir, images, programs, tmp_path, capsys):
+    assert main.main(["apply", str(programs), "--dataset", str(images), "--clip-model", str(clip_dir),
+                      "--seeds", "1"]) == 0
+    capsys.readouterr()
+    assert main.main(["predict", str(programs), "--image", str(images / "test" / "waterbird"),
+                      "--image", str(images / "test" / "landbird" / "0.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "id,image,label,label_name,confidence" and len(lines) == 1 + 6 + 1
+    assert main.main(["predict", str(programs), "--text", "a bird"]) == 2
+    assert "labels images" in capsys.readouterr().err
+    assert main.main(["predict", str(programs), "--image", str(tmp_path / "nope.png")]) == 2
+    assert "image not found" in capsys.readouterr().err
+
+
+def concept_reply(request: dict) -> str:
+    """The knowledge LLM lists concepts as JSON; the code LLM writes a program over them."""
+    body = request["body"]
+    prompt = FakeLLM._prompt_text(body)
+    if "visual concepts" in prompt and "Reply with a JSON object" in prompt:
+        return json.dumps({"landbird": ["forest background", "short pointed beak"],
+                           "waterbird": ["water background", "webbed feet"]})
+    if "expert annotator" in prompt:
+        return "Water background over forest background suggests a waterbird."
+    # the tiny CLIP's scores mean nothing: a program that splits rows by a digit of a score gives both classes
+    return ("```python\n# Strategy: a digit of the water score\ndef label_function(x):\n"
+            "    return int(abs(x['water background']) * 10000) % 2\n```")
+
+
+@pytest.mark.parametrize("mode", ["alchemist", "scriptoriumws"])
+def test_run_lists_concepts_writes_programs_and_reapplies(env, clip_dir, images, capsys, mode):
+    with FakeLLM(concept_reply) as server:
+        out = env / "report.json"
+        code = main.main(["run", "--dataset", str(images), "--base-url", server.openai_url, "--mode", mode,
+                          "--num-programs", "2", "--clip-model", str(clip_dir), "--seeds", "1", "--refine-rounds", "0",
+                          "--out", str(env / "runs"), "--json", str(out)])
+        assert code == 0, capsys.readouterr().err
+        prompts = [FakeLLM._prompt_text(r["body"]) for r in server.requests]
+    report = _report(out)
+    run_dir = Path(report["run_dir"])
+    saved = json.loads((run_dir / "concepts.json").read_text())
+    assert saved == ["forest background", "short pointed beak", "water background", "webbed feet"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["concepts"]["count"] == 4 and manifest["calls"][0]["stage"] == "concepts"
+    assert manifest["totals"]["cost_usd"] > 0
+    code_prompts = [p for p in prompts if "def label_function(x)" in p]
+    assert code_prompts and all('"webbed feet"' in p and "CLIP cosine similarity" in p for p in code_prompts)
+    assert report["concepts"] == saved and report["status"] in ("ok", "no signal")  # the tiny CLIP means nothing
+    assert len(report["programs"]) == 2 and not any(p["status"] == "failed" for p in report["programs"])
+    votes = np.load(Path(report["output_dir"]) / "label_matrix.npz")["train"]
+    assert set(np.unique(votes)) == {0, 1}  # every row got a dict and a vote
+    # re-apply with no flags: the data, the CLIP model and the concepts come from the run folder
+    capsys.readouterr()
+    assert main.main(["apply", str(run_dir), "--seeds", "1", "--json", str(env / "again.json")]) == 0
+    again = _report(env / "again.json")
+    assert again["concepts"] == saved and again["label_model"]["test"] == report["label_model"]["test"]
+
+
+def test_image_runs_refuse_what_they_cannot_do_before_spending(env, clip_dir, images, capsys):
+    with FakeLLM(concept_reply) as server:
+        for extra, message in ((["--mode", "alchemist", "--knowledge-type", "keywords"], "is for text"),
+                               (["--mode", "alchemist-rag", "--rag-path", str(images)], "not documents")):
+            assert main.main(["run", "--dataset", str(images), "--base-url", server.openai_url,
+                              "--clip-model", str(clip_dir), *extra]) == 2
+            assert message in capsys.readouterr().err
+        assert main.main(["zero-shot", "--dataset", str(images), "--base-url", server.openai_url, "--yes"]) == 2
+        assert "zero-shot labels text" in capsys.readouterr().err
+        (images / "train" / "landbird" / "0.png").write_bytes(b"broken")
+        assert main.main(["run", "--dataset", str(images), "--base-url", server.openai_url,
+                          "--clip-model", str(clip_dir)]) == 2
+        assert "not a readable image" in capsys.readouterr().err
+        assert server.calls == 0
