@@ -273,6 +273,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from alchemist.datasets import presence
+    from alchemist.images import find_image_datasets
+    from alchemist.safe_text import clean
     from alchemist.download import download_command, how_to_get, load_sources, run_downloads
     from alchemist.tasks import builtin_card, builtin_names
     from config import load_settings, resolve_data_dir
@@ -297,7 +299,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         if root is None and name in sources:
             manual = "   # prints the steps by hand" if sources[name].manual else ""
             commands.append(f"  {download_command(name, flag)}{manual}")
-    Console(width=None if sys.stdout.isatty() else 160, markup=False).print(table)
+    console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+    console.print(table)
+    images = find_image_datasets(data_dir)
+    if images:
+        found = Table(title=f"Image datasets in {data_dir} (run them with --dataset PATH; docs/images.md)",
+                      title_justify="left")
+        for col in ("path", "what it holds"):
+            found.add_column(col, overflow="fold")
+        for path, what in images:
+            found.add_row(clean(str(path), 300), clean(what, 300))
+        console.print(found)
     if commands:
         print("To get a missing one (or all of them: --download all; see docs/download.md):", *commands, sep="\n")
     return 0
@@ -426,7 +438,9 @@ def cmd_wizard(args: argparse.Namespace, settings) -> int:
             if isinstance(chosen, Path):
                 review.review(chosen, settings, make_progress())
                 continue
-            report = Executor(chosen, make_progress(), settings).run()
+            executor = Executor(chosen, make_progress(), settings)
+            executor.on_concepts = wizard.edit_concepts  # image runs: the concepts are shown, and may be edited
+            report = executor.run()
         except WizardExit:
             print("Bye." if ran else "Bye — nothing was run.")
             return 0

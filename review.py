@@ -7,10 +7,7 @@ re-apply (only changed programs run again) and compare the scores before and aft
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -102,12 +99,8 @@ def _show(view: RunView, name: str) -> None:
 
 
 def _edit(path: Path, check) -> None:
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        # An absolute path: a file named '+!cmd.py' or '-x.py' (reviewing `.`) is never an editor option or command.
-        subprocess.run([*shlex.split(editor), str(Path(path).resolve())], check=False)
-    except OSError as e:
-        console.print(_t(f"Could not start the editor {editor!r} ({e}); set $EDITOR"))
+    if failed := ask.open_in_editor(path):
+        console.print(_t(failed))
         return
     problem = check(path.read_text(encoding="utf-8", errors="replace"))
     console.print(_t(f"Problem: {problem}" if problem else

@@ -24,7 +24,10 @@ from alchemist.errors import AlchemistError
 from alchemist.estimate import estimate_run
 from alchemist.files import atomic_write_json
 from alchemist.models import ModelSpec
-from alchemist.prompts import KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
+from alchemist import concepts as concept_files
+from alchemist.images import csv_image_column, find_image_datasets, is_image_folder
+from alchemist.prompts import IMAGE_KNOWLEDGE_TYPES, KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
+from alchemist.safe_text import clean
 from alchemist.tasks import builtin_card, builtin_names
 from config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, Settings, reapply_config, run_config
 
@@ -55,6 +58,9 @@ class Answers:
     refine_rounds: int = 1
     concurrency: int = 8  # advanced: LLM requests in flight
     max_cost: str = ""  # advanced: the budget cap in dollars ("" for none)
+    group_column: str = ""  # image CSVs: group column(s) for worst-group accuracy
+    clip_model: str = "openai/clip-vit-base-patch32"
+    concepts_file: str = ""  # image runs: "" lets the knowledge LLM list the concepts
 
     @property
     def dataset_arg(self) -> str:
@@ -121,15 +127,21 @@ def ask_dataset(answers: Answers, data_dir: Path) -> tuple[Answers, object]:
                    f"choose 'Download a built-in dataset' below, or run `{download_command(name)}`")
             choices.append(Choice(label, name, disabled=None if found else f"{status}; {how}"))
         choices.append(Choice("demo     bundled demo data: video comments, ham or spam", "demo"))
+        for path, what in find_image_datasets(data_dir):
+            choices.append(Choice(f"{path.parent.name if path.is_file() else path.name:8s} {what}", str(path)))
         if missing:  # its label names no dataset, so typing a name still points at that dataset
             choices.append(Choice("Download a built-in dataset (its size is shown first)", fetch))
-        choices.append(Choice("My own data (a CSV or JSONL file, or a folder of train/valid/test files)", OWN_DATA))
+        choices.append(Choice("My own data (a CSV or JSONL file, a folder of train/valid/test files, or images: "
+                              "class folders or a CSV of image paths)", OWN_DATA))
         answers.dataset = ask.select("Which dataset?", choices, default=answers.dataset)
         try:
             if answers.dataset == fetch:
                 answers.dataset = ask_download(missing) or fetch
                 if answers.dataset == fetch:
                     continue
+            if answers.dataset != OWN_DATA and csv_image_column(Path(answers.dataset), None):
+                answers.own_path, answers.dataset = answers.dataset, OWN_DATA  # its columns are asked
+                return answers, _ask_image_csv(answers)
             if answers.dataset != OWN_DATA:
                 return answers, load_dataset(answers.dataset, data_dir)
             return answers, _ask_own_data(answers)
@@ -142,7 +154,12 @@ def _ask_own_data(answers: Answers):
         return "" if Path(path.strip()).expanduser().exists() else "no such file or folder"
 
     answers.own_path = ask.text("Path to your data (CSV, JSONL, or a folder):", answers.own_path, exists).strip()
-    columns = _own_columns(Path(answers.own_path).expanduser())
+    path = Path(answers.own_path).expanduser()
+    if is_image_folder(path):
+        return load_dataset(answers.own_path)
+    if csv_image_column(path, None):
+        return _ask_image_csv(answers)
+    columns = _own_columns(path)
     if columns:  # offered from the file itself: a column that is not there cannot be chosen
         answers.text_column = ask.select("Which column holds the text?", [Choice(c, c) for c in columns],
                                          default=answers.text_column if answers.text_column in columns else
@@ -159,6 +176,82 @@ def _ask_own_data(answers: Answers):
     classes = [c.strip() for c in answers.classes.split(",") if c.strip()] or None
     return load_dataset(answers.own_path, columns=Columns(answers.text_column, answers.label_column or None),
                         classes=classes)
+
+
+def _ask_image_csv(answers: Answers):
+    """A CSV of image paths: which column holds the paths, the labels, the groups (Waterbirds: y and place)."""
+    path = Path(answers.own_path).expanduser()
+    columns = columns_of(path)
+    answers.text_column = ask.select("Which column holds the image paths?", [Choice(c, c) for c in columns],
+                                     default=csv_image_column(path, answers.text_column))
+    others = [c for c in columns if c != answers.text_column]
+    answers.label_column = ask.select("Which column holds the labels?",
+                                      [Choice("(none: the images are unlabeled)", "")] + [Choice(c, c) for c in others],
+                                      default=answers.label_column if answers.label_column in others else
+                                      next((c for c in others if c.lower() in ("label", "y", "class")), ""))
+
+    def known(text: str) -> str:
+        missing = [c for c in (x.strip() for x in text.split(",")) if c and c not in columns]
+        return f"no column {', '.join(missing)} (columns: {', '.join(columns)})" if missing else ""
+
+    answers.group_column = ask.text("Group column(s) for worst-group accuracy, comma-separated (e.g. y,place; "
+                                    "empty: none):", answers.group_column, known).strip()
+    answers.classes = ask.text("Class names in id order, comma-separated (empty: learn them from the labels):",
+                               answers.classes).strip()
+    return load_dataset(answers.own_path, columns=Columns(answers.text_column, answers.label_column or None,
+                                                          answers.group_column or None),
+                        classes=[c.strip() for c in answers.classes.split(",") if c.strip()] or None)
+
+
+def ask_images(answers: Answers) -> Answers:
+    """Image runs: the CLIP model, and where the concepts come from."""
+    answers.clip_model = ask.text("Which CLIP model scores the images? (a Hugging Face name, downloaded once, or a "
+                                  "local folder)", answers.clip_model,
+                                  lambda t: "" if t.strip() else "give a model name or a folder").strip()
+    source = ask.select("Where do the concepts come from?", [
+        Choice("The knowledge LLM lists them per class (you see and can edit them before programs are written)", "llm"),
+        Choice("A concepts.json file (a JSON list of strings)", "file")],
+        default="file" if answers.concepts_file else "llm")
+    answers.concepts_file = ""
+    if source == "file":
+        def readable(text: str) -> str:
+            try:
+                concept_files.load(Path(text.strip()).expanduser())
+            except AlchemistError as e:
+                return str(e)
+            return ""
+
+        answers.concepts_file = ask.text("Path to the concepts file:", "", readable).strip()
+    return answers
+
+
+def edit_concepts(concepts: list[str]) -> list[str]:
+    """Show the concepts before any program is written; use them, edit them in $EDITOR, or type them anew."""
+    import tempfile
+
+    while True:
+        print("\nConcepts every image will be scored against (the programs read these scores):")
+        for i, concept in enumerate(concepts, 1):
+            print(f"  {i:2d}. {clean(concept, 100)}")
+        what = ask.select("Use these concepts?", [Choice("Use them", "use"),
+                                                  Choice("Edit them in $EDITOR (one per line)", "edit"),
+                                                  Choice("Type the list again (comma-separated)", "type")])
+        if what == "use":
+            return concepts
+        if what == "edit":
+            with tempfile.TemporaryDirectory(prefix="alchemist-concepts-") as folder:
+                path = Path(folder) / "concepts.txt"
+                path.write_text("\n".join(concepts) + "\n", encoding="utf-8")
+                if failed := ask.open_in_editor(path):
+                    print(f"  {failed}")
+                    continue
+                edited = concept_files.tidy(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        else:
+            edited = concept_files.tidy(ask.text("Concepts, comma-separated:", ", ".join(concepts)).split(","))
+        if len(edited) < 2:
+            print("  At least two concepts are needed; the list was kept as it was.")
+            continue
+        concepts = edited
 
 
 def _own_columns(path: Path) -> list[str]:
@@ -179,18 +272,22 @@ def _model_choices(models: dict[str, ModelSpec]) -> list[Choice]:
     return choices
 
 
-def ask_models(answers: Answers, models: dict[str, ModelSpec], two_stage: bool) -> Answers:
+def ask_models(answers: Answers, models: dict[str, ModelSpec], two_stage: bool, images: bool = False) -> Answers:
     choices = _model_choices(models)
     if all(c.disabled for c in choices):
         raise AlchemistError("no model has its API key set: put OPENAI_API_KEY or ANTHROPIC_API_KEY in .env "
                              "(see .env.example), or add a local openai-compatible model to config.json")
     answers.code_model = ask.select("Which LLM writes the programs (code LLM)?", choices, default=answers.code_model)
+    if two_stage or images:
+        answers.knowledge_model = ask.select(
+            "Which LLM " + ("lists the concepts" + (" and writes the prior knowledge" if two_stage else "")
+                            if images else "writes the prior knowledge") + " (knowledge LLM)?",
+            choices, default=answers.knowledge_model or answers.code_model)
     if two_stage:
-        answers.knowledge_model = ask.select("Which LLM writes the prior knowledge (knowledge LLM)?", choices,
-                                             default=answers.knowledge_model or answers.code_model)
+        kinds = IMAGE_KNOWLEDGE_TYPES if images else KNOWLEDGE_TYPES
         answers.knowledge_type = ask.select(
-            "What kind of prior knowledge?",
-            [Choice(f"{k:12s} {KNOWLEDGE_HELP[k]}", k) for k in KNOWLEDGE_TYPES], default=answers.knowledge_type)
+            "What kind of prior knowledge?", [Choice(f"{k:12s} {KNOWLEDGE_HELP[k]}", k) for k in kinds],
+            default=answers.knowledge_type if answers.knowledge_type in kinds else kinds[0])
     return answers
 
 
@@ -248,16 +345,22 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     """Every question of a new run; returns the answers and the loaded dataset."""
     answers, dataset = ask_dataset(answers, data_dir)
     key = answers.dataset_arg
-    default = answers.descriptions.get(key) or dataset.card.description
+    default = (answers.descriptions.get(key) or dataset.card.description
+               or f"Classify each {dataset.card.item} into one of: {', '.join(dataset.card.classes)}.")
     answers.descriptions[key] = ask.text(
         "Describe the dataset and the labeling task in your own words (it goes into every prompt):",
         default, lambda t: "" if t.strip() else "a description is needed").strip()
-    answers.mode = ask.select("Which mode?", [Choice(label, name) for name, label in MODES], default=answers.mode)
+    images = dataset.modality == "image"
+    if images:
+        answers = ask_images(answers)
+    modes = [(n, label) for n, label in MODES if not (images and n == "alchemist-rag")]  # images: concepts, not documents
+    answers.mode = ask.select("Which mode?", [Choice(label, name) for name, label in modes],
+                              default=answers.mode if answers.mode in dict(modes) else "alchemist")
     if answers.mode == "alchemist-rag":
         answers.rag_paths = ask.text(
             "Your documents (a file or folder; several separated by commas — .txt .md .pdf .csv .html .json):",
             answers.rag_paths, _paths_exist).strip()
-    answers = ask_models(answers, settings.models, two_stage=answers.mode in TWO_STAGE)
+    answers = ask_models(answers, settings.models, two_stage=answers.mode in TWO_STAGE, images=images)
     answers.num_programs = int(ask.text("How many labeling programs?", str(answers.num_programs), _count))
     answers.refine_rounds = int(ask.text(
         "How many refinement rounds? (weak programs are shown valid rows they got wrong and rewritten; 0: none)",
@@ -265,13 +368,16 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     return answers, dataset
 
 
-def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path | None) -> RunConfig:
+def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path | None,
+               images: bool = False) -> RunConfig:
     two_stage = answers.mode in TWO_STAGE
     own = answers.dataset == OWN_DATA
+    image_choices = dict(clip_model=answers.clip_model, group_column=answers.group_column or "group",
+                         concepts_path=Path(answers.concepts_file).expanduser() if answers.concepts_file else None)
     return run_config(
         settings, dataset=answers.dataset_arg, data_dir=data_dir, out_dir=out, mode=answers.mode,
         code_model=answers.code_model,
-        knowledge_model=answers.knowledge_model if two_stage else settings.defaults["knowledge_model"],
+        knowledge_model=answers.knowledge_model if two_stage or images else settings.defaults["knowledge_model"],
         knowledge_type=answers.knowledge_type if two_stage else settings.defaults["knowledge_type"],
         num_programs=answers.num_programs, refine_rounds=answers.refine_rounds,
         concurrency=answers.concurrency, max_cost=float(answers.max_cost) if answers.max_cost else None,
@@ -279,7 +385,8 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
         text_column=answers.text_column if own else "text",
         label_column=(answers.label_column or None) if own else "label",
         classes=[c.strip() for c in answers.classes.split(",") if c.strip()] or None if own else None,
-        rag_paths=_split_paths(answers.rag_paths) if answers.mode == "alchemist-rag" else [])
+        rag_paths=_split_paths(answers.rag_paths) if answers.mode == "alchemist-rag" else [],
+        **(image_choices if images else {}))
 
 
 def summary(config: RunConfig, settings: Settings, dataset) -> str:
@@ -302,6 +409,12 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     ]
     if knowledge:
         lines.append(f"  knowledge LLM:  {knowledge.name} ({config.knowledge_type})")
+    if dataset.modality == "image":
+        lines += [f"  images:         CLIP {config.clip_model} scores each image against the concepts (the images "
+                  "are embedded once and cached)",
+                  "  concepts:       " + (f"from {config.concepts_path}" if config.concepts_path else
+                                          f"{config.concepts_per_class} per class, listed by "
+                                          f"{config.knowledge_model} (one more call; shown to you first)")]
     if config.rag_paths:
         lines.append(f"  documents:      {', '.join(map(str, config.rag_paths))} (embedded locally, top "
                      f"{config.top_k} chunks per program)")
@@ -370,14 +483,15 @@ def converse(settings: Settings, data_dir: Path, out: Path | None) -> RunConfig 
             return reapply_config(settings, path, data_dir)  # the data, columns and splits the run recorded
     while True:
         answers, dataset = ask_run(answers, settings, data_dir)
-        config = config_for(answers, settings, data_dir, out)
+        images = dataset.modality == "image"
+        config = config_for(answers, settings, data_dir, out, images)
         print(summary(config, settings, dataset))
         go = [Choice("Run it", "run"), Choice("Change my answers", "change"),
               Choice("Advanced settings (requests in flight, budget cap)", "advanced")]
         choice = ask.select("Go ahead?", go)
         while choice == "advanced":
             answers = ask_advanced(answers)
-            config = config_for(answers, settings, data_dir, out)
+            config = config_for(answers, settings, data_dir, out, images)
             print(summary(config, settings, dataset))
             choice = ask.select("Go ahead?", go)
         if choice == "run":

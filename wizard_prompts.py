@@ -107,3 +107,19 @@ def text(message: str, default: str = "", validate: Callable[[str], str] | None 
 
 def confirm(message: str, yes: str, no: str, default: bool = True) -> bool:
     return select(message, [Choice(yes, True), Choice(no, False)], default=default)
+
+
+def open_in_editor(path) -> str:
+    """Open a file in $VISUAL / $EDITOR (vi by default); "" when it ran, else why it could not start."""
+    import os
+    import shlex
+    import subprocess
+    from pathlib import Path
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        # An absolute path: a file named '+!cmd.py' or '-x.py' is never an editor option or command.
+        subprocess.run([*shlex.split(editor), str(Path(path).resolve())], check=False)
+    except (OSError, ValueError) as e:
+        return f"Could not start the editor {editor!r} ({e}); set $EDITOR"
+    return ""

@@ -146,3 +146,26 @@ def read_csv(path: Path, column: str, label: str | None, group: str | None) -> d
     if "train" not in splits:
         raise DatasetError(f"{path}: no training images (rows with split train or 0)")
     return splits
+
+
+def find_image_datasets(data_dir: Path) -> list[tuple[Path, str]]:
+    """Image datasets in the data folder — class-folder datasets and CSVs of image paths one level down —
+    with a line saying what each holds: what `main.py datasets` and the wizard list."""
+    found: list[tuple[Path, str]] = []
+    try:
+        children = sorted(p for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return found
+    for folder in children:
+        if is_image_folder(folder):
+            train = split_folder(folder, "train")
+            classes = [d.name for d in _class_dirs(train)]
+            splits = [s for s in FOLDER_SPLITS if split_folder(folder, s)]
+            found.append((folder, f"images in class folders ({', '.join(splits)}): {', '.join(classes[:8])}"
+                                  + (", ..." if len(classes) > 8 else "")))
+            continue
+        for csv_path in sorted(folder.glob("*.csv")):
+            column = csv_image_column(csv_path, None)
+            if column:
+                found.append((csv_path, f"a CSV of image paths (column {column})"))
+    return found

@@ -362,3 +362,35 @@ def test_workbench_run_review_edit_reapply_and_exit(tmp_path, server):
     assert len(list((run_dir / "results").iterdir())) == 2  # the run's apply, and the re-apply
     before_after = text[text.index("Before and after"):]
     assert "lf_02" in before_after and "label model test" in before_after
+
+
+def test_image_run_lists_image_data_asks_for_clip_and_shows_concepts_to_edit(tmp_path):
+    from test_images import concept_reply
+    from tiny_clip import build_tiny_clip, make_images
+
+    make_images(tmp_path / "nodata" / "birds")
+    clip = build_tiny_clip(tmp_path / "tiny-clip")
+    with FakeLLM(concept_reply) as server:
+        child = spawn(tmp_path, server)
+        child.expect(r"Which dataset\?")
+        child.expect("images in class folders")  # found in the data folder and listed
+        send(child, "birds\r")
+        answer(child, [(r"own words", "\r"), (r"Which CLIP model", CLEAR + str(clip) + "\r"),
+                       (r"Where do the concepts come from", "knowledge LLM\r"), (r"Which mode\?", "without\r"),
+                       (r"\(code LLM\)\?", "gpt-4o-mini\r"), (r"lists the concepts and writes", "gpt-4o-mini\r"),
+                       (r"kind of prior knowledge\?", "rules\r"), (r"How many labeling programs\?", CLEAR + "2\r"),
+                       (r"How many refinement rounds\?", CLEAR + "0\r"), (r"Go ahead\?", "\r"),
+                       (r"Use these concepts\?", "Type\r"),
+                       (r"comma-separated", CLEAR + "water background, forest background, webbed feet\r"),
+                       (r"Use these concepts\?", "Use them\r")])
+        child.expect("Report with plots", timeout=120)
+        leave(child)
+        assert finish(child) == 0
+    (run_dir,) = (tmp_path / "runs" / "birds" / "alchemist").iterdir()
+    assert json.loads((run_dir / "concepts.json").read_text()) == ["water background", "forest background",
+                                                                   "webbed feet"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["concepts"]["source"].endswith("edited") and manifest["config"]["clip_model"] == str(clip)
+    text = screen(tmp_path)
+    assert "short pointed beak" in text  # the LLM's list was shown before it was replaced
+    assert "Traceback" not in text
