@@ -27,6 +27,7 @@ from alchemist.tasks import TaskCard, card_for_classes, load_card_file
 from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_text, new_run_dir
 from alchemist.label_choice import choose
 from alchemist.label_models import MajorityVote
+from alchemist.images import csv_image_column
 from alchemist.prompts import IMAGE_KNOWLEDGE_TYPES
 from alchemist.metrics import class_balance, distribution, per_class, score
 from alchemist.programs import Program, load_program_dir
@@ -376,7 +377,8 @@ class Executor(LLMStages, ImageStages):
     def write_labels(self, out: Path, dataset: Dataset, progs: Programs, labels: dict) -> None:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["split", "id", "text", "label", "label_name", "confidence", "covered", "gold"])
+        writer.writerow(["split", "id", "image" if dataset.modality == "image" else "text", "label", "label_name",
+                         "confidence", "covered", "gold"])
         classes = dataset.card.classes
         for name, split in dataset.splits.items():
             probs = labels["probs"].get(name)
@@ -416,7 +418,8 @@ class Executor(LLMStages, ImageStages):
     def run(self) -> dict:
         """Run every stage; return the report dict (also written as report.json)."""
         c = self.config
-        if c.backend == "dask" and c.command == "apply" and not c.human and is_lazy_source(c.dataset):
+        if (c.backend == "dask" and c.command == "apply" and not c.human and is_lazy_source(c.dataset)
+                and not csv_image_column(Path(c.dataset).expanduser(), c.text_column)):  # image CSVs: in memory
             return self.run_lazy()
         t0 = time.monotonic()
         dataset = self.load()

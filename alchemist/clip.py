@@ -70,6 +70,7 @@ def _load(name: str) -> tuple:
         from alchemist.embeddings import _threads
 
         hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()  # e.g. "falling back to the Pillow image processor" (no torchvision)
         if "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(_threads())
         where = str(local.resolve()) if local.is_dir() else name

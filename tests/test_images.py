@@ -281,3 +281,31 @@ def test_image_runs_refuse_what_they_cannot_do_before_spending(env, clip_dir, im
                           "--clip-model", str(clip_dir)]) == 2
         assert "not a readable image" in capsys.readouterr().err
         assert server.calls == 0
+
+
+def test_example_image_programs_pass_the_gate_and_vote_on_their_concepts():
+    from alchemist.programs import load_program_dir
+    from conftest import ROOT
+
+    folder = ROOT / "examples" / "waterbirds_programs"
+    concepts = concept_files.load(folder / concept_files.FILE)
+    programs = load_program_dir(folder)
+    assert programs and all(p.status == "ok" for p in programs)
+    rows = ScoreRows(np.array([[0.3 if c in ("webbed feet", "flat wide bill", "long neck", "floating on water")
+                                else 0.2 for c in concepts],
+                               [0.3 if c in ("short pointed beak", "perching on a branch", "small songbird")
+                                else 0.2 for c in concepts]]), concepts)
+    result = SandboxApplier([p.as_source() for p in programs], 2, SandboxLimits(workers=1)).apply(rows)
+    assert result.matrix.tolist() == [[1, 1], [0, 0]]
+
+
+def test_apply_with_a_concepts_file_of_your_own(clip_dir, images, programs, tmp_path, capsys):
+    own = tmp_path / "mine.json"
+    own.write_text(json.dumps(CONCEPTS + ["long neck"]))
+    out = tmp_path / "r.json"
+    assert main.main(["apply", str(programs), "--dataset", str(images), "--clip-model", str(clip_dir),
+                      "--concepts", str(own), "--seeds", "1", "--json", str(out)]) == 0
+    assert _report(out)["concepts"] == CONCEPTS + ["long neck"]
+    (programs / "concepts.json").unlink()
+    assert main.main(["apply", str(programs), "--dataset", str(images), "--clip-model", str(clip_dir)]) == 2
+    assert "no concepts file" in capsys.readouterr().err

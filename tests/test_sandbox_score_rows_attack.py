@@ -194,3 +194,24 @@ def test_decoding_a_chunk_leaves_the_program_its_memory():
                        max_faults=1)
     assert runs["p"].usable and runs["p"].crashes == 0, runs["p"]
     assert cols["p"].tolist() == (rows.scores[:, 0] > 0.5).astype(int).tolist()
+
+
+def test_joining_splits_keeps_each_rows_names():
+    """join_rows stacked every split's numbers under the first split's names: a split whose concepts came
+    in another order (or were others) was labelled under the wrong names."""
+    from alchemist.sandbox.rows import join_rows
+
+    first, second = ScoreRows([[0.1, 0.2]], ["x", "y"]), ScoreRows([[0.3, 0.4]], ["y", "x"])
+    try:
+        joined = join_rows([first, second])
+    except AlchemistError:
+        return  # refused: fine
+    assert [joined[i] for i in range(len(joined))] == [first[0], second[0]]
+
+
+def test_joining_scores_with_texts_is_a_clean_error():
+    """A mix became a list of dicts and texts, and a dict reached programs as its str() text."""
+    from alchemist.sandbox.rows import join_rows
+
+    with pytest.raises(AlchemistError):
+        join_rows([ScoreRows([[0.1, 0.2]], ["x", "y"]), ["a text"]])

@@ -9,6 +9,8 @@ mutates its `x` changes only that row's copy.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +18,7 @@ import numpy as np
 from alchemist.errors import AlchemistError
 
 MAX_KEYS = 1000
+_BAD = re.compile('[\x00-\x1f\x7f-\x9f\ud800-\udfff]')  # controls; surrogates change in JSON
 MAX_KEY_CHARS = 200
 DECIMALS = 4  # what programs see: readable thresholds, and what a cached column depends on
 
@@ -26,13 +29,17 @@ class ScoreRows:
     Behaves as a sequence of dicts (`rows[i]`, `len(rows)`, slicing), which is what programs receive."""
 
     def __init__(self, scores: np.ndarray, keys: Sequence[str]):
-        keys = list(keys)
+        if isinstance(keys, str):
+            raise AlchemistError("score rows need a list of names, not one string")
+        keys = [str(k) if isinstance(k, str) else k for k in keys]
         check_keys(keys)
         scores = np.asarray(scores, dtype=np.float64)
         if scores.ndim != 2 or scores.shape[1] != len(keys):
             raise AlchemistError(f"score rows of shape {scores.shape} for {len(keys)} names")
         scores = np.where(np.isfinite(scores), scores, 0.0)  # a program never sees nan or inf
-        self.scores = np.round(scores, DECIMALS)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = np.round(scores, DECIMALS)  # overflows to inf past ~1.8e304
+        self.scores = np.where(np.isfinite(rounded), rounded, scores)  # such values have no decimals to round
         self.keys = keys
 
     def __len__(self) -> int:
@@ -56,7 +63,7 @@ class ScoreRows:
 
     def fingerprint_lines(self) -> list[str]:
         """What the column cache hashes: the names, then every row as sent."""
-        return ["\x00".join(self.keys), *self.lines(0, len(self))]
+        return [json.dumps(self.describe()), *self.lines(0, len(self))]
 
 
 def check_keys(keys: list[str]) -> None:
@@ -64,12 +71,12 @@ def check_keys(keys: list[str]) -> None:
         raise AlchemistError("score rows need at least one name (concept)")
     if len(keys) > MAX_KEYS:
         raise AlchemistError(f"{len(keys)} concepts: at most {MAX_KEYS}")
+    for key in keys:
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_CHARS or _BAD.search(key):
+            raise AlchemistError(f"concept {ascii(key)[:60]}: each must be a non-empty string of at most "
+                                 f"{MAX_KEY_CHARS} printable characters")
     if len(set(keys)) != len(keys):
         raise AlchemistError("concept names repeat: each must be unique")
-    for key in keys:
-        if type(key) is not str or not key.strip() or len(key) > MAX_KEY_CHARS:
-            raise AlchemistError(f"concept {str(key)[:60]!r}: each must be a non-empty string of at most "
-                                 f"{MAX_KEY_CHARS} characters")
 
 
 def input_of(rows) -> dict:
@@ -84,6 +91,11 @@ def row_lines(rows, start: int, end: int) -> list[str]:
 
 def join_rows(parts: list):
     """The rows of several splits, in order, as one sequence (texts or ScoreRows, never mixed)."""
-    if parts and all(isinstance(p, ScoreRows) for p in parts):
+    kinds = {isinstance(p, ScoreRows) for p in parts}
+    if len(kinds) > 1:
+        raise AlchemistError("rows of concept scores and texts cannot be joined")
+    if parts and kinds == {True}:
+        if any(p.keys != parts[0].keys for p in parts):
+            raise AlchemistError("splits scored against different concepts cannot be joined")
         return ScoreRows(np.vstack([p.scores for p in parts]), parts[0].keys)
     return [t for p in parts for t in p]

@@ -81,16 +81,23 @@ def recv_texts() -> list:
     return texts
 
 
-def score_rows(texts: list, keys: list) -> list:
-    """Rows of named scores (sandbox/rows.py): each line holds one float per key, comma-separated; every
-    row gets a dict of its own."""
-    rows = []
-    for line in texts:
-        values = [float(v) for v in line.split(",")]
-        if len(values) != len(keys):
-            raise ValueError(f"a row of {len(values)} scores for {len(keys)} names")
-        rows.append(dict(zip(keys, values)))
-    return rows
+class ScoreLines:
+    """Rows of named scores (sandbox/rows.py), built one at a time as the row loop reaches them: each
+    line holds one float per key, comma-separated; every row gets a dict of its own."""
+
+    def __init__(self, texts: list, keys: list):
+        self.texts, self.keys = texts, keys
+
+    def __len__(self):
+        return len(self.texts)
+
+    def __iter__(self):
+        keys = self.keys
+        for line in self.texts:
+            row = dict(zip(keys, map(float, line.split(","))))
+            if len(row) != len(keys) or line.count(",") != len(keys) - 1:
+                raise ValueError("a row that does not hold one score per name")
+            yield row
 
 
 def recv_rows(cfg: dict) -> list:
@@ -98,11 +105,12 @@ def recv_rows(cfg: dict) -> list:
     texts = recv_texts()
     spec = cfg["input"]
     if spec["kind"] == "scores":
-        return score_rows(texts, spec["keys"])
+        return ScoreLines(texts, spec["keys"])
     return texts
 
 
-runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts, score_rows, recv_rows)
+runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts, recv_rows,
+                ScoreLines.__init__, ScoreLines.__len__, ScoreLines.__iter__)
 
 
 def supervise(child: int, seccomp_lib) -> None:
@@ -160,7 +168,8 @@ def serve(cfg: dict, parent_alive) -> None:
     if cfg["input"]["kind"] not in ("text", "scores"):
         raise ValueError(f"unknown input kind {cfg['input']['kind']!r}")
     keys = cfg["input"].get("keys") or []
-    if cfg["input"]["kind"] == "scores" and not (keys and all(type(k) is str for k in keys)):
+    if cfg["input"]["kind"] == "scores" and not (keys and all(type(k) is str for k in keys)
+                                                and len(set(keys)) == len(keys)):
         raise ValueError("score rows need a list of names")
     while True:
         try:
