@@ -29,6 +29,7 @@ bench: install
 	$(PY) bench/bench_end_to_end.py
 	$(PY) bench/bench_dask.py
 	$(PY) bench/bench_concurrency.py
+	$(PY) bench/bench_clip.py
 
 clean-venv:
 	rm -rf $(VENV)

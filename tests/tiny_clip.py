@@ -26,7 +26,8 @@ def _byte_chars() -> list[str]:
     return [chr(c) for c in codes]
 
 
-def build_tiny_clip(out: Path) -> Path:
+def build_tiny_clip(out: Path, full_size: bool = False) -> Path:
+    """Random weights; `full_size` gives ViT-B/32's shapes (for speed measurements: bench/bench_clip.py)."""
     import torch
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
@@ -36,16 +37,18 @@ def build_tiny_clip(out: Path) -> Path:
         for ch in _byte_chars():
             vocab[ch + suffix] = len(vocab)
     torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1,
-                         pad_token_id=1),
-        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                           num_attention_heads=2),
-        projection_dim=16)
+    ids = dict(vocab_size=len(vocab), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1)
+    if full_size:
+        config, side = CLIPConfig(text_config=ids, vision_config=dict(image_size=224, patch_size=32)), 224
+    else:
+        config, side = CLIPConfig(
+            text_config=dict(ids, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2),
+            vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64,
+                               num_hidden_layers=2, num_attention_heads=2),
+            projection_dim=16), 32
     CLIPModel(config).save_pretrained(out)
-    CLIPProcessor(image_processor=CLIPImageProcessorPil(size={"shortest_edge": 32},
-                                                        crop_size={"height": 32, "width": 32}),
+    CLIPProcessor(image_processor=CLIPImageProcessorPil(size={"shortest_edge": side},
+                                                        crop_size={"height": side, "width": side}),
                   tokenizer=CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(out)
     return out
 
