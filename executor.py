@@ -17,7 +17,7 @@ import numpy as np
 
 from alchemist.analysis import matrix_stats
 from alchemist.column_cache import ColumnCache, data_fingerprint
-from alchemist.datasets import (SPLITS, Columns, Dataset, EvalSplit, load_dataset, sample_splits,
+from alchemist.datasets import (SPLITS, Columns, Dataset, EvalSplit, load_dataset, require_text, sample_splits,
                                 split_for_evaluation)
 from alchemist.distill import (MODEL_FILE, FeatureSet, candidates_for, distill, fit_count, prepare,
                                selection)
@@ -101,8 +101,7 @@ class Executor(LLMStages, ImageStages):
         """What an image run cannot do, said before anything is spent."""
         c = self.config
         if c.command == "zero-shot":
-            raise AlchemistError(f"{dataset.root}: zero-shot labels text; for images use `run` (programs over "
-                                 "CLIP concept scores) or `apply`")
+            require_text(dataset, "zero-shot")
         if c.human:
             raise AlchemistError(f"{dataset.root}: an image dataset has no human programs' votes (--human)")
         if c.command == "run" and c.mode == "alchemist-rag":

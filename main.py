@@ -372,15 +372,15 @@ def _recorded_data(args: argparse.Namespace, settings) -> dict:
 
 def confirm_zero_shot(config, settings, yes: bool) -> None:
     """Show what the zero-shot labeling will cost and ask before spending (unless --yes)."""
-    from alchemist.datasets import Columns, load_dataset, sample_splits
+    from alchemist.datasets import Columns, load_dataset, require_text, sample_splits
     from alchemist.models import get_model
     from alchemist.prompts import TaskPrompts
     from alchemist.tokens import TokenCounter
     from alchemist.zero_shot import estimate
 
     spec = get_model(config.code_model, settings.models)
-    dataset = sample_splits(load_dataset(config.dataset, config.data_dir, Columns(config.text_column,
-                            config.label_column), config.classes, config.task_card), config.limit)
+    dataset = sample_splits(require_text(load_dataset(config.dataset, config.data_dir, Columns(
+        config.text_column, config.label_column), config.classes, config.task_card), "zero-shot"), config.limit)
     texts = [t for split in dataset.splits.values() for t in split.texts]
     est = estimate(TaskPrompts(dataset.card, config.description), spec, texts,
                    TokenCounter(spec, settings.cache_root / "tiktoken"), config.batch_size)

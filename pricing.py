@@ -109,7 +109,7 @@ def ledger(args, settings) -> int:
 
 
 def zero_shot(args, settings) -> int:
-    from alchemist.datasets import Columns, load_dataset
+    from alchemist.datasets import Columns, load_dataset, require_text
     from alchemist.ledger import zero_shot_usage
     from alchemist.models import get_model
     from alchemist.prompts import TaskPrompts
@@ -122,10 +122,10 @@ def zero_shot(args, settings) -> int:
     if args.batch_size < 1:
         raise AlchemistError("--batch-size must be at least 1")
     spec = get_model(args.model, settings.models)
-    dataset = load_dataset(args.zero_shot, resolve_data_dir(args.data_dir, settings),
-                           Columns(args.text_column, args.label_column or None),
-                           [c.strip() for c in args.classes.split(",")] if args.classes else None,
-                           Path(args.task_card) if args.task_card else None)
+    dataset = require_text(load_dataset(args.zero_shot, resolve_data_dir(args.data_dir, settings),
+                                        Columns(args.text_column, args.label_column or None),
+                                        [c.strip() for c in args.classes.split(",")] if args.classes else None,
+                                        Path(args.task_card) if args.task_card else None), "the zero-shot estimate")
     counter = TokenCounter(spec, settings.cache_root / "tiktoken")
     est = estimate(TaskPrompts(dataset.card), spec, dataset.train.texts, counter, args.batch_size)
     root, runs = _runs(args, settings)

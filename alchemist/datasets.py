@@ -361,6 +361,14 @@ def _check_weak_widths(splits: dict[str, Split]) -> None:
         raise DatasetError(f"splits disagree on the number of weak_labels: {widths}")
 
 
+def require_text(dataset: Dataset, what: str) -> Dataset:
+    """Text-only work (zero-shot labeling and its estimate) refuses images with one line, before any cost."""
+    if dataset.modality == "image":
+        raise DatasetError(f"{dataset.root}: {what} labels text; a text LLM cannot see images — for images use "
+                           "`main.py run` (programs over CLIP concept scores, docs/images.md)")
+    return dataset
+
+
 def load_images(root: Path, cols: Columns, classes: list[str] | None = None,
                 card_path: Path | None = None) -> Dataset:
     """An image dataset (see images.py): class folders, or a CSV of image paths."""

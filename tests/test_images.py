@@ -275,7 +275,12 @@ def test_image_runs_refuse_what_they_cannot_do_before_spending(env, clip_dir, im
                               "--clip-model", str(clip_dir), *extra]) == 2
             assert message in capsys.readouterr().err
         assert main.main(["zero-shot", "--dataset", str(images), "--base-url", server.openai_url, "--yes"]) == 2
-        assert "zero-shot labels text" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "zero-shot labels text" in err and "≈$" not in err  # refused before any estimate
+        import pricing
+
+        assert pricing.main(["--zero-shot", str(images), "--model", "gpt-4o-mini"]) == 2
+        assert "a text LLM cannot see images" in capsys.readouterr().err
         (images / "train" / "landbird" / "0.png").write_bytes(b"broken")
         assert main.main(["run", "--dataset", str(images), "--base-url", server.openai_url,
                           "--clip-model", str(clip_dir)]) == 2
