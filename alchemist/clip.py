@@ -126,17 +126,8 @@ class ClipEncoder:
         """One normalised embedding per image; blocks already cached are read, the rest computed."""
         paths = [str(p) for p in paths]
         cache = self._cache()
-        blocks = []
-        for start in range(0, len(paths), BLOCK):
-            block = paths[start:start + BLOCK]
-            key = cache.key(_file_digests(block))
-            vectors = cache.read(key, len(block))
-            if vectors is None:
-                vectors = self._embed_images(block, advance)
-                cache.write(key, vectors)
-            elif advance is not None:
-                advance(len(block))
-            blocks.append(vectors)
+        blocks = cache.blocks(paths, BLOCK, lambda block: cache.key(_file_digests(block)),
+                              lambda block: self._embed_images(block, advance), advance)
         return np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32)
 
     def missing(self, paths: Sequence[str]) -> int:

@@ -113,24 +113,14 @@ class TextEncoder:
     def encode(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
         """One row per text, float32; blocks already in the cache are read, the rest computed and stored."""
         texts = list(texts)
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        for start in range(0, len(texts), BLOCK):
-            block = texts[start:start + BLOCK]
-            key = self._key(block)
-            cached = self._read(key, len(block))
-            if cached is None:
-                cached = self._compute(block, advance)
-                self._write(key, cached)
-            elif advance is not None:
-                advance(len(block))
-            out[start:start + len(block)] = cached
-        return out
+        blocks = self._cache.blocks(texts, BLOCK, self._key, lambda block: self._compute(block, advance), advance, 384)
+        return np.vstack(blocks) if blocks else np.zeros((0, 384), dtype=np.float32)
 
     def missing(self, texts: Sequence[str]) -> int:
         """How many of these texts are not in the cache (what a progress bar should count)."""
         texts = list(texts)
         blocks = [texts[s:s + BLOCK] for s in range(0, len(texts), BLOCK)]
-        return sum(len(b) for b in blocks if not ((path := self._path(self._key(b))) and path.is_file()))
+        return sum(len(b) for b in blocks if not self._cache.has(self._key(b)))
 
     def _ids(self, texts: list[str]) -> list[list[int]]:
         """Word pieces of each text, long ones cut to their head and tail (a review's verdict is often at
@@ -178,15 +168,6 @@ class TextEncoder:
     # --- cache ---------------------------------------------------------------------------------------
     def _key(self, texts: list[str]) -> str:
         return self._cache.key(t.encode("utf-8", "surrogatepass") for t in texts)
-
-    def _path(self, key: str) -> Path | None:
-        return self._cache.path(key)
-
-    def _read(self, key: str, rows: int) -> np.ndarray | None:
-        return self._cache.read(key, rows, 384)
-
-    def _write(self, key: str, data: np.ndarray) -> None:
-        self._cache.write(key, data)
 
     @property
     def _cache(self) -> VectorCache:

@@ -38,6 +38,8 @@ def fill(name: str, **values: str) -> str:
 class TaskPrompts:
     """Every prompt of a run, built from the task card (and the user's own task description)."""
 
+    templates = {"code_system": "code_system", "code_user": "code_user", "data_section": "data_section"}
+
     def __init__(self, card: TaskCard, description: str | None = None, rows: list[str] | None = None):
         self.card = card
         self.rows = list(rows or [])  # a fixed sample of unlabeled train rows (never test)
@@ -59,7 +61,7 @@ class TaskPrompts:
         return "\n".join(lines + [f"If the {card.item} cannot be assigned to a class with confidence, return -1."])
 
     def code_system(self) -> str:
-        return fill("code_system")
+        return fill(self.templates["code_system"])
 
     def code_user(self, knowledge: str | None = None, angle: str = "") -> str:
         knowledge_section = fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
@@ -67,8 +69,8 @@ class TaskPrompts:
         data_section = ""
         if self.rows:
             listed = "\n".join(f"- {r}" for r in self.rows)
-            data_section = fill("data_section", item=self.card.item, rows=listed) + "\n"
-        return fill("code_user", **self.common(), labeling_instruction=self.labeling_instruction(),
+            data_section = fill(self.templates["data_section"], item=self.card.item, rows=listed) + "\n"
+        return fill(self.templates["code_user"], **self.common(), labeling_instruction=self.labeling_instruction(),
                      knowledge_section=knowledge_section, angle_section=angle_section,
                      data_section=data_section,
                      allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
@@ -169,13 +171,15 @@ def pick_examples(dataset: Dataset, per_class: int = EXAMPLES_PER_CLASS, seed: i
     return "\n".join(lines)
 
 
-
 IMAGE_KNOWLEDGE_TYPES = ("rules", "description")  # keywords and examples are about text
 
 
 class ImagePrompts(TaskPrompts):
     """An image task's prompts: programs read a dict of CLIP concept scores, not text. `rows` are a few
     train images' scores, as described by concepts.describe_scores."""
+
+    templates = {"code_system": "image_code_system", "code_user": "image_code_user",
+                 "data_section": "image_data_section"}
 
     def __init__(self, card: TaskCard, concepts: list[str], description: str | None = None,
                  rows: list[str] | None = None):
@@ -186,20 +190,6 @@ class ImagePrompts(TaskPrompts):
         import json
 
         return {**super().common(), "concept_list": "\n".join(f"- {json.dumps(c)}" for c in self.concepts)}
-
-    def code_system(self) -> str:
-        return fill("image_code_system")
-
-    def code_user(self, knowledge: str | None = None, angle: str = "") -> str:
-        knowledge_section = fill("knowledge_section", knowledge=knowledge.strip()) + "\n" if knowledge else ""
-        angle_section = fill("angle_section", angle=angle) + "\n" if angle else ""
-        data_section = ""
-        if self.rows:
-            data_section = fill("image_data_section", item=self.card.item,
-                                rows="\n".join(f"- {r}" for r in self.rows)) + "\n"
-        return fill("image_code_user", **self.common(), labeling_instruction=self.labeling_instruction(),
-                    knowledge_section=knowledge_section, angle_section=angle_section, data_section=data_section,
-                    allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
 
     def knowledge_system(self) -> str:
         return fill("image_knowledge_system")

@@ -11,7 +11,7 @@ import hashlib
 import io
 import struct
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -59,3 +59,20 @@ class VectorCache:
             atomic_write_bytes(path, buf.getvalue())
         except OSError:  # a full or read-only cache costs time next run, never this run
             pass
+
+    def blocks(self, rows: Sequence, size: int, key_of: Callable[[Sequence], str],
+               compute: Callable[[Sequence], np.ndarray], advance: Callable[[int], None] | None = None,
+               dim: int | None = None) -> list[np.ndarray]:
+        """The vectors of `rows`, block by block: read from the cache, or computed and stored."""
+        out = []
+        for start in range(0, len(rows), size):
+            block = rows[start:start + size]
+            key = key_of(block)
+            vectors = self.read(key, len(block), dim)
+            if vectors is None:
+                vectors = compute(block)
+                self.write(key, vectors)
+            elif advance is not None:
+                advance(len(block))
+            out.append(vectors)
+        return out
