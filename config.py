@@ -120,7 +120,7 @@ class RunConfig:
     classes: list[str] | None = None
     task_card: Path | None = None
     # image datasets: group column(s) of a CSV, the CLIP model, the concepts (a file; else the LLM's / the run's)
-    group_column: str | None = "group"
+    group_column: str | None = None
     clip_model: str = "openai/clip-vit-base-patch32"
     concepts_path: Path | None = None
     concepts_per_class: int = 8

@@ -312,7 +312,7 @@ class Executor(LLMStages, ImageStages):
         result.update(seeds=res.seeds, test_mean=res.mean, test_std=res.std, scores=res.scores,
                       trained_on=res.trained_on, per_class=res.per_class, valid=res.valid,
                       confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None,
-                      features={"requested": c.features, "chosen": res.features, "classifier": res.classifier,
+                      features={"requested": "clip" if dataset.modality == "image" else c.features, "chosen": res.features, "classifier": res.classifier,
                                 "labels": res.labels,
                                 "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
                                 "embedding_model": self._encoder().description
@@ -467,7 +467,7 @@ class Executor(LLMStages, ImageStages):
             if model is not None:
                 model.save(out / MODEL_FILE)
                 dist["model_path"] = str(out / MODEL_FILE)
-            if dataset.modality == "image":
+            if dataset.modality == "image" and not self.no_signal:  # no scores shown: no group scores either
                 report["groups"] = self.group_report(dataset, labels, model)
             rows, overall = self.program_rows(dataset, progs, files)
             report.update(overall)

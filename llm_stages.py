@@ -204,7 +204,7 @@ class LLMStages:
 
     def _valid_applier(self, dataset: Dataset) -> Callable:
         """Run programs on the valid rows only (refinement never sees test), with a progress bar."""
-        texts = dataset.get("valid").texts if dataset.get("valid") is not None else []
+        texts = dataset.get("valid").rows if dataset.get("valid") is not None else []  # texts, or concept scores
 
         def apply(sources: list, title: str) -> np.ndarray:
             with self.progress.stage(title, total=len(texts)) as stage:

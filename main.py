@@ -259,6 +259,8 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     p.add_argument("--text", action="append", default=[], help="a text to label (repeatable)")
     p.add_argument("--image", action="append", default=[], metavar="PATH",
                    help="an image to label with an image run's model, or a folder of them (repeatable)")
+    p.add_argument("--clip-model", metavar="NAME|DIR",
+                   help="image runs: where the CLIP model is now, if it moved since the run (default: the run's)")
     p.add_argument("--input", metavar="FILE",
                    help="texts to label: a CSV or JSONL file (see --text-column), or plain text, one per line "
                         "(image runs: image paths, one per line or in a CSV column)")
@@ -326,7 +328,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         text_column=args.text_column, label_column=args.label_column or None,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
-        vetting=not args.no_vetting, features=args.features, group_column=args.group_column or "group",
+        vetting=not args.no_vetting, features=args.features, group_column=args.group_column or None,
         concepts_path=Path(args.concepts).expanduser() if args.concepts else None,
         **({"clip_model": args.clip_model} if args.clip_model else {}),
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
@@ -537,13 +539,13 @@ def _input_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
 
 def _image_inputs(paths: list[str]) -> tuple[list[str], list[str]]:
     """(ids, paths) of --image arguments: files as given, folders as the images inside them (sorted)."""
-    from alchemist.images import is_image
+    from alchemist.images import images_in
 
     found: list[str] = []
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
-            inside = sorted(str(f) for f in path.rglob("*") if f.is_file() and is_image(f))
+            inside = [str(f) for f in images_in(path)]  # hidden files (._x.png, checkpoints) left out
             if not inside:
                 raise AlchemistError(f"{path}: no images in this folder")
             found += inside
@@ -559,7 +561,8 @@ def _existing_images(paths: list[str], base: Path) -> list[str]:
         path = Path(text.strip()).expanduser()
         path = path if path.is_absolute() else base / path
         if not path.is_file():
-            raise AlchemistError(f"{path}: image not found")
+            raise AlchemistError(f"{path}: image not found" + (" (relative paths in --input are read from "
+                                                                "its folder)" if base != Path.cwd() else ""))
         out.append(str(path.resolve()))
     return out
 
@@ -577,9 +580,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images = model.features.name == "clip"
     if images and args.text:
         raise AlchemistError("this model labels images (an image run's): give --image PATH or --input FILE of paths")
-    if not images and args.image:
+    if not images and (args.image or args.clip_model):
         raise AlchemistError("this model labels text: give --text TEXT or --input FILE")
-    ids, texts = (_input_texts(Path(args.input), args.text_column) if args.input else
+    if args.input and (args.image or args.text):
+        raise AlchemistError("give --input FILE, or --text / --image, not both")
+    if images and args.clip_model:
+        from alchemist.clip import ClipEncoder
+
+        model.features.encoder = ClipEncoder(args.clip_model)
+    column = args.text_column
+    if images and args.input and column == "text":  # a CSV of image paths: its column found as datasets find it
+        from alchemist.images import csv_image_column
+
+        column = csv_image_column(Path(args.input), None) or column
+    ids, texts = (_input_texts(Path(args.input), column) if args.input else
                   _image_inputs(args.image) if images else ([str(i) for i in range(len(args.text))], list(args.text)))
     if images:
         texts = _existing_images(texts, Path(args.input).parent if args.input else Path.cwd())

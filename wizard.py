@@ -156,6 +156,7 @@ def _ask_own_data(answers: Answers):
     answers.own_path = ask.text("Path to your data (CSV, JSONL, or a folder):", answers.own_path, exists).strip()
     path = Path(answers.own_path).expanduser()
     if is_image_folder(path):
+        answers.group_column = ""  # class folders have no columns
         return load_dataset(answers.own_path)
     if csv_image_column(path, None):
         return _ask_image_csv(answers)
@@ -372,7 +373,7 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
                images: bool = False) -> RunConfig:
     two_stage = answers.mode in TWO_STAGE
     own = answers.dataset == OWN_DATA
-    image_choices = dict(clip_model=answers.clip_model, group_column=answers.group_column or "group",
+    image_choices = dict(clip_model=answers.clip_model, group_column=(answers.group_column or None) if own else None,
                          concepts_path=Path(answers.concepts_file).expanduser() if answers.concepts_file else None)
     return run_config(
         settings, dataset=answers.dataset_arg, data_dir=data_dir, out_dir=out, mode=answers.mode,

@@ -1,8 +1,9 @@
 """CLIP, run locally: image embeddings, concept embeddings, and each image's similarity to each concept.
 
-Images are read with Pillow, embedded in batches and cached in blocks keyed by the model and the
-images' bytes (vector_cache.py), so a dataset is embedded once per model, whatever its concepts:
-changing the concepts only re-embeds the concepts (a few words each). A concept is embedded as the
+Images are read with Pillow, embedded in batches and cached one by one, keyed by the model and the
+image's bytes (vector_cache.py): a dataset is embedded once per model, whatever its concepts (changing
+them only re-embeds the concepts, a few words each), and an added, renamed or moved image costs only
+itself. A concept is embedded as the
 sentence "a photo of <concept>." (CLIP's usual prompt; a concept already phrased as a photo is kept).
 The model is any CLIP checkpoint in the `transformers` format: a Hub name, downloaded once into the
 Hugging Face cache, or a local folder, which works offline.
@@ -22,8 +23,7 @@ from alchemist.vector_cache import VectorCache
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 BATCH = 32
-BLOCK = 1024  # images per cache file
-CACHE_VERSION = 1  # bump when the way an image becomes a vector changes
+CACHE_VERSION = 2  # bump when the way an image becomes a vector changes
 
 
 class ClipError(AlchemistError):
@@ -57,11 +57,19 @@ def model_identity(name: str) -> str | None:
     return f"hub:{name}@{Path(found).parent.name}" if isinstance(found, str) else None
 
 
+def _looks_like_path(name: str) -> bool:
+    """A Hub name is `owner/model`; anything else shaped like a path was meant as a folder."""
+    return name.startswith((".", "~", "/")) or name.count("/") > 1 or "\\" in name
+
+
 def _load(name: str) -> tuple:
     if name in _LOADED:
         return _LOADED[name]
     _quiet()
     local = Path(name).expanduser()
+    if not local.is_dir() and _looks_like_path(name):
+        raise ClipError(f"--clip-model {name}: no such folder (a local CLIP model is a folder of config.json, "
+                        "weights and processor files)")
     try:
         import torch
         from transformers import CLIPModel, CLIPProcessor
@@ -74,7 +82,8 @@ def _load(name: str) -> tuple:
         if "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(_threads())
         where = str(local.resolve()) if local.is_dir() else name
-        model = CLIPModel.from_pretrained(where).to(torch.float32).eval()
+        model, info = CLIPModel.from_pretrained(where, output_loading_info=True)
+        model = model.to(torch.float32).eval()
         processor = CLIPProcessor.from_pretrained(where)
     except Exception as e:  # noqa: BLE001 - any failure to load is one message
         hint = ("" if local.is_dir() else
@@ -82,6 +91,11 @@ def _load(name: str) -> tuple:
                 "— without network, get it elsewhere with `hf download NAME --local-dir DIR` and pass "
                 "--clip-model DIR")
         raise ClipError(f"the CLIP model '{name}' could not load ({type(e).__name__}: {str(e)[:200]}){hint}") from None
+    kind = getattr(model.config, "model_type", "")
+    if kind != "clip" or info.get("missing_keys"):  # another model's weights would give random scores
+        raise ClipError(f"'{name}' is not a CLIP model ({kind or 'unknown type'}"
+                        + (f"; {len(info['missing_keys'])} of CLIP's weights are missing" if info.get("missing_keys")
+                           else "") + "): give a CLIP checkpoint in the transformers format")
     _LOADED[name] = (model, processor)
     return model, processor
 
@@ -123,12 +137,20 @@ class ClipEncoder:
 
     # --- images -------------------------------------------------------------------------------------
     def images(self, paths: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
-        """One normalised embedding per image; blocks already cached are read, the rest computed."""
+        """One normalised embedding per image: those in the cache are read, the rest computed in batches
+        (`advance` counts the computed ones) and stored one by one."""
         paths = [str(p) for p in paths]
         cache = self._cache()
-        blocks = cache.blocks(paths, BLOCK, lambda block: cache.key(_file_digests(block)),
-                              lambda block: self._embed_images(block, advance), advance)
-        return np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32)
+        keys = [cache.key([digest]) for digest in _file_digests(paths)]
+        found = [cache.read(key, 1) for key in keys]
+        todo = [i for i, vector in enumerate(found) if vector is None]
+        for lo in range(0, len(todo), BATCH * 8):  # stored as they are made: an interrupted run resumes
+            rows = todo[lo:lo + BATCH * 8]
+            vectors = self._embed_images([paths[i] for i in rows], advance)
+            for i, vector in zip(rows, vectors, strict=True):
+                found[i] = vector[None, :]
+                cache.write(keys[i], found[i])
+        return np.vstack(found).astype(np.float32) if found else np.zeros((0, 0), dtype=np.float32)
 
     def missing(self, paths: Sequence[str]) -> int:
         """How many images are not in the cache yet (what a progress bar counts)."""
@@ -136,9 +158,7 @@ class ClipEncoder:
         if identity is None:
             return len(paths)
         cache = VectorCache(self.cache_dir, f"clip|{identity}|v{CACHE_VERSION}")
-        paths = [str(p) for p in paths]
-        blocks = [paths[s:s + BLOCK] for s in range(0, len(paths), BLOCK)]
-        return sum(len(b) for b in blocks if not cache.has(cache.key(_file_digests(b))))
+        return sum(not cache.has(cache.key([d])) for d in _file_digests([str(p) for p in paths]))
 
     def _embed_images(self, paths: list[str], advance) -> np.ndarray:
         import torch
@@ -148,8 +168,12 @@ class ClipEncoder:
         with torch.inference_mode():
             for lo in range(0, len(paths), BATCH):
                 batch = [_open_image(p) for p in paths[lo:lo + BATCH]]
-                inputs = processor(images=batch, return_tensors="pt")
-                vectors = _features(model.get_image_features(pixel_values=inputs["pixel_values"]))
+                try:
+                    inputs = processor(images=batch, return_tensors="pt")
+                    vectors = _features(model.get_image_features(pixel_values=inputs["pixel_values"]))
+                except Exception as e:  # noqa: BLE001 - e.g. a processor that does not fit the model
+                    raise ClipError(f"the CLIP model '{self.model_name}' failed on images "
+                                    f"({type(e).__name__}: {str(e)[:200]})") from None
                 out.append(torch.nn.functional.normalize(vectors.float(), dim=1).numpy())
                 if advance is not None:
                     advance(len(batch))
@@ -160,12 +184,16 @@ class ClipEncoder:
         import torch
 
         model, processor = self._parts()
-        with torch.inference_mode():
-            inputs = processor(text=[concept_sentence(c) for c in concepts], return_tensors="pt", padding=True,
-                               truncation=True)
-            vectors = _features(model.get_text_features(input_ids=inputs["input_ids"],
-                                                        attention_mask=inputs["attention_mask"]))
-            return torch.nn.functional.normalize(vectors.float(), dim=1).numpy().astype(np.float32)
+        try:
+            with torch.inference_mode():
+                inputs = processor(text=[concept_sentence(c) for c in concepts], return_tensors="pt", padding=True,
+                                   truncation=True)
+                vectors = _features(model.get_text_features(input_ids=inputs["input_ids"],
+                                                            attention_mask=inputs["attention_mask"]))
+        except Exception as e:  # noqa: BLE001 - a damaged tokenizer, a model without a text tower
+            raise ClipError(f"the CLIP model '{self.model_name}' failed on the concepts "
+                            f"({type(e).__name__}: {str(e)[:200]})") from None
+        return torch.nn.functional.normalize(vectors.float(), dim=1).numpy().astype(np.float32)
 
     def similarities(self, image_vectors: np.ndarray, concepts: Sequence[str]) -> np.ndarray:
         """(n_images, n_concepts) cosine similarities."""
@@ -196,5 +224,5 @@ def _open_image(path: str):
         with Image.open(path) as image:
             return image.convert("RGB")
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as e:
-        raise ClipError(f"{path}: not a readable image ({type(e).__name__}: {str(e)[:120]}); fix or remove it "
-                        "from the dataset") from None
+        raise ClipError(f"{path}: not a readable image ({type(e).__name__}: {str(e)[:120]}); fix or remove "
+                        "it") from None

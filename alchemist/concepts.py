@@ -2,8 +2,9 @@
 
 The LLM lists visual concepts per class (bill shape, water or land background...); CLIP scores every
 image against each, and the programs label from those scores. The list is saved in the run folder as
-`concepts.json` (a JSON list of strings) that a person may edit; whatever comes in — an LLM reply or a
-file — is cleaned the same way: printable one-line strings, no duplicates, at most MAX_CONCEPTS.
+`concepts.json` (a JSON list of strings) that a person may edit. An LLM's reply is cleaned (printable
+one-line strings, no duplicates, at most MAX_CONCEPTS, taken class by class in turn); a file is kept
+exactly as written — programs look its names up — and refused with the reason if it would need cleaning.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from alchemist.safe_text import clean
 
 FILE = "concepts.json"
 MAX_CONCEPTS = 100
-MAX_CHARS = 80
+MAX_CHARS = 80  # what an LLM's concept is cut to
+MAX_FILE_CHARS = 200  # what a concept in a file may be (the sandbox's limit for a name)
 PER_CLASS = 8
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
@@ -55,9 +57,9 @@ def parse_reply(reply: str) -> list[str]:
     """Concepts from the knowledge LLM's reply: JSON {class: [concepts]} or a list; else bulleted lines."""
     found = _json_in(reply)
     values: list = []
-    if isinstance(found, dict):
-        for listed in found.values():
-            values += listed if isinstance(listed, list) else [listed]
+    if isinstance(found, dict):  # class by class, in turn: a long first list cannot crowd out the others
+        lists = [v if isinstance(v, list) else [v] for v in found.values()]
+        values = [v[i] for i in range(max(map(len, lists), default=0)) for v in lists if i < len(v)]
     elif isinstance(found, list):
         values = found
     if not any(isinstance(v, str) and v.strip() for v in values):  # no JSON: "- concept" lines
@@ -83,12 +85,20 @@ def load(path: Path) -> list[str]:
         raise AlchemistError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
         raise AlchemistError(f"{path}: expected a JSON list of concept strings, e.g. [\"water background\", ...]")
-    concepts = tidy(data, limit=10 ** 6)
-    if len(concepts) < 2:
+    # Kept exactly as written — programs look the names up — so anything that would need changing is refused.
+    seen: set[str] = set()
+    for value in data:
+        if not value.strip() or len(value) > MAX_FILE_CHARS or clean(value, MAX_FILE_CHARS) != value:
+            raise AlchemistError(f"{path}: concept {json.dumps(value)[:80]} must be one printable line of 1 to "
+                                 f"{MAX_FILE_CHARS} characters")
+        if value in seen:
+            raise AlchemistError(f"{path}: concept {json.dumps(value)[:80]} is listed twice")
+        seen.add(value)
+    if len(data) < 2:
         raise AlchemistError(f"{path}: at least two concepts are needed")
-    if len(concepts) > MAX_CONCEPTS:
-        raise AlchemistError(f"{path}: {len(concepts)} concepts; at most {MAX_CONCEPTS}")
-    return concepts
+    if len(data) > MAX_CONCEPTS:
+        raise AlchemistError(f"{path}: {len(data)} concepts; at most {MAX_CONCEPTS}")
+    return list(data)
 
 
 def save(folder: Path, concepts: list[str]) -> Path:

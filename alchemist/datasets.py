@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.errors import DatasetError
-from alchemist.images import csv_image_column, is_image_folder, read_csv, read_folder
+from alchemist.images import (check_groups_wanted, csv_image_column, csv_in_folder, is_image_folder, read_csv,
+                              read_folder)
 from alchemist.tasks import PROJECT_ROOT, TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
 
 SPLITS = ("train", "valid", "test")
@@ -77,7 +78,7 @@ class Columns:
 
     text: str = "text"
     label: str | None = "label"
-    group: str | None = "group"  # image CSVs: the group column(s), comma-separated
+    group: str | None = None  # image CSVs: the group column(s), comma-separated (None: `group` if present)
 
 
 @dataclass
@@ -92,8 +93,8 @@ class _Raw:
 # --- reading files --------------------------------------------------------------------------------
 def _open_text(path: Path) -> io.TextIOBase:
     if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")  # -sig: a spreadsheet's byte-order mark is not text
 
 
 def _read_all(path: Path) -> str:
@@ -286,7 +287,7 @@ def _resolve_root(name: str, data_dir: Path | None) -> tuple[Path, TaskCard | No
         return path, None
     if (BUNDLED_DIR / name).is_dir():
         return BUNDLED_DIR / name, None
-    if data_dir and (data_dir / name).is_dir():
+    if data_dir and (data_dir / name).exists():  # a folder, or a file in it (e.g. waterbirds/metadata.csv)
         return data_dir / name, None
     raise DatasetError(f"unknown dataset '{name}': not a built-in task and no such file or folder "
                        "(`python main.py datasets` lists the built-in tasks)")
@@ -299,6 +300,8 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
     root, card = _resolve_root(name, data_dir)
     if card is None and (is_image_folder(root) or csv_image_column(root, cols.text)):
         return load_images(root, cols, classes, card_path)
+    if card is None and root.is_dir() and find_split_file(root, "train") is None and (found := csv_in_folder(root)):
+        return load_images(found, cols, classes, card_path)  # e.g. Waterbirds: metadata.csv beside the images
     if root.is_file():
         files = {"train": root}
         folder = root.parent
@@ -329,8 +332,8 @@ def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str]
     if card is None:
         chosen = classes or names or _infer_classes(list(raws.values()))
         if not chosen:
-            raise DatasetError(f"{root}: no labels, label.json or task card to learn the classes from; "
-                               "give them with --classes (e.g. --classes ham,spam)")
+            raise DatasetError(f"{root}: no labels (is the label column right? --label-column), label.json or task "
+                               "card to learn the classes from; give them with --classes (e.g. --classes ham,spam)")
         card = card_for_classes(root.name.split(".")[0], chosen)
     elif classes and [c.lower() for c in classes] != [c.lower() for c in card.classes]:
         raise DatasetError(f"--classes {classes} do not match the task card's {card.classes}")
@@ -375,6 +378,7 @@ def load_images(root: Path, cols: Columns, classes: list[str] | None = None,
     from dataclasses import replace
 
     if root.is_dir():
+        check_groups_wanted(root, cols.group)
         found, folder_classes = read_folder(root)
         classes = classes or folder_classes
         folder, name = root, root.name

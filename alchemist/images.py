@@ -20,11 +20,22 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 FOLDER_SPLITS = {"train": ("train",), "valid": ("valid", "val", "validation"), "test": ("test",)}
 PATH_COLUMNS = ("image", "image_path", "img_filename", "img_path", "filepath", "file", "path", "filename")
 SPLIT_VALUES = {"train": "train", "0": "train", "valid": "valid", "val": "valid", "validation": "valid",
-                "1": "valid", "test": "test", "2": "test"}
+                "1": "valid", "test": "test", "2": "test", "0.0": "train", "1.0": "valid", "2.0": "test"}
+SCAN_ROWS = 50  # rows looked at to find the image column (the first may have an empty cell)
 
 
 def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _visible(path: Path, root: Path) -> bool:
+    """Not hidden below root: macOS `._x.png`, `.ipynb_checkpoints/` and the like are not data."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def images_in(folder: Path) -> list[Path]:
+    """The image files below a folder (any depth), hidden ones left out, sorted."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and is_image(f) and _visible(f, folder))
 
 
 def _class_dirs(folder: Path) -> list[Path]:
@@ -44,16 +55,18 @@ def is_image_folder(root: Path) -> bool:
     if train is None:
         return False
     try:
-        return any(is_image(f) for d in _class_dirs(train) for f in d.iterdir())
+        return any(any(f.is_file() and is_image(f) and _visible(f, d) for f in d.rglob("*"))
+                   for d in _class_dirs(train))
     except OSError:
         return False
 
 
-def image_column(header: list[str], first: dict, wanted: str | None) -> str | None:
-    """The column of image paths: `wanted` if its first value is an image path, else a usual name's."""
+def image_column(header: list[str], rows: list[dict], wanted: str | None) -> str | None:
+    """The column of image paths: `wanted` if its first non-empty value is an image path, else a usual name's."""
     names = ([wanted] if wanted in header else []) + [c for c in header if c.lower() in PATH_COLUMNS]
     for name in names:
-        if is_image(Path(str(first.get(name) or "").strip())):
+        value = next((str(r.get(name)).strip() for r in rows if str(r.get(name) or "").strip()), "")
+        if is_image(Path(value)):
             return name
     return None
 
@@ -63,12 +76,18 @@ def csv_image_column(path: Path, wanted: str | None) -> str | None:
     if not path.is_file() or path.name.lower().removesuffix(".gz")[-4:] != ".csv":
         return None
     try:
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: a spreadsheet's byte-order mark
             reader = csv.DictReader(io.StringIO(f.read(1 << 16)))
-            first = next(reader, None)
+            rows = [row for _, row in zip(range(SCAN_ROWS), reader)]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
-    return image_column(reader.fieldnames or [], first, wanted) if first else None
+    return image_column(reader.fieldnames or [], rows, wanted) if rows else None
+
+
+def csv_in_folder(folder: Path) -> Path | None:
+    """A dataset folder holding one CSV of image paths (Waterbirds: metadata.csv beside the images)."""
+    found = [p for p in sorted(Path(folder).glob("*.csv")) if csv_image_column(p, None)] if Path(folder).is_dir() else []
+    return found[0] if len(found) == 1 else None
 
 
 class ImageRows:
@@ -92,6 +111,10 @@ def read_folder(root: Path) -> tuple[dict[str, ImageRows], list[str]]:
     """Splits of a class-folder dataset, and its classes (the train subfolders, sorted)."""
     train = split_folder(root, "train")
     classes = [d.name for d in _class_dirs(train)]
+    empty = [d.name for d in _class_dirs(train) if not images_in(d)]
+    if empty:  # a class is a folder name: an empty one would still take a class id and shift the others
+        raise DatasetError(f"{train}: class folder(s) {', '.join(empty)} hold no images; remove them or add images "
+                           "(class ids follow the folder names)")
     if len(classes) < 2:
         raise DatasetError(f"{train}: found {len(classes)} class folder(s); an image dataset needs at least two "
                            "(train/<class>/<image>)")
@@ -104,7 +127,7 @@ def read_folder(root: Path) -> tuple[dict[str, ImageRows], list[str]]:
         for d in _class_dirs(folder):
             if d.name not in classes:
                 raise DatasetError(f"{d}: class folder '{d.name}' is not one of train's ({', '.join(classes)})")
-            for image in sorted(f for f in d.rglob("*") if f.is_file() and is_image(f)):
+            for image in images_in(d):
                 rows.add(str(image.relative_to(root)), image.resolve(), d.name)
         if not rows.paths:
             raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in its class folders")
@@ -117,15 +140,19 @@ def read_csv(path: Path, column: str, label: str | None, group: str | None) -> d
     from alchemist.datasets import _read_all
 
     reader = csv.DictReader(io.StringIO(_read_all(path)))
+    header = reader.fieldnames or []
+    group_cols = [g.strip() for g in group.split(",") if g.strip()] if group else (
+        ["group"] if "group" in header else [])  # asked for: must be there; else `group` when present
+    if set(group_cols) - set(header):
+        raise DatasetError(f"{path}: no column {', '.join(sorted(set(group_cols) - set(header)))} for groups "
+                           f"(columns: {', '.join(header)})")
+    split_col = next((c for c in header if c.strip().lower() == "split"), None)
     splits: dict[str, ImageRows] = {}
-    group_cols = [g.strip() for g in group.split(",")] if group else []
     missing: list[str] = []
     try:
         for row in reader:
-            if group_cols and not set(group_cols) <= set(row):
-                group_cols = []  # no group column (the default name): no groups
             where = f"line {reader.line_num}"
-            value = str(row.get("split") or "train").strip().lower()
+            value = str(row.get(split_col) or "").strip().lower() if split_col else "train"
             split = SPLIT_VALUES.get(value)
             if split is None:
                 raise DatasetError(f"{path}: {where} has split {value!r} (use train, valid or test; or 0, 1, 2)")
@@ -146,6 +173,13 @@ def read_csv(path: Path, column: str, label: str | None, group: str | None) -> d
     if "train" not in splits:
         raise DatasetError(f"{path}: no training images (rows with split train or 0)")
     return splits
+
+
+def check_groups_wanted(root: Path, group: str | None) -> None:
+    """--group-column on class folders: they have no columns; say so rather than ignore it."""
+    if group and Path(root).is_dir():
+        raise DatasetError(f"{root}: --group-column needs a CSV of image paths with that column; class folders "
+                           "have no groups")
 
 
 def find_image_datasets(data_dir: Path) -> list[tuple[Path, str]]:

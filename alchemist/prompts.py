@@ -14,6 +14,7 @@ from alchemist.tasks import PROJECT_ROOT, TaskCard
 
 TEMPLATES_DIR = PROJECT_ROOT / "prompts" / "templates"
 ANGLES_FILE = PROJECT_ROOT / "prompts" / "angles.txt"
+IMAGE_ANGLES_FILE = PROJECT_ROOT / "prompts" / "image_angles.txt"
 EXAMPLES_PER_CLASS = 5
 EXAMPLE_CHARS = 400
 PROMPT_ROWS = 8  # unlabeled train rows shown in the code prompt, so programs match the real data
@@ -38,7 +39,10 @@ def fill(name: str, **values: str) -> str:
 class TaskPrompts:
     """Every prompt of a run, built from the task card (and the user's own task description)."""
 
-    templates = {"code_system": "code_system", "code_user": "code_user", "data_section": "data_section"}
+    templates = {"code_system": "code_system", "code_user": "code_user", "data_section": "data_section",
+                 "refine_user": "refine_user"}
+    row_word = "text"  # how a shown row is introduced
+    angles_file = ANGLES_FILE  # one angle per program
 
     def __init__(self, card: TaskCard, description: str | None = None, rows: list[str] | None = None):
         self.card = card
@@ -85,8 +89,9 @@ class TaskPrompts:
 
     def refine_user(self, code: str, summary: str, mistakes: list) -> str:
         """A better version of `code`, shown rows it got wrong (text, gold class, its answer)."""
-        listed = "\n".join(f"- text: {m.text}\n  correct: {m.gold}; its answer: {m.answer}" for m in mistakes)
-        return fill("refine_user", **self.common(), labeling_instruction=self.labeling_instruction(),
+        listed = "\n".join(f"- {self.row_word}: {m.text}\n  correct: {m.gold}; its answer: {m.answer}"
+                           for m in mistakes)
+        return fill(self.templates["refine_user"], **self.common(), labeling_instruction=self.labeling_instruction(),
                     code=code.rstrip(), summary=summary, mistakes=listed,
                     allowed_imports=", ".join(sorted(ALLOWED_MODULES)))
 
@@ -179,7 +184,9 @@ class ImagePrompts(TaskPrompts):
     train images' scores, as described by concepts.describe_scores."""
 
     templates = {"code_system": "image_code_system", "code_user": "image_code_user",
-                 "data_section": "image_data_section"}
+                 "data_section": "image_data_section", "refine_user": "image_refine_user"}
+    row_word = "concept scores"
+    angles_file = IMAGE_ANGLES_FILE
 
     def __init__(self, card: TaskCard, concepts: list[str], description: str | None = None,
                  rows: list[str] | None = None):

@@ -230,13 +230,15 @@ def _groups(report: dict) -> str:
                     f'<td class="n">{_num(part.get("average_accuracy"))}</td>'
                     f"<td>{_name(part.get('worst_group', ''))}: {_num(part.get('worst_group_accuracy'))}</td>"
                     f"{cells}</tr>")
-    sizes = next((p.get("groups", {}) for s, _, p in rows if s == "test"), rows[0][2].get("groups", {}))
+    counted = "test" if any(s == "test" for s, _, _ in rows) else rows[0][0]
+    sizes = next(p.get("groups", {}) for s, _, p in rows if s == counted)
     counts = " · ".join(f"{_name(g)} {escape((v or {}).get('rows', ''))}" for g, v in sizes.items())
     return _section("groups", "Accuracy by group",
                     "<p>Accuracy on each group of rows (the dataset's group column); a model that leans on a "
                     "feature that only goes along with a class (such as a background) does worst on the groups "
                     f"where it does not.</p><table><tr><th>split</th><th>model</th><th class=\"n\">average</th>"
-                    f"<th>worst group</th>{head}</tr>{''.join(body)}</table><p>Rows per group: {counts}</p>")
+                    f"<th>worst group</th>{head}</tr>{''.join(body)}</table><p>Rows per group ({escape(counted)}): "
+                    f"{counts}</p>")
 
 
 def _concepts(report: dict) -> str:

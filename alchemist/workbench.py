@@ -96,6 +96,11 @@ class Evidence:
     note: str = ""
 
 
+def _shown(row: dict) -> str:
+    """A labels.csv row as shown in evidence: its text, or (image runs) its image's path."""
+    return row.get("text") if "text" in row else row.get("image", "")
+
+
 def _labels(results: Path) -> dict[str, list[dict]]:
     """labels.csv by split, in the label matrix's row order."""
     text = (results / "labels.csv").read_text(encoding="utf-8")
@@ -122,13 +127,13 @@ def evidence(view: RunView, name: str, k: int = SHOWN) -> Evidence:
 
     train, rows = matrix["train"][:, j], labels.get("train", [])
     voted = [r for r in range(len(rows)) if train[r] >= 0]
-    votes = [(rows[r]["text"], cls(int(train[r]))) for r in voted[:k]]
-    disagree = [(rows[r]["text"], cls(int(train[r])), rows[r]["label_name"]) for r in voted
+    votes = [(_shown(rows[r]), cls(int(train[r]))) for r in voted[:k]]
+    disagree = [(_shown(rows[r]), cls(int(train[r])), rows[r]["label_name"]) for r in voted
                 if rows[r]["label"] not in ("", "-1") and int(rows[r]["label"]) != int(train[r])][:k]
     wrong = []
     if "valid" in matrix.files:
         valid, vrows = matrix["valid"][:, j], labels.get("valid", [])
-        wrong = [(vrows[r]["text"], cls(int(vrows[r]["gold"])), cls(int(valid[r]))) for r in range(len(vrows))
+        wrong = [(_shown(vrows[r]), cls(int(vrows[r]["gold"])), cls(int(valid[r]))) for r in range(len(vrows))
                  if valid[r] >= 0 and vrows[r]["gold"] != "" and int(vrows[r]["gold"]) != int(valid[r])][:k]
     return Evidence(votes, wrong, disagree)
 

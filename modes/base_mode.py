@@ -70,7 +70,7 @@ class BaseMode:
 
     def __init__(self, prompts: TaskPrompts, llm: LLMSession, settings: ModeSettings):
         self.prompts, self.llm, self.settings = prompts, llm, settings
-        self.angles = angles()
+        self.angles = angles(prompts.angles_file)  # text angles, or (image runs) ways to read concept scores
 
     # --- hooks for subclasses -------------------------------------------------------------------
     def knowledge(self, program: GeneratedProgram) -> str | None:

@@ -92,6 +92,58 @@ def test_image_csv_problems_are_one_line_errors(images):
         load_dataset(str(meta), columns=Columns("text", "y"))
 
 
+def test_class_folder_edge_cases(images):
+    (images / "train" / "landbird" / ".ipynb_checkpoints").mkdir()
+    shutil.copy(images / "train" / "landbird" / "0.png", images / "train" / "landbird" / ".ipynb_checkpoints" / "0.png")
+    (images / "train" / "landbird" / "._1.png").write_bytes(b"mac resource fork")
+    (images / "train" / "landbird" / "notes.txt").write_text("not an image")
+    assert len(load_dataset(str(images)).train) == 24  # hidden files and other files are not data
+    (images / "train" / "seabird").mkdir()  # an empty class folder would shift every class id
+    with pytest.raises(DatasetError, match="seabird hold no images"):
+        load_dataset(str(images))
+    (images / "train" / "seabird").rmdir()
+    with pytest.raises(DatasetError, match="class folders have no groups"):
+        load_dataset(str(images), columns=Columns("text", "label", "place"))
+
+
+def test_nested_class_folders_are_found(tmp_path, images):
+    nested = tmp_path / "nested"
+    for split in ("train", "test"):
+        for name in ("landbird", "waterbird"):
+            shutil.copytree(images / split / name, nested / split / name / "batch1")
+    dataset = load_dataset(str(nested))
+    assert dataset.modality == "image" and len(dataset.train) == 24
+
+
+def test_image_csv_variants(images, tmp_path):
+    meta = images / "metadata.csv"
+    rows = meta.read_text().splitlines()
+    (images / "bom.csv").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert load_dataset(str(images / "bom.csv"), columns=Columns("img_filename", "y")).modality == "image"
+    header, first, *rest = rows
+    (images / "gap.csv").write_text("\n".join([header, first.replace("train/landbird/0.png", ""), *rest]) + "\n")
+    with pytest.raises(DatasetError, match="1 image file.s. not found"):  # still an image CSV, found by later rows
+        load_dataset(str(images / "gap.csv"), columns=Columns("text", "y"))
+    (images / "floats.csv").write_text("\n".join([header.replace("split", "Split"),
+                                                  *(r.rsplit(",", 1)[0] + "," + r.rsplit(",", 1)[1] + ".0"
+                                                    for r in [first, *rest])]) + "\n")
+    assert len(load_dataset(str(images / "floats.csv"), columns=Columns("text", "y")).get("test")) == 12
+    (images / "blank.csv").write_text("\n".join([header, first.rsplit(",", 1)[0] + ",", *rest]) + "\n")
+    with pytest.raises(DatasetError, match="has split ''"):
+        load_dataset(str(images / "blank.csv"), columns=Columns("text", "y"))
+    with pytest.raises(DatasetError, match="no column plcae for groups"):
+        load_dataset(str(meta), columns=Columns("text", "y", "y,plcae"))
+    # a folder holding one CSV of image paths beside the images (Waterbirds) loads by the folder's name
+    for extra in ("bom.csv", "gap.csv", "floats.csv", "blank.csv"):
+        (images / extra).unlink()
+    (images / "imgs").mkdir()
+    for split in ("train", "valid", "test"):  # the images elsewhere: only the CSV says what is what
+        (images / split).rename(images / "imgs" / split)
+    meta.write_text("\n".join([header, *(r if i == 0 else "imgs/" + r for i, r in enumerate(rows[1:], 1))]) + "\n")
+    dataset = load_dataset("birds", data_dir=tmp_path, columns=Columns("text", "y"))
+    assert dataset.modality == "image" and len(dataset.train) == 24
+
+
 def test_a_class_folder_only_in_test_is_refused(images):
     (images / "test" / "seabird").mkdir()
     shutil.copy(images / "test" / "waterbird" / "0.png", images / "test" / "seabird" / "0.png")
@@ -130,12 +182,18 @@ def test_cache_keys_on_image_bytes_not_names(clip_dir, images, tmp_path):
     from PIL import Image
 
     Image.new("RGB", (24, 24), (255, 0, 0)).save(copies[0])
-    assert encoder.missing(copies) == 4  # a changed image re-embeds its block
+    assert encoder.missing(copies) == 1  # a changed image is embedded again, alone
+    assert encoder.missing(copies + [copies[1]]) == 1  # an added copy of a cached image costs nothing
 
 
 def test_unloadable_model_and_unreadable_image_are_clear_errors(clip_dir, images, tmp_path):
-    with pytest.raises(ClipError, match="could not load"):
+    with pytest.raises(ClipError, match="no such folder"):
         ClipEncoder(str(tmp_path / "no-such-model-folder-x"), None).concepts(["a"])
+    broken = tmp_path / "broken-model"
+    shutil.copytree(clip_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(ClipError, match="could not load"):
+        ClipEncoder(str(broken), None).concepts(["a"])
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not an image at all")
     with pytest.raises(ClipError, match="broken.png: not a readable image"):
@@ -171,9 +229,28 @@ def test_score_rows_refuse_bad_concept_names():
 
 
 # --- concepts -----------------------------------------------------------------------------------------------
+def test_a_concepts_file_is_kept_as_written_or_refused_with_the_reason(tmp_path):
+    path = tmp_path / "c.json"
+    written = ["water background.", "Long neck", "ünïcode wings"]
+    path.write_text(json.dumps(written))
+    assert concept_files.load(path) == written  # programs look these names up: never changed
+    for bad, message in ((["a", "a"], "listed twice"), (["a", "  "], "printable line"),
+                         (["a", "b\tc"], "printable line"), (["a", "x" * 201], "printable line"),
+                         ([f"c{i}" for i in range(101)], "at most 100")):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(AlchemistError, match=message):
+            concept_files.load(path)
+
+
+def test_concepts_from_an_llm_take_each_class_in_turn():
+    reply = json.dumps({"landbird": [f"land {i}" for i in range(80)], "waterbird": [f"water {i}" for i in range(80)]})
+    concepts = concept_files.parse_reply(reply)
+    assert len(concepts) == 100 and sum(c.startswith("water") for c in concepts) == 50
+
+
 def test_concepts_from_replies_and_files(tmp_path):
     fenced = 'Sure.\n```json\n{"landbird": ["brown feathers", "tree branch"], "waterbird": ["webbed feet", "Tree branch"]}\n```'
-    assert concept_files.parse_reply(fenced) == ["brown feathers", "tree branch", "webbed feet"]
+    assert concept_files.parse_reply(fenced) == ["brown feathers", "webbed feet", "tree branch"]
     assert concept_files.parse_reply("- long neck\n- water\x1b[31m background\n2. short bill") == [
         "long neck", "water background", "short bill"]
     with pytest.raises(AlchemistError, match="fewer than two"):
@@ -210,6 +287,19 @@ def test_apply_scores_concepts_and_reports_worst_group(clip_dir, images, program
     assert len(labels) == 1 + 48 and ".png" in labels[1]
 
 
+def test_a_model_that_is_not_clip_is_refused(clip_dir, tmp_path):
+    from transformers import BertConfig, BertModel
+
+    other = tmp_path / "bert"
+    BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(other)
+    for f in clip_dir.iterdir():
+        if f.name != "config.json" and not f.name.endswith(".safetensors"):
+            shutil.copy(f, other / f.name)
+    with pytest.raises(ClipError):
+        ClipEncoder(str(other), None).concepts(["a"])
+
+
 def test_predict_labels_image_paths(clip_dir, images, programs, tmp_path, capsys):
     assert main.main(["apply", str(programs), "--dataset", str(images), "--clip-model", str(clip_dir),
                       "--seeds", "1"]) == 0
@@ -222,6 +312,16 @@ def test_predict_labels_image_paths(clip_dir, images, programs, tmp_path, capsys
     assert "labels images" in capsys.readouterr().err
     assert main.main(["predict", str(programs), "--image", str(tmp_path / "nope.png")]) == 2
     assert "image not found" in capsys.readouterr().err
+    # the model moved: --clip-model says where it is now
+    moved = tmp_path / "moved-clip"
+    shutil.copytree(clip_dir, moved)
+    listing = tmp_path / "paths.csv"
+    listing.write_text("img_filename\n" + str(images / "test" / "landbird" / "1.png") + "\n")
+    assert main.main(["predict", str(programs), "--input", str(listing), "--clip-model", str(moved)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[1].split(",")[1].endswith("1.png")  # the CSV's image column was found
+    assert main.main(["predict", str(programs), "--input", str(listing), "--image", str(listing)]) == 2
+    assert "not both" in capsys.readouterr().err
 
 
 def concept_reply(request: dict) -> str:
@@ -250,7 +350,7 @@ def test_run_lists_concepts_writes_programs_and_reapplies(env, clip_dir, images,
     report = _report(out)
     run_dir = Path(report["run_dir"])
     saved = json.loads((run_dir / "concepts.json").read_text())
-    assert saved == ["forest background", "short pointed beak", "water background", "webbed feet"]
+    assert saved == ["forest background", "water background", "short pointed beak", "webbed feet"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["concepts"]["count"] == 4 and manifest["calls"][0]["stage"] == "concepts"
     assert manifest["totals"]["cost_usd"] > 0
@@ -314,3 +414,30 @@ def test_apply_with_a_concepts_file_of_your_own(clip_dir, images, programs, tmp_
     (programs / "concepts.json").unlink()
     assert main.main(["apply", str(programs), "--dataset", str(images), "--clip-model", str(clip_dir)]) == 2
     assert "no concepts file" in capsys.readouterr().err
+
+
+def test_refinement_and_review_read_concept_scores(env, clip_dir, images, capsys):
+    """Refinement runs the programs on valid's concept scores and shows mistakes as scores; the review
+    screen's evidence reads an image run's labels."""
+    from alchemist.workbench import evidence, load_run
+
+    with FakeLLM(concept_reply) as server:
+        out = env / "report.json"
+        assert main.main(["run", "--dataset", str(images), "--base-url", server.openai_url, "--mode", "scriptoriumws",
+                          "--num-programs", "2", "--clip-model", str(clip_dir), "--seeds", "1", "--refine-rounds", "1",
+                          "--out", str(env / "runs"), "--json", str(out)]) == 0, capsys.readouterr().err
+        prompts = [FakeLLM._prompt_text(r["body"]) for r in server.requests]
+    report = _report(out)
+    manifest = json.loads((Path(report["run_dir"]) / "manifest.json").read_text())
+    section = manifest["refinement"]
+    assert section["valid_rows"]["shown"] + section["valid_rows"]["decide"] == 12
+    for request in section["requests"]:  # a program that votes on every valid row is never called silent
+        assert "0% of the shown" not in json.dumps(request)
+    refine_prompts = [p for p in prompts if "Improve this labeling function" in p]
+    for prompt in refine_prompts:
+        assert "- concept scores: {" in prompt and '"webbed feet"' in prompt and ".png" not in prompt
+    code_prompts = [p for p in prompts if "Write a Python labeling function" in p]
+    assert code_prompts and not any("keywords" in p.lower() for p in code_prompts)  # image angles, not text ones
+    view = load_run(Path(report["run_dir"]))
+    ev = evidence(view, "lf_01")
+    assert ev.votes and all(text.endswith(".png") for text, _ in ev.votes)
