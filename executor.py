@@ -356,7 +356,7 @@ class Executor(LLMStages, ImageStages):
             k = usable_pos.get(i)
             rows.append({
                 "name": name, "status": progs.statuses[i], "reason": progs.reasons[i],
-                "coverage": float(stats.coverage[k]) if k is not None else 0.0,
+                "coverage": float((L[:, i] >= 0).mean()) if len(L) else 0.0,  # also of a program left out
                 "overlap": float(stats.overlap[k]) if k is not None else 0.0,
                 "conflict": float(stats.conflict[k]) if k is not None else 0.0,
                 "valid_accuracy": self.verdicts[i].valid_accuracy if self.verdicts else None,

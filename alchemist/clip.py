@@ -202,18 +202,25 @@ class ClipEncoder:
         return image_vectors @ self.concepts(concepts).T
 
 
+_DIGESTS: dict[tuple, bytes] = {}  # (path, size, mtime) -> digest: each file is read once per process
+
+
 def _file_digests(paths: list[str]) -> list[bytes]:
     """The cache keys on the images' bytes, not their names: a moved dataset stays cached."""
     out = []
     for path in paths:
-        h = hashlib.sha256()
         try:
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
+            st = os.stat(path)
+            seen = (path, st.st_size, st.st_mtime_ns)
+            if seen not in _DIGESTS:
+                h = hashlib.sha256()
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        h.update(block)
+                _DIGESTS[seen] = h.digest()
         except OSError as e:
             raise ClipError(f"{path}: cannot read the image ({e.strerror or e})") from None
-        out.append(h.digest())
+        out.append(_DIGESTS[seen])
     return out
 
 
