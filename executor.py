@@ -28,12 +28,13 @@ from alchemist.files import atomic_write_bytes, atomic_write_json, atomic_write_
 from alchemist.label_choice import choose
 from alchemist.label_models import MajorityVote
 from alchemist.images import csv_image_column
-from alchemist.prompts import IMAGE_KNOWLEDGE_TYPES
 from alchemist.metrics import class_balance, distribution, per_class, score
 from alchemist.programs import Program, load_program_dir
 from alchemist.progress import NullProgress, Progress, plural
+from alchemist.prompts import IMAGE_KNOWLEDGE_TYPES
 from alchemist.dask_backend import DaskApplier, is_lazy_source, read_frame
 from alchemist.sandbox import ProgramRun, SandboxApplier
+from alchemist.sandbox.rows import join_rows
 from alchemist.report_data import (agreement, disagreements, generated_by, now, read_manifest, source_text,
                                    valid_balance)
 from alchemist.report_html import write_html
@@ -42,7 +43,6 @@ from config import RunConfig, Settings, load_settings
 from image_stages import ImageStages
 from llm_stages import LLMStages
 from programs_matrix import Programs
-from alchemist.sandbox.rows import join_rows
 
 
 class Executor(LLMStages, ImageStages):
@@ -312,8 +312,8 @@ class Executor(LLMStages, ImageStages):
         result.update(seeds=res.seeds, test_mean=res.mean, test_std=res.std, scores=res.scores,
                       trained_on=res.trained_on, per_class=res.per_class, valid=res.valid,
                       confusion_matrix=res.per_class["confusion_matrix"] if res.per_class else None,
-                      features={"requested": "clip" if dataset.modality == "image" else c.features, "chosen": res.features, "classifier": res.classifier,
-                                "labels": res.labels,
+                      features={"requested": "clip" if dataset.modality == "image" else c.features,
+                                "chosen": res.features, "classifier": res.classifier, "labels": res.labels,
                                 "candidates": res.candidates, "reason": res.reason, "selection": res.selection,
                                 "embedding_model": self._encoder().description
                                 if any(s.features.name in ("embeddings", "combined") for s in sets) else

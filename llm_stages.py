@@ -184,9 +184,9 @@ class LLMStages:
                 stage.advance(1)
             concepts, source = concept_files.parse_reply(reply.text), f"the knowledge LLM ({model.name})"
         if self.on_concepts is not None:
-            edited = concept_files.tidy(self.on_concepts(list(concepts)))
-            if edited != concepts:
-                concepts, source = edited, source + ", edited"
+            returned = self.on_concepts(list(concepts))
+            if returned != concepts:  # edited: cleaned as an LLM's list is; used as given otherwise
+                concepts, source = concept_files.tidy(returned), source + ", edited"
             if len(concepts) < 2:
                 raise AlchemistError("at least two concepts are needed")
         path = concept_files.save(store.dir, concepts)
