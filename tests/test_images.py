@@ -441,3 +441,20 @@ def test_refinement_and_review_read_concept_scores(env, clip_dir, images, capsys
     view = load_run(Path(report["run_dir"]))
     ev = evidence(view, "lf_01")
     assert ev.votes and all(text.endswith(".png") for text, _ in ev.votes)
+
+
+def test_the_image_report_renders_in_a_browser_with_names_escaped(clip_dir, images, programs, tmp_path, capsys):
+    from test_report import _browser, chromium
+
+    if _browser() is None:
+        pytest.skip("no chromium, chromium-browser or google-chrome binary on PATH")
+    hostile = CONCEPTS + ['<img src=x onerror="alert(1)"> plumage']
+    (programs / "concepts.json").write_text(json.dumps(hostile))
+    out = tmp_path / "r.json"
+    assert main.main(["apply", str(programs), "--dataset", str(images / "metadata.csv"), "--label-column", "y",
+                      "--group-column", "y,place", "--clip-model", str(clip_dir), "--seeds", "1",
+                      "--json", str(out)]) == 0, capsys.readouterr().err
+    page = Path(_report(out)["output_dir"]) / "report.html"
+    dom = chromium(tmp_path, page, "--dump-dom")
+    assert 'id="groups"' in dom and "worst group" in dom and 'id="concepts"' in dom
+    assert "&lt;img src=x" in dom and "<img src" not in dom
