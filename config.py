@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alchemist.errors import AlchemistError
+from alchemist.files import read_json
 from alchemist.models import ModelSpec, parse_catalogue
 from alchemist.choices import FEATURES, KNOWLEDGE_TYPES, LABEL_MODELS
 from alchemist.sandbox.limits import SandboxLimits
@@ -260,13 +261,8 @@ def recorded_data(run_dir: Path, default_data_dir: Path | None = None) -> dict:
     """The data choices a run folder's manifest.json recorded (for `apply RUN_DIR` with no --dataset);
     a run that recorded no data folder gets `default_data_dir`."""
     path = Path(run_dir) / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AlchemistError(f"{run_dir}: no manifest.json records which data these programs were written for; "
-                             "give --dataset NAME|PATH") from None
-    except (OSError, ValueError) as e:
-        raise AlchemistError(f"{path}: cannot read it ({e}); give --dataset NAME|PATH") from None
+    manifest = read_json(path, f"{run_dir}: no manifest.json records which data these programs were written for; "
+                               "give --dataset NAME|PATH", "; give --dataset NAME|PATH")
     config = manifest.get("config") if isinstance(manifest, dict) else None
     spec = config.get("data") if isinstance(config, dict) else None
     if spec is None and isinstance(config, dict) and isinstance(config.get("dataset"), str):

@@ -87,10 +87,8 @@ class ImageStages:
             if probs is not None:
                 part["label_model"] = group_scores(split.labels, probs.argmax(1), split.groups)
             if model is not None and name == "test" and self._image_vectors and "test" in self._image_vectors:
-                from alchemist.distill import _full_proba
-
-                predicted = _full_proba(model.classifier, self._image_vectors["test"], len(dataset.card.classes))
-                part["distilled"] = group_scores(split.labels, predicted.argmax(1), split.groups)
+                predicted = model.proba_of(self._image_vectors["test"]).argmax(1)
+                part["distilled"] = group_scores(split.labels, predicted, split.groups)
             if part:
                 out[name] = part
         return out or None

@@ -126,7 +126,8 @@ class LLMStages:
         sink = [pending.append]
         knowledge_store = (self._knowledge_store(lambda record: sink[0](record))
                            if mode_cls is AlchemistRAGMode else None)
-        store, session = self._open_run(dataset, mode_cls.name, self._run_config(code_model, knowledge_model))
+        store, session = self._open_run(dataset, mode_cls.name,
+                                        self._run_config(code_model, knowledge_model, dataset.modality == "image"))
         for record in pending:
             store.record_call(record)
         sink[0] = store.record_call
@@ -283,7 +284,7 @@ class LLMStages:
         return {**est.to_dict(), "run_cost_usd": round(full, 8), "replayed_usd": round(replayed, 8),
                 "times_more": round(est.usd / full, 1) if full > 0 else None}
 
-    def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None) -> dict:
+    def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None, images: bool = False) -> dict:
         c = self.config
         return {"dataset": c.dataset, "data": c.data_spec(), "mode": c.mode, "code_model": code_model.to_dict(),
                 "knowledge_model": knowledge_model.to_dict() if knowledge_model else None,
@@ -293,8 +294,7 @@ class LLMStages:
                 "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost, "concurrency": c.concurrency,
                 "trial_rows": c.trial_rows, "prompt_rows": c.prompt_rows, "refine_rounds": c.refine_rounds,
                 "label_model": c.label_model, "seeds": c.seeds, "features": c.features,
-                **({"clip_model": c.clip_model, "concepts_per_class": c.concepts_per_class}
-                   if self._image_vectors is not None else {}),
+                **({"clip_model": c.clip_model, "concepts_per_class": c.concepts_per_class} if images else {}),
                 **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
                    if c.mode == "alchemist-rag" else {})}
 

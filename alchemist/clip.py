@@ -128,9 +128,13 @@ class ClipEncoder:
     def _parts(self) -> tuple:
         return _load(self.model_name)
 
-    def _cache(self) -> VectorCache:
+    def _cache(self, fetch: bool = True) -> VectorCache | None:
+        """The cache of this model's vectors; a Hub model not downloaded yet is fetched first (None when
+        `fetch` is off: nothing of it can be cached yet)."""
         identity = model_identity(self.model_name)
-        if identity is None:  # a Hub model not downloaded yet: fetch it, then it is known
+        if identity is None:
+            if not fetch:
+                return None
             self._parts()
             identity = model_identity(self.model_name) or f"hub:{self.model_name}"
         return VectorCache(self.cache_dir, f"clip|{identity}|v{CACHE_VERSION}")
@@ -154,10 +158,9 @@ class ClipEncoder:
 
     def missing(self, paths: Sequence[str]) -> int:
         """How many images are not in the cache yet (what a progress bar counts)."""
-        identity = model_identity(self.model_name)
-        if identity is None:
+        cache = self._cache(fetch=False)
+        if cache is None:
             return len(paths)
-        cache = VectorCache(self.cache_dir, f"clip|{identity}|v{CACHE_VERSION}")
         return sum(not cache.has(cache.key([d])) for d in _file_digests([str(p) for p in paths]))
 
     def _embed_images(self, paths: list[str], advance) -> np.ndarray:

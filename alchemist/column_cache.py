@@ -19,12 +19,12 @@ import numpy as np
 
 from alchemist.files import atomic_write_bytes
 from alchemist.sandbox import ProgramRun, SandboxLimits, code_hash
+from alchemist.sandbox.rows import fingerprint_lines
 
 
 def data_fingerprint(texts: Sequence, n_classes: int, limits: SandboxLimits) -> str:
     """Texts, or ScoreRows (image runs: the concept names and every row's scores as sent)."""
-    if hasattr(texts, "fingerprint_lines"):
-        texts = texts.fingerprint_lines()
+    texts = fingerprint_lines(texts)
     h = hashlib.sha256()
     h.update(code_hash().encode())  # a change to the sandbox may change results
     h.update(json.dumps([n_classes, limits.row_timeout_s, limits.memory_mb, limits.max_row_timeouts]).encode())

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from alchemist.errors import AlchemistError
-from alchemist.files import atomic_write_text
+from alchemist.files import atomic_write_text, read_json
 from alchemist.safe_text import clean
 
 FILE = "concepts.json"
@@ -74,15 +74,8 @@ def parse_reply(reply: str) -> list[str]:
 def load(path: Path) -> list[str]:
     """A concepts.json: a JSON list of at least two concept strings."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AlchemistError(f"{path}: no concepts file here (image runs save concepts.json beside their "
-                             "programs; or give --concepts FILE)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise AlchemistError(f"{path}: cannot read it ({e})") from None
-    except json.JSONDecodeError as e:
-        raise AlchemistError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    data = read_json(path, f"{path}: no concepts file here (image runs save concepts.json beside their programs; "
+                           "or give --concepts FILE)")
     if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
         raise AlchemistError(f"{path}: expected a JSON list of concept strings, e.g. [\"water background\", ...]")
     # Kept exactly as written — programs look the names up — so anything that would need changing is refused.

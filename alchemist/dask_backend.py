@@ -20,6 +20,7 @@ import numpy as np
 
 from alchemist.errors import AlchemistError
 from alchemist.sandbox import ApplyResult, ProgramRun, ProgramSource, SandboxApplier, SandboxLimits
+from alchemist.sandbox.rows import take
 
 DEFAULT_PARTITION_ROWS = 50_000
 LAZY_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -128,9 +129,8 @@ class DaskApplier:
 
     def apply(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> ApplyResult:
         tick = progress or (lambda n: None)
-        # ScoreRows (image runs) slice into ScoreRows: plain numbers and names, sent to the workers as they are
-        parts = [texts[i:i + self.partition_rows] if hasattr(texts, "take") else list(texts[i:i + self.partition_rows])
-                 for i in range(0, len(texts), self.partition_rows)]
+        step = self.partition_rows  # texts slice into lists, ScoreRows (image runs) into ScoreRows
+        parts = [take(texts, range(i, min(len(texts), i + step))) for i in range(0, len(texts), step)]
         with dask_client(self.scheduler, self.limits.n_workers()) as client:
             futures = [client.submit(_apply_block, part, self._sources(), self.n_classes,
                                      self._limits(len(part), len(texts)), pure=False) for part in parts]

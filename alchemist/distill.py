@@ -49,7 +49,11 @@ class DistilledModel:
         self.__dict__.update(state)
 
     def predict_proba(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
-        return _full_proba(self.classifier, self.features.transform(list(texts), advance), len(self.classes))
+        return self.proba_of(self.features.transform(list(texts), advance))
+
+    def proba_of(self, features) -> np.ndarray:
+        """Class probabilities of rows already turned into features (e.g. the run's cached embeddings)."""
+        return _full_proba(self.classifier, features, len(self.classes))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_proba(texts).argmax(axis=1)

@@ -1,4 +1,4 @@
-"""Atomic writes and run folders that never overwrite earlier runs."""
+"""Atomic writes, run folders that never overwrite earlier runs, and JSON files read with one-line errors."""
 
 from __future__ import annotations
 
@@ -60,3 +60,18 @@ def new_run_dir(parent: Path, prefix: str = "") -> Path:
         except FileExistsError:
             continue
     raise OSError(f"cannot create a new run folder under {parent}")
+
+
+def read_json(path: Path, missing: str, hint: str = "") -> object:
+    """A JSON file's value; a missing, unreadable or invalid file is one AlchemistError line: `missing` (the
+    whole message) when it is not there, else the file and what is wrong, then `hint`."""
+    from alchemist.errors import AlchemistError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AlchemistError(missing) from None
+    except json.JSONDecodeError as e:
+        raise AlchemistError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}){hint}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise AlchemistError(f"{path}: cannot read it ({e}){hint}") from None

@@ -33,9 +33,13 @@ def _visible(path: Path, root: Path) -> bool:
     return not any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def _images(folder: Path):
+    """The image files below a folder (any depth), hidden ones left out, as they are found."""
+    return (f for f in folder.rglob("*") if f.is_file() and is_image(f) and _visible(f, folder))
+
+
 def images_in(folder: Path) -> list[Path]:
-    """The image files below a folder (any depth), hidden ones left out, sorted."""
-    return sorted(f for f in folder.rglob("*") if f.is_file() and is_image(f) and _visible(f, folder))
+    return sorted(_images(folder))
 
 
 def _class_dirs(folder: Path) -> list[Path]:
@@ -55,8 +59,7 @@ def is_image_folder(root: Path) -> bool:
     if train is None:
         return False
     try:
-        return any(any(f.is_file() and is_image(f) and _visible(f, d) for f in d.rglob("*"))
-                   for d in _class_dirs(train))
+        return any(next(_images(d), None) is not None for d in _class_dirs(train))
     except OSError:
         return False
 
@@ -111,7 +114,7 @@ def read_folder(root: Path) -> tuple[dict[str, ImageRows], list[str]]:
     """Splits of a class-folder dataset, and its classes (the train subfolders, sorted)."""
     train = split_folder(root, "train")
     classes = [d.name for d in _class_dirs(train)]
-    empty = [d.name for d in _class_dirs(train) if not images_in(d)]
+    empty = [d.name for d in _class_dirs(train) if next(_images(d), None) is None]
     if empty:  # a class is a folder name: an empty one would still take a class id and shift the others
         raise DatasetError(f"{train}: class folder(s) {', '.join(empty)} hold no images; remove them or add images "
                            "(class ids follow the folder names)")

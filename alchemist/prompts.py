@@ -126,20 +126,22 @@ def sample_rows(dataset: Dataset, n: int = PROMPT_ROWS, seed: int = 0) -> list[s
         return []
     rows = [i for i in range(len(train)) if str(train.texts[i]).strip()]
     picked = sorted(random.Random(seed).sample(rows, min(n, len(rows))))
-    if train.program_rows is not None:  # image runs: the concept scores a program will see
-        from alchemist.concepts import describe_scores
+    limit = ROW_CHARS if train.program_rows is None else 2000  # a row of scores is shown whole
+    return [clean(_row_text(train, i), limit) for i in picked]
 
-        return [clean(describe_scores(train.rows[i]), 2000) for i in picked]
-    return [clean(train.texts[i], ROW_CHARS) for i in picked]
+
+def _row_text(split, i: int) -> str:
+    """Row i as a prompt shows it: its text, or (image runs) the concept scores a program will see."""
+    if split.program_rows is None:
+        return split.texts[i]
+    from alchemist.concepts import describe_scores
+
+    return describe_scores(split.rows[i])
 
 
 def shown_texts(split) -> list[str]:
-    """A split's rows as prompt text (refinement's mistakes): the texts, or each image's concept scores."""
-    if split.program_rows is None:
-        return list(split.texts)
-    from alchemist.concepts import describe_scores
-
-    return [describe_scores(split.rows[i]) for i in range(len(split))]
+    """A split's rows as prompt text (refinement's mistakes)."""
+    return [_row_text(split, i) for i in range(len(split))]
 
 
 def prompts_for(dataset: Dataset, description: str | None, prompt_rows: int) -> TaskPrompts:

@@ -6,12 +6,12 @@ JSON file of the same shape (`task.json` beside the data, or `--task-card`) or f
 
 from __future__ import annotations
 
-import json
 import keyword
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from alchemist.errors import AlchemistError
+from alchemist.files import read_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TASKS_DIR = PROJECT_ROOT / "prompts" / "tasks"
@@ -70,15 +70,7 @@ def card_from_dict(data: object, where: str) -> TaskCard:
 
 
 def load_card_file(path: Path) -> TaskCard:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _fail(str(path), "task card not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise _fail(str(path), f"cannot read task card ({e})") from None
-    except json.JSONDecodeError as e:
-        raise _fail(str(path), f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    return card_from_dict(data, str(path))
+    return card_from_dict(read_json(path, f"{path}: task card not found"), str(path))
 
 
 def builtin_names() -> list[str]:

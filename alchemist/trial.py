@@ -8,14 +8,13 @@ from typing import Callable, Sequence
 
 from alchemist.sandbox.gate import check_source
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
+from alchemist.sandbox.rows import take
 
 
 def trial_rows(texts: Sequence, n: int, seed: int = 0) -> Sequence:
     """A fixed sample of training rows (never test) for trial runs: texts, or ScoreRows (image runs)."""
-    if len(texts) <= n:
-        return texts if hasattr(texts, "take") else list(texts)
-    picked = sorted(random.Random(seed).sample(range(len(texts)), n))
-    return texts.take(picked) if hasattr(texts, "take") else [texts[i] for i in picked]
+    picked = range(len(texts)) if len(texts) <= n else sorted(random.Random(seed).sample(range(len(texts)), n))
+    return take(texts, picked)
 
 
 def make_checker(rows: Sequence, n_classes: int, limits: SandboxLimits) -> Callable[[str], str]:

@@ -84,6 +84,16 @@ def input_of(rows) -> dict:
     return rows.describe() if isinstance(rows, ScoreRows) else {"kind": "text"}
 
 
+def take(rows, picked: Sequence[int]):
+    """Rows `picked` of texts or ScoreRows, of the same kind."""
+    return rows.take(picked) if isinstance(rows, ScoreRows) else [rows[i] for i in picked]
+
+
+def fingerprint_lines(rows) -> Sequence[str]:
+    """What the column cache hashes for these rows (texts as they are)."""
+    return rows.fingerprint_lines() if isinstance(rows, ScoreRows) else rows
+
+
 def row_lines(rows, start: int, end: int) -> list[str]:
     """Rows start..end as text lines for a chunk."""
     return rows.lines(start, end) if isinstance(rows, ScoreRows) else list(rows[start:end])

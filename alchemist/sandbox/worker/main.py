@@ -93,11 +93,17 @@ class ScoreLines:
 
     def __iter__(self):
         keys = self.keys
-        for line in self.texts:
-            row = dict(zip(keys, map(float, line.split(","))))
-            if len(row) != len(keys) or line.count(",") != len(keys) - 1:
-                raise ValueError("a row that does not hold one score per name")
-            yield row
+        for line in self.texts:  # strict: a row that does not hold one score per name is a ValueError
+            yield dict(zip(keys, map(float, line.split(",")), strict=True))
+
+
+def check_input(spec: dict) -> None:
+    """The config's input kind; score rows need distinct string names (two names must never merge)."""
+    if spec["kind"] not in ("text", "scores"):
+        raise ValueError(f"unknown input kind {spec['kind']!r}")
+    keys = spec.get("keys") or []
+    if spec["kind"] == "scores" and not (keys and all(type(k) is str for k in keys) and len(set(keys)) == len(keys)):
+        raise ValueError("score rows need a list of distinct names")
 
 
 def recv_rows(cfg: dict) -> list:
@@ -109,7 +115,7 @@ def recv_rows(cfg: dict) -> list:
     return texts
 
 
-runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts, recv_rows,
+runner.own_code(send, send_json, read_exact, recv_bytes, recv, recv_texts, check_input, recv_rows,
                 ScoreLines.__init__, ScoreLines.__len__, ScoreLines.__iter__)
 
 
@@ -155,6 +161,7 @@ def lock_down(cfg: dict, parent_alive) -> dict:
 def serve(cfg: dict, parent_alive) -> None:
     """The program process, locked down: load the program, then label chunks until EOF."""
     sys.setrecursionlimit(2000)
+    check_input(cfg["input"])
     send_json(P.READY, {"layers": lock_down(cfg, parent_alive)})
     try:
         fn = runner.load_program(cfg)
@@ -165,12 +172,6 @@ def serve(cfg: dict, parent_alive) -> None:
         send_json(P.LOADED, {"ok": False, "error": runner.describe(e)})
         return
     send_json(P.LOADED, {"ok": True})
-    if cfg["input"]["kind"] not in ("text", "scores"):
-        raise ValueError(f"unknown input kind {cfg['input']['kind']!r}")
-    keys = cfg["input"].get("keys") or []
-    if cfg["input"]["kind"] == "scores" and not (keys and all(type(k) is str for k in keys)
-                                                and len(set(keys)) == len(keys)):
-        raise ValueError("score rows need a list of names")
     while True:
         try:
             rows = recv_rows(cfg)
