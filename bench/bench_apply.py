@@ -15,7 +15,6 @@ import argparse
 import importlib.util
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from alchemist.datasets import load_dataset  # noqa: E402
-from alchemist.programs import load_program_dir  # noqa: E402
-from alchemist.sandbox import SandboxApplier, SandboxLimits  # noqa: E402
+from alchemist.data.datasets import load_dataset
+from alchemist.programs.program_files import load_program_dir
+from alchemist.sandbox import SandboxApplier, SandboxLimits
 
 PROGRAMS = ROOT / "bench" / "programs"
 

@@ -10,16 +10,14 @@ Targets: batched ≥ 2x the one-at-a-time rate; the cached pass ≤ 0.1x the bat
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import alchemist.clip as clip  # noqa: E402
-from tiny_clip import build_tiny_clip  # noqa: E402
+import alchemist.clip as clip
+from alchemist.testing.tiny_clip import build_tiny_clip
 
 
 def make_photos(folder: Path, n: int) -> list[str]:

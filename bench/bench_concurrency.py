@@ -23,10 +23,9 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import main  # noqa: E402
-from fake_llm import FakeLLM, smart_reply  # noqa: E402
+from alchemist.cli import main
+from alchemist.testing.fake_llm import FakeLLM, smart_reply
 
 
 def llm_run(tmp: Path, delay: float, *extra: str) -> tuple[float, dict, int]:

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from alchemist.dask_backend import DaskApplier  # noqa: E402
-from alchemist.programs import load_program_dir  # noqa: E402
-from alchemist.sandbox import SandboxApplier, SandboxLimits  # noqa: E402
-from bench_apply import PROGRAMS, sample_texts  # noqa: E402
+from alchemist.programs.apply.dask import DaskApplier
+from alchemist.programs.program_files import load_program_dir
+from alchemist.sandbox import SandboxApplier, SandboxLimits
+from bench_apply import PROGRAMS, sample_texts
 
 
 def main() -> None:

@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from alchemist.datasets import load_dataset  # noqa: E402
-from alchemist.embeddings import TextEncoder  # noqa: E402
+from alchemist.data.datasets import load_dataset
+from alchemist.distill.embeddings import TextEncoder
 
 
 def main() -> None:
@@ -33,7 +32,7 @@ def main() -> None:
     sample = texts[:1000]
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ALCHEMIST_CACHE_DIR"] = str(Path(tmp) / "llm")
-        from alchemist.rag import _local_model
+        from alchemist.generate.rag import _local_model
 
         reference = _local_model()
         start = time.monotonic()
@@ -52,8 +51,8 @@ def main() -> None:
         first = time.monotonic() - start
         print(f"all imdb splits, empty cache: {len(texts):,} reviews in {first:.0f}s "
               f"({len(texts) / first:.0f}/s; 27,500 would take {27_500 * first / len(texts):.0f}s; target 240s)")
-        from config import RunConfig
-        from executor import Executor
+        from alchemist.pipeline.run_config import RunConfig
+        from alchemist.pipeline.executor import Executor
 
         def apply() -> float:
             config = RunConfig(dataset="imdb", data_dir=data_dir, programs_dir=ROOT / "bench" / "programs_imdb",

@@ -10,7 +10,6 @@ does — printing wall time and peak memory (resident, sampled every 50 ms) per 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import threading
 import time
@@ -19,11 +18,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from alchemist.progress import NullProgress  # noqa: E402
-from config import RunConfig  # noqa: E402
-from executor import Executor  # noqa: E402
+from alchemist.core.progress import NullProgress
+from alchemist.pipeline.run_config import RunConfig
+from alchemist.pipeline.executor import Executor
 
 
 class StageClock(NullProgress):

@@ -10,15 +10,13 @@ k = 2/4, then ours alone at 1M x 100 (the memory claim). Run by hand:
 from __future__ import annotations
 
 import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alchemist.label_models import MajorityVote, SnorkelModel  # noqa: E402
+from alchemist.labeling.label_models import MajorityVote, SnorkelModel
 
 
 def matrix(n: int, m: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

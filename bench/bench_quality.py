@@ -23,10 +23,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from config import RunConfig  # noqa: E402
-from executor import Executor  # noqa: E402
+from alchemist.pipeline.run_config import RunConfig
+from alchemist.pipeline.executor import Executor
 
 CASES = [  # (dataset, programs folder or None for the dataset's human programs)
     ("youtube", ROOT / "bench" / "programs"),

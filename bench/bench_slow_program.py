@@ -11,17 +11,15 @@ Prints the time of the ten bench programs alone and with the slow one added, mea
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from alchemist.datasets import load_dataset  # noqa: E402
-from alchemist.programs import load_program_dir  # noqa: E402
-from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits  # noqa: E402
-from alchemist.sandbox.gate import check_source  # noqa: E402
+from alchemist.data.datasets import load_dataset
+from alchemist.programs.program_files import load_program_dir
+from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
+from alchemist.sandbox.gate import check_source
 
 
 def slow_program(seconds: float) -> str:

@@ -1,24 +1,20 @@
-"""Generation modes. Each builds prompts and calls the LLM; none executes generated code.
+"""Generation modes, as a reader of this clone looks for them.
 
-Alchemist with RAG is a subclass of AlchemistMode that overrides `knowledge_context`.
+A mode builds prompts and calls the LLM; it never executes generated code. The modes live in the
+package, `alchemist/generate/modes/`:
+
+    base.py                  BaseMode: knowledge call -> code call -> one repair call, programs side by side
+    scriptoriumws.py         ScriptoriumWS: the code LLM writes each program from the task
+    alchemist_mode.py        Alchemist without RAG: a knowledge LLM writes prior knowledge first
+    alchemist_rag_mode.py    Alchemist with RAG: the knowledge LLM reads the user's documents first
+    __init__.py              the registry: `register(cls)` adds a mode by its `name`; `mode_class(name)`
+
+The prompt templates the modes fill are in `prompts/templates/` (package data). This package only
+re-exports the modes.
 """
 
-from __future__ import annotations
-
-from alchemist.errors import AlchemistError
-from modes.alchemist_with_rag_mode import AlchemistRAGMode
-from modes.alchemist_without_rag_mode import AlchemistMode
-from modes.base_mode import BaseMode, GeneratedProgram, ModeSettings
-from modes.scriptoriumws_mode import ScriptoriumWSMode
-
-MODES: dict[str, type[BaseMode]] = {cls.name: cls for cls in (ScriptoriumWSMode, AlchemistMode, AlchemistRAGMode)}
-
-
-def mode_class(name: str) -> type[BaseMode]:
-    if name not in MODES:
-        raise AlchemistError(f"unknown mode '{name}' (choose from {', '.join(MODES)})")
-    return MODES[name]
-
+from alchemist.generate.modes import (MODES, AlchemistMode, AlchemistRAGMode, BaseMode, GeneratedProgram,
+                                      ModeSettings, ScriptoriumWSMode, mode_class, register)
 
 __all__ = ["MODES", "AlchemistMode", "AlchemistRAGMode", "BaseMode", "GeneratedProgram", "ModeSettings",
-           "mode_class"]
+           "ScriptoriumWSMode", "mode_class", "register"]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from alchemist.core.paths import DEMO as DEMO_DIR
 
-DEMO_DIR = ROOT / "datasets" / "demo"
+ROOT = Path(__file__).resolve().parent.parent  # the clone: its entry points, docs and examples
 DEMO_PROGRAMS = ROOT / "examples" / "demo_programs"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import main
+from alchemist.cli import main
 from conftest import DEMO_PROGRAMS
 
 REPORT_KEYS = {"dataset", "metric", "coverage", "programs", "label_model", "majority_vote", "distilled", "timings_s"}

@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 
-import executor
-import main
+from alchemist.pipeline import executor
+from alchemist.cli import main
 from conftest import DEMO_PROGRAMS
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-import main
-from alchemist.concurrency import AdaptiveLimit, run_all
-from alchemist.llm import BudgetExceeded, CallSettings, LLMSession
-from alchemist.models import ModelSpec
-from alchemist.prompts import angles
+from alchemist.cli import main
+from alchemist.core.concurrency import AdaptiveLimit, run_all
+from alchemist.llm.session import BudgetExceeded, CallSettings, LLMSession
+from alchemist.llm.catalogue import ModelSpec
+from alchemist.generate.prompts import angles
 from conftest import ROOT
-from fake_llm import FakeLLM, program_for, smart_reply
+from alchemist.testing.fake_llm import FakeLLM, program_for, smart_reply
 
 SPEC = ModelSpec(name="m", provider="openai", api_id="m", input_per_1m=1.0, output_per_1m=1.0)
 
@@ -110,7 +110,7 @@ def slow_for_early_programs(request: dict) -> str:
     """Replies arrive in reverse order: the earlier the program's angle, the longer its reply takes."""
     import time
 
-    from fake_llm import angle_index
+    from alchemist.testing.fake_llm import angle_index
 
     prompt = FakeLLM._prompt_text(request["body"])
     if "expert annotator" not in prompt:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import main
-from alchemist.dask_backend import DaskApplier
-from alchemist.datasets import load_dataset
+from alchemist.cli import main
+from alchemist.programs.apply.dask import DaskApplier
+from alchemist.data.datasets import load_dataset
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 from conftest import DEMO_PROGRAMS
 

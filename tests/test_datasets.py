@@ -9,13 +9,11 @@ import shutil
 import numpy as np
 import pytest
 
-from alchemist.datasets import UNKNOWN, Columns, load_dataset
-from alchemist.errors import AlchemistError, DatasetError
-from alchemist.tasks import builtin_card, builtin_names
+from alchemist.data.datasets import UNKNOWN, Columns, load_dataset
+from alchemist.core.errors import AlchemistError, DatasetError
+from alchemist.data.tasks import builtin_card, builtin_names
 from conftest import DEMO_DIR
-from config import Settings, resolve_data_dir
-
-
+from alchemist.pipeline.settings import Settings, resolve_data_dir
 def wrench_rows(rows: list[tuple[str, int | None]], weak: list[list[int]] | None = None) -> dict:
     out = {}
     for i, (text, label) in enumerate(rows):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
-import main
+from alchemist.cli import main
 
 
 def test_demo_runs_offline_without_keys(tmp_path, monkeypatch, capsys):

@@ -25,14 +25,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-import main
-from alchemist import download as dl
-from alchemist.datasets import load_dataset
-from alchemist.errors import DatasetError
-from alchemist.progress import NullProgress
-from alchemist.tasks import builtin_names
+from alchemist.cli import main
+from alchemist.data.download import fetch as dl
+from alchemist.data.datasets import load_dataset
+from alchemist.core.errors import DatasetError
+from alchemist.core.progress import NullProgress
+from alchemist.data.tasks import builtin_names
 from conftest import ROOT
-from local_server import LocalServer
+from alchemist.testing.local_server import LocalServer
 
 WRENCH = "jieyuz2/WRENCH"
 TOKEN = "hf_TestTokenThatMustNeverBePrinted123"
@@ -176,7 +176,7 @@ def test_sources_table_covers_every_builtin_task_with_documented_sizes():
         else:
             assert src.repo and src.download_mb and src.revision
         if src.labels is not None:  # every source label maps onto a class of the card
-            from alchemist.tasks import builtin_card
+            from alchemist.data.tasks import builtin_card
             assert sorted(set(src.labels.values())) == list(range(builtin_card(name).n_classes)), name
     assert all(re.fullmatch(r"[0-9a-f]{40}", table[n].revision) for n in ("youtube", "sms", "imdb", "yelp", "agnews"))
     assert table["youtube"].sizes == YOUTUBE and table["finance"].sizes == {"train": 3488, "valid": 388, "test": 970}
@@ -300,7 +300,7 @@ def test_download_all_fetches_every_hub_dataset_and_prints_the_manual_steps(hub,
     table = dl.load_sources()
     sizes = {"train": 60, "valid": 10, "test": 10}
     for name in ("youtube", "sms", "imdb", "yelp", "agnews"):
-        from alchemist.tasks import builtin_card
+        from alchemist.data.tasks import builtin_card
         put_wrench(hub, name, sizes, builtin_card(name).classes)
         table[name] = dataclasses.replace(table[name], sizes=sizes)
     put_finance(hub, [40, 40, 20])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alchemist.extract import extract_code, strategy_of
+from alchemist.generate.extract import extract_code, strategy_of
 
 PROGRAM = "def label_function(x):\n    return 1 if 'a' in x else -1\n"
 

@@ -10,10 +10,10 @@ import pickle
 import numpy as np
 import pytest
 
-from alchemist import embeddings
-from alchemist.distill import DistilledModel, distill, load_model, prepare, selection
-from alchemist.embeddings import TextEncoder
-from alchemist.features import TfidfFeatures
+from alchemist.distill import embeddings
+from alchemist.distill.fit import DistilledModel, distill, load_model, prepare, selection
+from alchemist.distill.embeddings import TextEncoder
+from alchemist.distill.features import TfidfFeatures
 from sklearn.linear_model import LogisticRegression
 
 NOUNS = ["movie", "meal", "service", "hotel", "trip", "book", "concert", "room", "staff", "show"]
@@ -31,7 +31,7 @@ def sentiment(words, n, seed):
 
 
 def test_encoder_matches_sentence_transformers_and_normalises():
-    from alchemist.rag import _local_model
+    from alchemist.generate.rag import _local_model
 
     texts = ["A short sentence.", "Another, rather different one about football scores."]
     ours = TextEncoder(precision="fp32").encode(texts)
@@ -157,7 +157,7 @@ def test_models_saved_before_features_were_chosen_still_load(tmp_path):
 
 def test_cli_features_flag_and_predict_with_embeddings(tmp_path, capsys):
     from conftest import DEMO_PROGRAMS
-    from main import main
+    from alchemist.cli.main import main
 
     out = tmp_path / "runs"
     assert main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "embeddings", "--seeds", "2",
@@ -189,7 +189,7 @@ def test_labels_of_several_label_models_compete_through_distillation():
 
 def test_a_rerun_reads_every_embedding_from_the_cache(tmp_path, capsys):
     from conftest import DEMO_PROGRAMS
-    from main import main
+    from alchemist.cli.main import main
 
     reports = []
     for k in range(2):
@@ -222,7 +222,7 @@ def test_combined_features_join_tfidf_and_embeddings_and_predict_as_trained(tmp_
 
 
 def test_every_mode_name_offered_on_the_command_line_is_implemented():
-    from alchemist.choices import MODE_NAMES
-    from modes import MODES
+    from alchemist.core.choices import MODE_NAMES
+    from alchemist.generate.modes import MODES
 
     assert set(MODE_NAMES) == set(MODES)

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import main
-from alchemist import concepts as concept_files
-from alchemist.clip import ClipEncoder, ClipError
-from alchemist.datasets import Columns, load_dataset
-from alchemist.errors import AlchemistError, DatasetError
+from alchemist.cli import main
+from alchemist.images import concepts as concept_files
+from alchemist.images.clip import ClipEncoder, ClipError
+from alchemist.data.datasets import Columns, load_dataset
+from alchemist.core.errors import AlchemistError, DatasetError
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 from alchemist.sandbox.rows import ScoreRows
-from fake_llm import FakeLLM
-from tiny_clip import build_tiny_clip, make_images
+from alchemist.testing.fake_llm import FakeLLM
+from alchemist.testing.tiny_clip import build_tiny_clip, make_images
 
 CONCEPTS = ["water background", "forest background", "webbed feet", "short pointed beak"]
 PROGRAMS = {
@@ -377,7 +377,7 @@ def test_image_runs_refuse_what_they_cannot_do_before_spending(env, clip_dir, im
         assert main.main(["zero-shot", "--dataset", str(images), "--base-url", server.openai_url, "--yes"]) == 2
         err = capsys.readouterr().err
         assert "zero-shot labels text" in err and "≈$" not in err  # refused before any estimate
-        import pricing
+        from alchemist.cli import pricing
 
         assert pricing.main(["--zero-shot", str(images), "--model", "gpt-4o-mini"]) == 2
         assert "a text LLM cannot see images" in capsys.readouterr().err
@@ -389,7 +389,7 @@ def test_image_runs_refuse_what_they_cannot_do_before_spending(env, clip_dir, im
 
 
 def test_example_image_programs_pass_the_gate_and_vote_on_their_concepts():
-    from alchemist.programs import load_program_dir
+    from alchemist.programs.program_files import load_program_dir
     from conftest import ROOT
 
     folder = ROOT / "examples" / "waterbirds_programs"
@@ -419,7 +419,7 @@ def test_apply_with_a_concepts_file_of_your_own(clip_dir, images, programs, tmp_
 def test_refinement_and_review_read_concept_scores(env, clip_dir, images, capsys):
     """Refinement runs the programs on valid's concept scores and shows mistakes as scores; the review
     screen's evidence reads an image run's labels."""
-    from alchemist.workbench import evidence, load_run
+    from alchemist.report.evidence import evidence, load_run
 
     with FakeLLM(concept_reply) as server:
         out = env / "report.json"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alchemist.analysis import matrix_stats
-from alchemist.errors import AlchemistError
-from alchemist.label_choice import choose
-from alchemist.label_models import MajorityVote, WeightedVote, make_label_model
-from alchemist.metrics import class_balance, distribution, per_class, score
-from alchemist.vetting import chance_accuracy, vet
+from alchemist.labeling.analysis import matrix_stats
+from alchemist.core.errors import AlchemistError
+from alchemist.labeling.choice import choose
+from alchemist.labeling.label_models import MajorityVote, WeightedVote, make_label_model
+from alchemist.labeling.metrics import class_balance, distribution, per_class, score
+from alchemist.labeling.vetting import chance_accuracy, vet
 
 L_KNOWN = np.array([
     [0, 0, -1],   # clear 0

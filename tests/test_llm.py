@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from alchemist.errors import AlchemistError
-from alchemist.llm import BudgetExceeded, CallSettings, LLMError, LLMSession
-from alchemist.llm_cache import ResponseCache
-from alchemist.models import ModelSpec, get_model, parse_catalogue
-from config import load_settings
-from fake_llm import FakeLLM, tokens
+from alchemist.core.errors import AlchemistError
+from alchemist.llm.session import BudgetExceeded, CallSettings, LLMError, LLMSession
+from alchemist.llm.cache import ResponseCache
+from alchemist.llm.catalogue import ModelSpec, get_model, parse_catalogue
+from alchemist.pipeline.settings import load_settings
+from alchemist.testing.fake_llm import FakeLLM, tokens
 
 OPENAI = ModelSpec("oa", "openai", "gpt-test", input_per_1m=1.0, output_per_1m=2.0)
 ANTHROPIC = ModelSpec("an", "anthropic", "claude-test", input_per_1m=3.0, output_per_1m=15.0)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import main
-from alchemist import programs as program_files
-from alchemist.report import render
-from alchemist.safe_text import clean, html_text, markup
+from alchemist.cli import main
+from alchemist.programs import program_files
+from alchemist.report.console import render
+from alchemist.core.safe_text import clean, html_text, markup
 
 NASTY = "[/] [red]x[/red] \x1b[2J\x1b[1A\x1b]52;c;ZXZpbA==\x07 \u202eevil\r\n tail"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import main
+from alchemist.cli import main
 from conftest import ROOT
-from fake_llm import FakeLLM, smart_reply
+from alchemist.testing.fake_llm import FakeLLM, smart_reply
 
 DEMO = ROOT / "datasets" / "demo"
 DEMO_PROGRAMS = ROOT / "examples" / "demo_programs"
@@ -182,8 +182,7 @@ def test_the_demo_leaves_a_clean_clone_clean(tmp_path):
 def test_the_cache_folder_holds_every_cache_and_the_wizards_answers(env, monkeypatch, capsys):
     cache = env / "my-cache"
     monkeypatch.setenv("ALCHEMIST_CACHE_DIR", str(cache))
-    from config import load_settings
-
+    from alchemist.pipeline.settings import load_settings
     settings = load_settings()
     assert settings.cache_root == cache and settings.cache_dir == cache / "llm"
     assert cli(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--seeds", "1", "--out", str(env / "o")],

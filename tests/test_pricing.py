@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-import main
-import pricing
-from alchemist.ledger import scan, totals, zero_shot_usage
-from alchemist.models import ModelSpec
-from alchemist.prompts import TaskPrompts
-from alchemist.runs import RunStore
-from alchemist.tasks import card_for_classes
-from alchemist.tokens import APPROXIMATION, TokenCounter
-from alchemist.zero_shot import DEFAULT_BATCH_SIZE, batch_prompt, estimate, parse_labels, typical_reply
-from config import RunConfig, load_settings
-from fake_llm import FakeLLM, smart_reply
+from alchemist.cli import main
+from alchemist.cli import pricing
+from alchemist.generate.ledger import scan, totals, zero_shot_usage
+from alchemist.llm.catalogue import ModelSpec
+from alchemist.generate.prompts import TaskPrompts
+from alchemist.generate.run_store import RunStore
+from alchemist.data.tasks import card_for_classes
+from alchemist.llm.tokens import APPROXIMATION, TokenCounter
+from alchemist.generate.zero_shot import DEFAULT_BATCH_SIZE, batch_prompt, estimate, parse_labels, typical_reply
+from alchemist.pipeline.run_config import RunConfig
+from alchemist.pipeline.settings import load_settings
+from alchemist.testing.fake_llm import FakeLLM, smart_reply
 
 
 def fake_run(root: Path, dataset: str, mode: str, calls: list[tuple[str, int, int, float, bool]],

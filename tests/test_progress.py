@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 
-from alchemist.progress import PlainProgress, RichProgress, plural
+from alchemist.core.progress import PlainProgress, RichProgress, plural
 
 
 def test_counts_are_in_words():
@@ -39,6 +39,6 @@ def test_rich_lines_keep_the_cost_and_never_show_a_count_of_unknown_size():
 
 
 def test_a_report_with_no_model_says_none_was_trained():
-    from alchemist.report import distilled_label
+    from alchemist.report.console import distilled_label
 
     assert distilled_label({"seeds": 5, "trained_on": 300, "test_mean": None}) == "distilled model (none trained)"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import main
-from alchemist import rag
-from alchemist.rag import KnowledgeStore, RagError, RagSettings, load_documents
-from fake_llm import FakeLLM, program_for
+from alchemist.cli import main
+from alchemist.generate import rag
+from alchemist.generate.rag import KnowledgeStore, RagError, RagSettings, load_documents
+from alchemist.testing.fake_llm import FakeLLM, program_for
 
 GUIDE = """# Annotation guidelines for video comments
 

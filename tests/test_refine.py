@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import main
-from config import load_settings
-from alchemist.estimate import estimate_run
-from alchemist.models import get_model
-from alchemist.prompts import TaskPrompts
-from alchemist.refine import mistakes, net_score, split_valid, weakness
-from alchemist.tasks import card_for_classes
+from alchemist.cli import main
+from alchemist.pipeline.settings import load_settings
+from alchemist.generate.estimate import estimate_run
+from alchemist.llm.catalogue import get_model
+from alchemist.generate.prompts import TaskPrompts
+from alchemist.generate.mistakes import mistakes, net_score, split_valid, weakness
+from alchemist.data.tasks import card_for_classes
 from conftest import DEMO_DIR
-from fake_llm import FakeLLM, angle_index, program_for
+from alchemist.testing.fake_llm import FakeLLM, angle_index, program_for
 
 WEAK = ("```python\n# Strategy: the letter e means spam.\ndef label_function(comment):\n"
         "    return 1 if 'e' in comment else -1\n```")

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import main
-from alchemist.progress import PlainProgress, make_progress
-from alchemist.report_data import agreement, generated_by, read_manifest
-from alchemist.report_html import render_html
+from alchemist.cli import main
+from alchemist.core.progress import PlainProgress, make_progress
+from alchemist.report.page_data import agreement, generated_by, read_manifest
+from alchemist.report.html import render_html
 from conftest import DEMO_DIR, DEMO_PROGRAMS
 
 EVIL = "<script>alert(1)</script>\"' onmouseover=\"alert(2)\" \x1b[31m<img src=x>"
@@ -377,7 +377,7 @@ def test_long_names_never_run_into_the_bars_in_a_browser(tmp_path):
 def test_invisible_characters_in_a_source_are_shown_not_dropped():
     """A zero-width space in a string, a form feed in an indent: dropped from the page, the code would read
     differently than it runs ("free" would look like the word it never matches)."""
-    from alchemist.report_data import source_text
+    from alchemist.report.page_data import source_text
 
     source = 'def label_function(x):\n    if "fr\u200bee" not in x:\n    \x0c    return 1\n    return -1\n'
     page = render_html(minimal_report(programs=[{"name": "lf_01", "status": "ok", "source": source_text(source)}]))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import main
-from alchemist.prompts import angles
-from config import load_settings
-from fake_llm import FakeLLM, program_for, smart_reply
+from alchemist.cli import main
+from alchemist.generate.prompts import angles
+from alchemist.pipeline.settings import load_settings
+from alchemist.testing.fake_llm import FakeLLM, program_for, smart_reply
 
 
 @pytest.fixture

@@ -461,10 +461,10 @@ def test_a_saved_program_runs_the_code_that_was_checked(tmp_path):
     """Text a program controls (its `# Strategy:` line, a gate reason quoting its strings) goes into the
     saved file's header: a CR in it must not start a line there and turn checked code into a string and a
     string into code."""
-    from alchemist.extract import strategy_of
-    from alchemist.runs import RunStore
+    from alchemist.generate.extract import strategy_of
+    from alchemist.generate.run_store import RunStore
     from alchemist.sandbox.gate import check_source
-    from modes import GeneratedProgram
+    from alchemist.generate.modes import GeneratedProgram
 
     code = ('# Strategy: keywords\rS = """\ndef label_function(x):\n    return 1\n"""\n'
             'def label_function(x):\n    return -1\n# """\n')
@@ -498,7 +498,7 @@ LONE_CR = 'def label_function(x):\n    if "check out" in x.lower():  # links\r  
 def test_control_characters_that_change_how_a_source_parses_are_refused(tmp_path):
     import json
 
-    import main
+    from alchemist.cli import main
     from alchemist.sandbox.gate import check_source
 
     for source in (FORM_FEED, LONE_CR):

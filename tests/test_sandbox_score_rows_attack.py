@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from alchemist.errors import AlchemistError
+from alchemist.core.errors import AlchemistError
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 from alchemist.sandbox.gate import check_source
 from alchemist.sandbox.rows import MAX_KEY_CHARS, MAX_KEYS, ScoreRows
@@ -172,7 +172,7 @@ def test_the_column_cache_fingerprint_tells_name_lists_apart(sep):
     """fingerprint_lines() joined the names with NUL, which a name may contain: ['a<sep>b', 'c'] and
     ['a', 'b<sep>c'] with the same scores gave one fingerprint, so a cached column computed with other
     names would be reused."""
-    from alchemist.column_cache import data_fingerprint
+    from alchemist.programs.column_cache import data_fingerprint
 
     scores = [[0.1, 0.2], [0.3, 0.4]]
     one, other = accepted(scores, [f"a{sep}b", "c"]), accepted(scores, ["a", f"b{sep}c"])

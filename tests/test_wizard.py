@@ -12,9 +12,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-import main
+from alchemist.cli import main
 from conftest import ROOT
-from fake_llm import FakeLLM, angle_index, smart_reply
+from alchemist.testing.fake_llm import FakeLLM, angle_index, smart_reply
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system")
 
@@ -213,9 +213,8 @@ def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):
 
 
 def test_wizard_and_flags_make_the_same_run(tmp_path):
-    import wizard
-    from config import load_settings
-
+    from alchemist.cli import wizard
+    from alchemist.pipeline.settings import load_settings
     settings = load_settings()
     answers = wizard.Answers(dataset="demo", descriptions={"demo": "Spam or not."}, mode="alchemist",
                              code_model="gpt-4o-mini", knowledge_model="gpt-4o", knowledge_type="keywords",
@@ -372,7 +371,7 @@ def test_workbench_run_review_edit_reapply_and_exit(tmp_path, server):
 
 def test_image_run_lists_image_data_asks_for_clip_and_shows_concepts_to_edit(tmp_path):
     from test_images import concept_reply
-    from tiny_clip import build_tiny_clip, make_images
+    from alchemist.testing.tiny_clip import build_tiny_clip, make_images
 
     make_images(tmp_path / "nodata" / "birds")
     clip = build_tiny_clip(tmp_path / "tiny-clip")

@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import main
-import review
-from alchemist.programs import load_program_dir
-from alchemist.workbench import evidence, load_run, score_rows, set_enabled, weakest_classes
-from config import load_settings, reapply_config
-from fake_llm import FakeLLM, smart_reply
+from alchemist.cli import main
+from alchemist.cli import review
+from alchemist.programs.program_files import load_program_dir
+from alchemist.report.evidence import evidence, load_run, score_rows, set_enabled, weakest_classes
+from alchemist.pipeline.run_config import reapply_config
+from alchemist.pipeline.settings import load_settings
+from alchemist.testing.fake_llm import FakeLLM, smart_reply
+from conftest import DEMO_DIR
 
 FIXED = ("```python\n# Strategy: links and channel plugs are spam.\ndef label_function(comment):\n"
          "    text = comment.lower()\n    return 1 if 'http' in text or 'channel' in text else -1\n```")
@@ -70,7 +72,7 @@ def test_turning_a_program_off_leaves_it_out_of_the_next_apply(made_run):
 
 def test_a_fixed_version_is_priced_recorded_and_the_old_one_kept(made_run):
     run_dir, server = made_run
-    from workbench_llm import RunLLM
+    from alchemist.generate.review_requests import RunLLM
 
     settings = load_settings()
     config = reapply_config(settings, run_dir)
@@ -90,16 +92,16 @@ def test_a_fixed_version_is_priced_recorded_and_the_old_one_kept(made_run):
     assert len(manifest["calls"]) == calls + 1 and manifest["calls"][-1]["stage"] == "refine"
     assert manifest["totals"]["llm_calls"] == calls + 1
     request = json.dumps(server.requests[-1]["body"])
-    test_texts = [r["data"]["text"] for r in json.loads((Path(main.__file__).parent / "datasets" / "demo" /
+    test_texts = [r["data"]["text"] for r in json.loads((DEMO_DIR /
                                                           "test.json").read_text()).values()]
     valid_texts = {r["data"]["text"] for s in ("train", "valid") for r in
-                   json.loads((Path(main.__file__).parent / "datasets" / "demo" / f"{s}.json").read_text()).values()}
+                   json.loads((DEMO_DIR / f"{s}.json").read_text()).values()}
     assert not any(json.dumps(t)[1:-1] in request for t in test_texts if t not in valid_texts)  # never test rows
 
 
 def test_more_programs_aimed_at_a_class_are_numbered_after_the_last(made_run):
     run_dir, server = made_run
-    from workbench_llm import RunLLM
+    from alchemist.generate.review_requests import RunLLM
 
     settings = load_settings()
     config = reapply_config(settings, run_dir)
@@ -151,7 +153,7 @@ def test_a_program_is_shown_line_by_line_with_nothing_hidden(tmp_path, screen):
 
 def test_a_run_folders_report_reaches_the_terminal_clean(tmp_path, screen):
     """report.json is read from the run folder: every value of it printed is cleaned."""
-    from alchemist.workbench import ProgramRow, RunView
+    from alchemist.report.evidence import ProgramRow, RunView
 
     (tmp_path / "lf_01.py").write_text("def label_function(x):\n    return 1\n")
     row = ProgramRow(f"lf_01{ESC}", tmp_path / "lf_01.py", True,
@@ -180,7 +182,7 @@ def test_the_editor_gets_a_path_it_cannot_take_for_an_option(tmp_path, monkeypat
 
 def test_program_names_in_menus_are_clean(tmp_path, monkeypatch, screen):
     """prompt_toolkit shows control characters as ^[, but not bidi overrides or zero-width characters."""
-    from alchemist.safe_text import clean
+    from alchemist.core.safe_text import clean
 
     name = "lf_01\u202ekcehc\u200b"
     (tmp_path / f"{name}.py").write_text("def label_function(x):\n    return 1\n")

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from alchemist.errors import AlchemistError
+from alchemist.core.errors import AlchemistError
 from alchemist.sandbox import policy
 from alchemist.sandbox.channel import Worker, WorkerGone
 from alchemist.sandbox.forkserver import ForkServer, ForkServerGone

@@ -16,7 +16,7 @@ import struct
 import time
 from typing import Callable
 
-from alchemist.safe_text import clean
+from alchemist.core.safe_text import clean
 from alchemist.sandbox.forkserver import ForkServer
 from alchemist.sandbox.worker import protocol as P
 

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from alchemist.errors import AlchemistError
+from alchemist.core.errors import AlchemistError
 
 MAX_KEYS = 1000
 _BAD = re.compile('[\x00-\x1f\x7f-\x9f\ud800-\udfff]')  # controls; surrogates change in JSON

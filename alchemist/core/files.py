@@ -1,0 +1,77 @@
+"""Atomic writes, run folders that never overwrite earlier runs, and JSON files read with one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+
+@cache
+def _file_mode() -> int:
+    """What open() would give a new file under the user's umask (mkstemp's files are always 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over the target. The file gets the
+    permissions the umask gives, so teammates can read reports as they read any other file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _file_mode())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: object) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def new_run_dir(parent: Path, prefix: str = "") -> Path:
+    """Create a fresh folder named by the time; add -2, -3... rather than reuse an existing one."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = prefix + datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 10_000):
+        path = parent / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(f"cannot create a new run folder under {parent}")
+
+
+def read_json(path: Path, missing: str, hint: str = "") -> object:
+    """A JSON file's value; a missing, unreadable or invalid file is one AlchemistError line: `missing` (the
+    whole message) when it is not there, else the file and what is wrong, then `hint`."""
+    from alchemist.core.errors import AlchemistError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AlchemistError(missing) from None
+    except json.JSONDecodeError as e:
+        raise AlchemistError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}){hint}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise AlchemistError(f"{path}: cannot read it ({e}){hint}") from None

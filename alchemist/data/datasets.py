@@ -1,0 +1,487 @@
+"""Datasets: the WRENCH layout (plain or gzipped JSON splits), and a user's CSV or JSONL files.
+
+A dataset is found by built-in name in the data folder (`--data-dir`, `ALCHEMIST_DATA_DIR`,
+`config.json`), or by path. Every problem is a one-line `DatasetError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from alchemist.core.errors import DatasetError
+from alchemist.data.images import (check_groups_wanted, csv_image_column, csv_in_folder, is_image_folder, read_csv,
+                              read_folder)
+from alchemist.core.paths import DEMO
+from alchemist.data.tasks import TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
+
+SPLITS = ("train", "valid", "test")
+SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".csv", ".csv.gz")
+BUNDLED = {"demo": DEMO}  # datasets shipped inside the package, by name
+UNKNOWN = -1  # label of a row without a gold label
+
+
+@dataclass
+class Split:
+    name: str
+    path: Path
+    ids: list[str]
+    texts: list[str]
+    labels: np.ndarray  # int64 class ids, UNKNOWN where the row has no gold label
+    weak_labels: np.ndarray | None = None  # (n, m) int8 votes of the dataset's own programs
+    groups: list[str] | None = None  # a group per row (e.g. Waterbirds' label x background): worst-group accuracy
+    program_rows: object = None  # what programs are called with when it is not the text (image runs: ScoreRows)
+
+    @property
+    def rows(self):
+        """What a labeling program gets, row by row: the texts, or (image runs) dicts of concept scores."""
+        return self.texts if self.program_rows is None else self.program_rows
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def labeled(self) -> np.ndarray:
+        return self.labels != UNKNOWN
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.labeled.any())
+
+
+@dataclass
+class Dataset:
+    name: str
+    card: TaskCard
+    root: Path
+    splits: dict[str, Split] = field(default_factory=dict)
+    modality: str = "text"  # or "image": a row's text is its image's path
+    concepts: list[str] | None = None  # image runs: the concepts programs' inputs are scored against
+
+    def get(self, split: str) -> Split | None:
+        return self.splits.get(split)
+
+    @property
+    def train(self) -> Split:
+        return self.splits["train"]
+
+
+@dataclass
+class Columns:
+    """How to read a user's CSV / JSONL files."""
+
+    text: str = "text"
+    label: str | None = "label"
+    group: str | None = None  # image CSVs: the group column(s), comma-separated (None: `group` if present)
+
+
+@dataclass
+class _Raw:
+    path: Path
+    ids: list[str]
+    texts: list[str]
+    labels: list[object]  # raw label values (int, str or None) before mapping to class ids
+    weak: list[list[int]] | None = None
+
+
+# --- reading files --------------------------------------------------------------------------------
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")  # -sig: a spreadsheet's byte-order mark is not text
+
+
+def _read_all(path: Path) -> str:
+    try:
+        with _open_text(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise DatasetError(f"{path}: corrupt gzip file ({e or 'truncated'})") from None
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _read_wrench(path: Path) -> _Raw:
+    try:
+        data = json.loads(_read_all(path))
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected a JSON object of rows keyed by id (WRENCH layout)")
+    raw = _Raw(path, [], [], [], [])
+    for key, row in data.items():
+        if not isinstance(row, dict) or not isinstance(row.get("data"), dict):
+            raise DatasetError(f"{path}: row '{key}' has no 'data' object")
+        text = row["data"].get("text")
+        if not isinstance(text, str):
+            raise DatasetError(f"{path}: row '{key}' has no 'data.text' string")
+        weak = row.get("weak_labels", [])
+        if not isinstance(weak, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in weak):
+            raise DatasetError(f"{path}: row '{key}' has 'weak_labels' that are not a list of integers")
+        raw.ids.append(str(key))
+        raw.texts.append(text)
+        raw.labels.append(row.get("label"))
+        raw.weak.append(weak)
+    return raw
+
+
+def _read_jsonl(path: Path, cols: Columns) -> _Raw:
+    raw = _Raw(path, [], [], [])
+    for lineno, line in enumerate(_read_all(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{path}: line {lineno} is not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}: line {lineno} is not a JSON object")
+        _add_row(raw, row, cols, f"line {lineno}", str(row.get("id", len(raw.ids))))
+    return raw
+
+
+def _read_csv(path: Path, cols: Columns) -> _Raw:
+    raw = _Raw(path, [], [], [])
+    reader = csv.DictReader(io.StringIO(_read_all(path)))
+    try:
+        for row in reader:
+            _add_row(raw, row, cols, f"line {reader.line_num}", str(row.get("id") or len(raw.ids)))
+    except csv.Error as e:
+        raise DatasetError(f"{path}: malformed CSV at line {reader.line_num} ({e})") from None
+    if reader.fieldnames is None:
+        raise DatasetError(f"{path}: empty CSV file (no header row)")
+    return raw
+
+
+def _add_row(raw: _Raw, row: dict, cols: Columns, where: str, row_id: str) -> None:
+    if cols.text not in row:
+        raise DatasetError(f"{raw.path}: {where} has no column '{cols.text}' "
+                           f"(columns: {', '.join(map(str, row))}); choose one with --text-column")
+    text = row[cols.text]
+    raw.ids.append(row_id)
+    raw.texts.append("" if text is None else str(text))
+    raw.labels.append(row.get(cols.label) if cols.label else None)
+
+
+def read_texts(path: Path, text_column: str = "text") -> tuple[list[str], list[str]]:
+    """(ids, texts) of a CSV / JSONL / WRENCH file, labels ignored (for labeling new text)."""
+    raw = _read_split(Path(path), Columns(text=text_column, label=None))
+    return raw.ids, raw.texts
+
+
+def _read_split(path: Path, cols: Columns) -> _Raw:
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".jsonl"):
+        return _read_jsonl(path, cols)
+    if name.endswith(".csv"):
+        return _read_csv(path, cols)
+    return _read_wrench(path)
+
+
+# --- labels and cards -----------------------------------------------------------------------------
+def _read_label_json(path: Path) -> list[str]:
+    try:
+        data = json.loads(_read_all(path))
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if (not isinstance(data, dict) or not data
+            or sorted(data) != sorted(str(i) for i in range(len(data)))
+            or not all(isinstance(v, str) for v in data.values())):
+        raise DatasetError(f"{path}: expected {{\"0\": \"class name\", \"1\": ...}} with ids 0..k-1")
+    return [data[str(i)] for i in range(len(data))]
+
+
+def _map_label(value: object, card: TaskCard, path: Path, row_id: str) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return UNKNOWN
+    if isinstance(value, bool):
+        raise DatasetError(f"{path}: row '{row_id}' has label {value!r}, not a class id or name")
+    if isinstance(value, str):
+        text = value.strip()
+        names = {c.lower(): i for i, c in enumerate(card.classes)}
+        if text.lower() in names:
+            return names[text.lower()]
+        try:
+            value = int(text)
+        except ValueError:
+            raise DatasetError(f"{path}: row '{row_id}' has label {text!r}, which is not a class "
+                               f"({', '.join(card.classes)})") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value < card.n_classes:
+        raise DatasetError(f"{path}: row '{row_id}' has label {value!r}, outside the classes "
+                           f"0..{card.n_classes - 1} ({', '.join(card.classes)})")
+    return value
+
+
+def _infer_classes(raws: list[_Raw]) -> list[str] | None:
+    values = {str(v).strip() for r in raws for v in r.labels
+              if v is not None and str(v).strip() and not isinstance(v, bool)}
+    if not values:
+        return None
+    if all(v.lstrip("-").isdigit() for v in values):
+        top = max(int(v) for v in values)
+        if min(int(v) for v in values) < 0:
+            raise DatasetError(f"{raws[0].path}: negative label ids; give class names with --classes")
+        return [str(i) for i in range(max(top + 1, 2))]
+    return sorted(values)
+
+
+def _check_card_vs_label_json(card: TaskCard, names: list[str], path: Path) -> None:
+    if [n.lower() for n in names] != [c.lower() for c in card.classes]:
+        raise DatasetError(f"{path}: classes {names} do not match the task card's {card.classes}")
+
+
+# --- finding datasets -----------------------------------------------------------------------------
+def find_split_file(folder: Path, split: str) -> Path | None:
+    for suffix in SUFFIXES:
+        path = folder / f"{split}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def builtin_location(name: str, data_dir: Path | None) -> Path | None:
+    """Where a built-in dataset's folder is, if it has a train split on disk."""
+    for folder in ([data_dir / name] if data_dir else []) + ([BUNDLED[name]] if name in BUNDLED else []):
+        if find_split_file(folder, "train") is not None:
+            return folder
+    return None
+
+
+def presence(name: str, data_dir: Path) -> tuple[Path | None, str]:
+    """(folder, status) of a built-in task: said the same way by `main.py datasets` and the wizard."""
+    root = builtin_location(name, data_dir)
+    if root is not None:
+        present = [s for s in SPLITS if find_split_file(root, s)]
+        return root, f"yes: {', '.join(present)} ({root})"
+    present = [s for s in SPLITS if find_split_file(data_dir / name, s)]
+    if present:
+        return None, f"partial: {', '.join(present)} in {data_dir / name} — no train split"
+    return None, f"missing from {data_dir}"
+
+
+def _resolve_root(name: str, data_dir: Path | None) -> tuple[Path, TaskCard | None]:
+    if is_builtin(name):
+        card = builtin_card(name)
+        root = builtin_location(name, data_dir)
+        if root is None:
+            where = data_dir / name if data_dir else Path(name)
+            hint = next((p.name for p in (where / "PARTIAL.md", where / "NOT_AVAILABLE.md") if p.is_file()), None)
+            raise DatasetError(f"{where}: no train split (train.json or train.json.gz) for '{name}'"
+                               + (f"; see {where / hint}" if hint else "")
+                               + "; `python main.py datasets` says where to get it")
+        return root, card
+    path = Path(name).expanduser()
+    if path.exists():
+        return path, None
+    if name in BUNDLED:
+        return BUNDLED[name], None
+    if data_dir and (data_dir / name).exists():  # a folder, or a file in it (e.g. waterbirds/metadata.csv)
+        return data_dir / name, None
+    raise DatasetError(f"unknown dataset '{name}': not a built-in task and no such file or folder "
+                       "(`python main.py datasets` lists the built-in tasks)")
+
+
+def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | None = None,
+                 classes: list[str] | None = None, card_path: Path | None = None) -> Dataset:
+    """Load a built-in task by name, or a user's file / folder by path."""
+    cols = columns or Columns()
+    root, card = _resolve_root(name, data_dir)
+    if card is None and (is_image_folder(root) or csv_image_column(root, cols.text)):
+        return load_images(root, cols, classes, card_path)
+    if card is None and root.is_dir() and find_split_file(root, "train") is None and (found := csv_in_folder(root)):
+        return load_images(found, cols, classes, card_path)  # e.g. Waterbirds: metadata.csv beside the images
+    if root.is_file():
+        files = {"train": root}
+        folder = root.parent
+    else:
+        files = {s: p for s in SPLITS if (p := find_split_file(root, s)) is not None}
+        folder = root
+        if "train" not in files:
+            raise DatasetError(f"{root}: no train split (expected train.json, train.json.gz, "
+                               "train.jsonl or train.csv)")
+    raws = {s: _read_split(p, cols) for s, p in files.items()}
+    for raw in raws.values():
+        if not raw.texts:  # caught here, before anything is spent on an empty file
+            raise DatasetError(f"{raw.path}: no rows (only a header?)")
+    card = _pick_card(card, card_path, classes, folder, root, raws)
+    splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
+    _check_weak_widths(splits)
+    return Dataset(name=card.name, card=card, root=root, splits=splits)
+
+
+def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str] | None,
+               folder: Path, root: Path, raws: dict[str, _Raw]) -> TaskCard:
+    label_json = folder / "label.json"
+    names = _read_label_json(label_json) if label_json.is_file() else None
+    if card_path is not None:
+        card = load_card_file(card_path)
+    elif card is None and (folder / "task.json").is_file():
+        card = load_card_file(folder / "task.json")
+    if card is None:
+        chosen = classes or names or _infer_classes(list(raws.values()))
+        if not chosen:
+            raise DatasetError(f"{root}: no labels (is the label column right? --label-column), label.json or task "
+                               "card to learn the classes from; give them with --classes (e.g. --classes ham,spam)")
+        card = card_for_classes(root.name.split(".")[0], chosen)
+    elif classes and [c.lower() for c in classes] != [c.lower() for c in card.classes]:
+        raise DatasetError(f"--classes {classes} do not match the task card's {card.classes}")
+    if names is not None:
+        _check_card_vs_label_json(card, names, label_json)
+    return card
+
+
+def _to_split(name: str, raw: _Raw, card: TaskCard) -> Split:
+    labels = np.array([_map_label(v, card, raw.path, i) for v, i in zip(raw.labels, raw.ids, strict=True)], dtype=np.int64)
+    weak = None
+    if raw.weak and any(raw.weak):
+        widths = {len(w) for w in raw.weak}
+        if len(widths) != 1:
+            raise DatasetError(f"{raw.path}: rows have different numbers of weak_labels ({sorted(widths)})")
+        weak = np.array(raw.weak, dtype=np.int64)
+        bad = (weak < -1) | (weak >= card.n_classes)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise DatasetError(f"{raw.path}: row '{raw.ids[row]}' has a weak label outside -1..{card.n_classes - 1}")
+        weak = weak.astype(np.int8)
+    return Split(name=name, path=raw.path, ids=raw.ids, texts=raw.texts, labels=labels, weak_labels=weak)
+
+
+def _check_weak_widths(splits: dict[str, Split]) -> None:
+    widths = {s.name: s.weak_labels.shape[1] for s in splits.values() if s.weak_labels is not None}
+    if len(set(widths.values())) > 1:
+        raise DatasetError(f"splits disagree on the number of weak_labels: {widths}")
+
+
+def require_text(dataset: Dataset, what: str) -> Dataset:
+    """Text-only work (zero-shot labeling and its estimate) refuses images with one line, before any cost."""
+    if dataset.modality == "image":
+        raise DatasetError(f"{dataset.root}: {what} labels text; a text LLM cannot see images — for images use "
+                           "`main.py run` (programs over CLIP concept scores, docs/images.md)")
+    return dataset
+
+
+def load_images(root: Path, cols: Columns, classes: list[str] | None = None,
+                card_path: Path | None = None) -> Dataset:
+    """An image dataset (see images.py): class folders, or a CSV of image paths."""
+    from dataclasses import replace
+
+    if root.is_dir():
+        check_groups_wanted(root, cols.group)
+        found, folder_classes = read_folder(root)
+        classes = classes or folder_classes
+        folder, name = root, root.name
+    else:
+        column = csv_image_column(root, cols.text)
+        found = read_csv(root, column, cols.label, cols.group)
+        folder, name = root.parent, root.parent.name or root.stem
+    raws = {s: _Raw(r.path, r.ids, r.paths, r.labels) for s, r in found.items()}
+    card = _pick_card(None, card_path, classes, folder, Path(name), raws)
+    if card.item == "text":
+        card = replace(card, item="image", arg_name="x")
+    splits = {}
+    for s, raw in raws.items():
+        split = _to_split(s, raw, card)
+        split.groups = found[s].groups if any(found[s].groups) else None
+        splits[s] = split
+    return Dataset(name=card.name, card=card, root=root, splits=splits, modality="image")
+
+
+def _subset(split: Split, rows, name: str | None = None) -> Split:
+    rows = np.asarray(rows, dtype=int)
+    return Split(name=name or split.name, path=split.path, ids=[split.ids[r] for r in rows],
+                 texts=[split.texts[r] for r in rows], labels=split.labels[rows],
+                 weak_labels=None if split.weak_labels is None else split.weak_labels[rows],
+                 groups=None if split.groups is None else [split.groups[r] for r in rows],
+                 program_rows=None if split.program_rows is None else split.program_rows.take(rows))
+
+
+def sample_splits(dataset: Dataset, limit: int | None, seed: int = 0) -> Dataset:
+    """The same dataset with at most `limit` rows per split (a fixed random sample, order kept)."""
+    if limit is None:
+        return dataset
+    rng = np.random.default_rng(seed)
+    splits = {name: split if len(split) <= limit else
+              _subset(split, np.sort(rng.choice(len(split), size=limit, replace=False)))
+              for name, split in dataset.splits.items()}
+    return Dataset(name=dataset.name, card=dataset.card, root=dataset.root, splits=splits, modality=dataset.modality,
+                   concepts=dataset.concepts)
+
+
+@dataclass
+class EvalSplit:
+    """How much of a labeled file without valid/test splits is held out to score the run (config.json)."""
+
+    valid: float = 0.15
+    test: float = 0.15
+    seed: int = 0
+
+
+MIN_ROWS_TO_SPLIT = 20  # fewer labeled rows than this: holding some out would leave too little for anything
+
+
+def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, str]:
+    """Labeled train rows but no valid and/or test split: hold the missing ones out of train, stratified
+    by class with a fixed seed, so the run is scored. Returns the dataset and a sentence saying what was
+    done ("" when nothing was)."""
+    missing = [s for s in ("valid", "test") if s not in dataset.splits]
+    train = dataset.train
+    labeled = int(train.labeled.sum())
+    if not missing or labeled == 0:
+        return dataset, ""
+    if labeled < MIN_ROWS_TO_SPLIT:
+        return dataset, (f"only {labeled} labeled rows: too few to hold out a {' or '.join(missing)} split, "
+                         "so the run has no " + " and no ".join(f"{s} scores" for s in missing))
+    fraction = {"valid": plan.valid, "test": plan.test}
+    rng = np.random.default_rng(plan.seed)
+    taken: dict[str, list[int]] = {s: [] for s in missing}
+    for c in np.unique(train.labels[train.labeled]):
+        rows = rng.permutation(np.flatnonzero(train.labels == c))
+        start = 0
+        for s in missing:
+            n = int(round(len(rows) * fraction[s]))
+            taken[s] += rows[start:start + n].tolist()
+            start += n
+    held = {r for rows in taken.values() for r in rows}
+    splits = {"train": _subset(train, [r for r in range(len(train)) if r not in held]),
+              **{s: v for s, v in dataset.splits.items() if s != "train"},
+              **{s: _subset(train, sorted(rows), s) for s, rows in taken.items()}}
+    sizes = ", ".join(f"{len(taken[s])} {s}" for s in missing)
+    note = (f"{train.path.name} has no {' or '.join(missing)} split: {sizes} labeled rows are held out of train "
+            f"to score the run (stratified by class, seed {plan.seed}; the sizes are config.json's "
+            f"own_split_valid / own_split_test)")
+    return Dataset(name=dataset.name, card=dataset.card, root=dataset.root,
+                   splits={s: splits[s] for s in SPLITS if s in splits}, modality=dataset.modality,
+                   concepts=dataset.concepts), note
+
+
+def columns_of(path: Path) -> list[str]:
+    """The column names of a CSV file's header, or the keys of a JSONL file's first row ([] for WRENCH
+    JSON or an unreadable file): what the wizard offers as the text and label columns."""
+    name = path.name.removesuffix(".gz")
+    try:
+        with _open_text(path) as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error):
+        return []
+    if name.endswith(".csv"):
+        return next(csv.reader([first]), [])
+    if name.endswith(".jsonl"):
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            return []
+        return [str(k) for k in row] if isinstance(row, dict) else []
+    return []

@@ -1,0 +1,58 @@
+"""Labeling-program files: load a folder of `*.py` programs and pass each through the static gate."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from alchemist.core.errors import ProgramError
+from alchemist.sandbox.gate import check_source
+from alchemist.sandbox import ProgramSource
+
+
+@dataclass
+class Program:
+    name: str
+    path: Path | None
+    source: str
+    status: str = "ok"  # ok | rejected (by the gate or unreadable)
+    reason: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8", "replace")).hexdigest()
+
+    def as_source(self) -> ProgramSource:
+        return ProgramSource(name=self.name, source=self.source)
+
+
+def _natural_key(path: Path) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem)]
+
+
+def gate_program(name: str, source: str, path: Path | None = None) -> Program:
+    result = check_source(source)
+    return Program(name, path, source, "ok" if result.ok else "rejected", result.reason)
+
+
+def load_program_dir(folder: Path) -> list[Program]:
+    """Every `*.py` file in `folder` (not recursive), in natural order, each gated."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise ProgramError(f"{folder}: no such folder of labeling programs")
+    if not folder.is_dir():
+        raise ProgramError(f"{folder}: not a folder (give the folder that holds the lf_*.py files)")
+    files = sorted((p for p in folder.glob("*.py") if p.name != "__init__.py"), key=_natural_key)
+    if not files:
+        raise ProgramError(f"{folder}: no labeling programs (*.py files) found")
+    programs = []
+    for path in files:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            programs.append(Program(path.stem, path, "", "rejected", f"cannot read file ({e})"))
+            continue
+        programs.append(gate_program(path.stem, source, path))
+    return programs

@@ -1,8 +1,0 @@
-"""ScriptoriumWS: one stage — the code LLM writes each program from the task alone."""
-
-from modes.base_mode import BaseMode
-
-
-class ScriptoriumWSMode(BaseMode):
-    name = "scriptoriumws"
-    two_stage = False
