@@ -9,7 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from alchemist.data.datasets import UNKNOWN, Columns, load_dataset
+from alchemist.data.datasets import UNKNOWN, load_dataset
+
+from alchemist.data.readers import Columns
 from alchemist.core.errors import AlchemistError, DatasetError
 from alchemist.data.tasks import builtin_card, builtin_names
 from conftest import DEMO_DIR

@@ -16,7 +16,8 @@ import pytest
 from alchemist.cli import main
 from alchemist.images import concepts as concept_files
 from alchemist.images.clip import ClipEncoder, ClipError
-from alchemist.data.datasets import Columns, load_dataset
+from alchemist.data.datasets import load_dataset
+from alchemist.data.readers import Columns
 from alchemist.core.errors import AlchemistError, DatasetError
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 from alchemist.sandbox.rows import ScoreRows

@@ -29,7 +29,7 @@ def workers_under(marker: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(a.endswith(b"sandbox/worker/main.py") for a in args) and any(
+        if any(a.endswith(b"sandbox/worker") for a in args) and any(
                 a.startswith(marker.encode()) for a in args):
             pids.append(int(entry.name))
     return pids

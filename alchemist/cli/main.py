@@ -276,7 +276,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from alchemist.data.datasets import presence
     from alchemist.data.images import find_image_datasets
     from alchemist.core.safe_text import clean
-    from alchemist.data.download.fetch import download_command, how_to_get, load_sources, run_downloads
+    from alchemist.data.download.fetch import run_downloads
+    from alchemist.data.download.sources import download_command, how_to_get, load_sources
     from alchemist.data.tasks import builtin_card, builtin_names
     from alchemist.pipeline.settings import load_settings, resolve_data_dir
     data_dir = resolve_data_dir(args.data_dir, load_settings())
@@ -372,7 +373,8 @@ def _recorded_data(args: argparse.Namespace, settings) -> dict:
 
 def confirm_zero_shot(config, settings, yes: bool) -> None:
     """Show what the zero-shot labeling will cost and ask before spending (unless --yes)."""
-    from alchemist.data.datasets import Columns, load_dataset, require_text, sample_splits
+    from alchemist.data.datasets import load_dataset, require_text, sample_splits
+    from alchemist.data.readers import Columns
     from alchemist.llm.catalogue import get_model
     from alchemist.generate.prompts import TaskPrompts
     from alchemist.llm.tokens import TokenCounter
@@ -503,7 +505,7 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
 
 
 def _read_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
-    from alchemist.data.datasets import read_texts
+    from alchemist.data.readers import read_texts
 
     return read_texts(path, column)
 

@@ -109,7 +109,8 @@ def ledger(args, settings) -> int:
 
 
 def zero_shot(args, settings) -> int:
-    from alchemist.data.datasets import Columns, load_dataset, require_text
+    from alchemist.data.datasets import load_dataset, require_text
+    from alchemist.data.readers import Columns
     from alchemist.generate.ledger import zero_shot_usage
     from alchemist.llm.catalogue import get_model
     from alchemist.generate.prompts import TaskPrompts

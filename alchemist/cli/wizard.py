@@ -18,8 +18,8 @@ from typing import Callable
 from questionary import Choice
 
 from alchemist.cli import questions as ask
-from alchemist.data.datasets import (Columns, EvalSplit, columns_of, find_split_file, load_dataset, presence,
-                                split_for_evaluation)
+from alchemist.data.datasets import EvalSplit, load_dataset, presence, split_for_evaluation
+from alchemist.data.readers import Columns, columns_of, find_split_file
 from alchemist.core.errors import AlchemistError
 from alchemist.generate.estimate import estimate_run
 from alchemist.core.files import atomic_write_json
@@ -96,7 +96,8 @@ def save_answers(settings: Settings, answers: Answers) -> None:
 
 # --- questions -------------------------------------------------------------------------------------
 def ask_dataset(answers: Answers, data_dir: Path) -> tuple[Answers, object]:
-    from alchemist.data.download.fetch import download, download_command, load_sources  # the Hub client only once used
+    from alchemist.data.download.fetch import download  # the Hub client only once used
+    from alchemist.data.download.sources import download_command, load_sources
     from alchemist.core.progress import make_progress
 
     sources, fetch = load_sources(), "__download__"

@@ -1,4 +1,5 @@
-"""Datasets: the WRENCH layout (plain or gzipped JSON splits), and a user's CSV or JSONL files.
+"""Datasets: the WRENCH layout (plain or gzipped JSON splits), and a user's CSV or JSONL files (read by
+readers.py), or image folders and CSVs of image paths (images.py), as a `Dataset` of splits.
 
 A dataset is found by built-in name in the data folder (`--data-dir`, `ALCHEMIST_DATA_DIR`,
 `config.json`), or by path. Every problem is a one-line `DatasetError` naming the file.
@@ -6,11 +7,6 @@ A dataset is found by built-in name in the data folder (`--data-dir`, `ALCHEMIST
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +16,10 @@ from alchemist.core.errors import DatasetError
 from alchemist.data.images import (check_groups_wanted, csv_image_column, csv_in_folder, is_image_folder, read_csv,
                               read_folder)
 from alchemist.core.paths import DEMO
+from alchemist.data.readers import Columns, RawSplit, find_split_file, read_label_json, read_split
 from alchemist.data.tasks import TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
 
 SPLITS = ("train", "valid", "test")
-SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".csv", ".csv.gz")
 BUNDLED = {"demo": DEMO}  # datasets shipped inside the package, by name
 UNKNOWN = -1  # label of a row without a gold label
 
@@ -73,135 +69,7 @@ class Dataset:
         return self.splits["train"]
 
 
-@dataclass
-class Columns:
-    """How to read a user's CSV / JSONL files."""
-
-    text: str = "text"
-    label: str | None = "label"
-    group: str | None = None  # image CSVs: the group column(s), comma-separated (None: `group` if present)
-
-
-@dataclass
-class _Raw:
-    path: Path
-    ids: list[str]
-    texts: list[str]
-    labels: list[object]  # raw label values (int, str or None) before mapping to class ids
-    weak: list[list[int]] | None = None
-
-
-# --- reading files --------------------------------------------------------------------------------
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")  # -sig: a spreadsheet's byte-order mark is not text
-
-
-def _read_all(path: Path) -> str:
-    try:
-        with _open_text(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise DatasetError(f"{path}: corrupt gzip file ({e or 'truncated'})") from None
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read ({e.strerror or e})") from None
-
-
-def _read_wrench(path: Path) -> _Raw:
-    try:
-        data = json.loads(_read_all(path))
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    if not isinstance(data, dict):
-        raise DatasetError(f"{path}: expected a JSON object of rows keyed by id (WRENCH layout)")
-    raw = _Raw(path, [], [], [], [])
-    for key, row in data.items():
-        if not isinstance(row, dict) or not isinstance(row.get("data"), dict):
-            raise DatasetError(f"{path}: row '{key}' has no 'data' object")
-        text = row["data"].get("text")
-        if not isinstance(text, str):
-            raise DatasetError(f"{path}: row '{key}' has no 'data.text' string")
-        weak = row.get("weak_labels", [])
-        if not isinstance(weak, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in weak):
-            raise DatasetError(f"{path}: row '{key}' has 'weak_labels' that are not a list of integers")
-        raw.ids.append(str(key))
-        raw.texts.append(text)
-        raw.labels.append(row.get("label"))
-        raw.weak.append(weak)
-    return raw
-
-
-def _read_jsonl(path: Path, cols: Columns) -> _Raw:
-    raw = _Raw(path, [], [], [])
-    for lineno, line in enumerate(_read_all(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{path}: line {lineno} is not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise DatasetError(f"{path}: line {lineno} is not a JSON object")
-        _add_row(raw, row, cols, f"line {lineno}", str(row.get("id", len(raw.ids))))
-    return raw
-
-
-def _read_csv(path: Path, cols: Columns) -> _Raw:
-    raw = _Raw(path, [], [], [])
-    reader = csv.DictReader(io.StringIO(_read_all(path)))
-    try:
-        for row in reader:
-            _add_row(raw, row, cols, f"line {reader.line_num}", str(row.get("id") or len(raw.ids)))
-    except csv.Error as e:
-        raise DatasetError(f"{path}: malformed CSV at line {reader.line_num} ({e})") from None
-    if reader.fieldnames is None:
-        raise DatasetError(f"{path}: empty CSV file (no header row)")
-    return raw
-
-
-def _add_row(raw: _Raw, row: dict, cols: Columns, where: str, row_id: str) -> None:
-    if cols.text not in row:
-        raise DatasetError(f"{raw.path}: {where} has no column '{cols.text}' "
-                           f"(columns: {', '.join(map(str, row))}); choose one with --text-column")
-    text = row[cols.text]
-    raw.ids.append(row_id)
-    raw.texts.append("" if text is None else str(text))
-    raw.labels.append(row.get(cols.label) if cols.label else None)
-
-
-def read_texts(path: Path, text_column: str = "text") -> tuple[list[str], list[str]]:
-    """(ids, texts) of a CSV / JSONL / WRENCH file, labels ignored (for labeling new text)."""
-    raw = _read_split(Path(path), Columns(text=text_column, label=None))
-    return raw.ids, raw.texts
-
-
-def _read_split(path: Path, cols: Columns) -> _Raw:
-    name = path.name.removesuffix(".gz")
-    if name.endswith(".jsonl"):
-        return _read_jsonl(path, cols)
-    if name.endswith(".csv"):
-        return _read_csv(path, cols)
-    return _read_wrench(path)
-
-
 # --- labels and cards -----------------------------------------------------------------------------
-def _read_label_json(path: Path) -> list[str]:
-    try:
-        data = json.loads(_read_all(path))
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    if (not isinstance(data, dict) or not data
-            or sorted(data) != sorted(str(i) for i in range(len(data)))
-            or not all(isinstance(v, str) for v in data.values())):
-        raise DatasetError(f"{path}: expected {{\"0\": \"class name\", \"1\": ...}} with ids 0..k-1")
-    return [data[str(i)] for i in range(len(data))]
-
-
 def _map_label(value: object, card: TaskCard, path: Path, row_id: str) -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         return UNKNOWN
@@ -225,7 +93,7 @@ def _map_label(value: object, card: TaskCard, path: Path, row_id: str) -> int:
     return value
 
 
-def _infer_classes(raws: list[_Raw]) -> list[str] | None:
+def _infer_classes(raws: list[RawSplit]) -> list[str] | None:
     values = {str(v).strip() for r in raws for v in r.labels
               if v is not None and str(v).strip() and not isinstance(v, bool)}
     if not values:
@@ -244,14 +112,6 @@ def _check_card_vs_label_json(card: TaskCard, names: list[str], path: Path) -> N
 
 
 # --- finding datasets -----------------------------------------------------------------------------
-def find_split_file(folder: Path, split: str) -> Path | None:
-    for suffix in SUFFIXES:
-        path = folder / f"{split}{suffix}"
-        if path.is_file():
-            return path
-    return None
-
-
 def builtin_location(name: str, data_dir: Path | None) -> Path | None:
     """Where a built-in dataset's folder is, if it has a train split on disk."""
     for folder in ([data_dir / name] if data_dir else []) + ([BUNDLED[name]] if name in BUNDLED else []):
@@ -312,7 +172,7 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
         if "train" not in files:
             raise DatasetError(f"{root}: no train split (expected train.json, train.json.gz, "
                                "train.jsonl or train.csv)")
-    raws = {s: _read_split(p, cols) for s, p in files.items()}
+    raws = {s: read_split(p, cols) for s, p in files.items()}
     for raw in raws.values():
         if not raw.texts:  # caught here, before anything is spent on an empty file
             raise DatasetError(f"{raw.path}: no rows (only a header?)")
@@ -323,9 +183,9 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
 
 
 def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str] | None,
-               folder: Path, root: Path, raws: dict[str, _Raw]) -> TaskCard:
+               folder: Path, root: Path, raws: dict[str, RawSplit]) -> TaskCard:
     label_json = folder / "label.json"
-    names = _read_label_json(label_json) if label_json.is_file() else None
+    names = read_label_json(label_json) if label_json.is_file() else None
     if card_path is not None:
         card = load_card_file(card_path)
     elif card is None and (folder / "task.json").is_file():
@@ -343,7 +203,7 @@ def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str]
     return card
 
 
-def _to_split(name: str, raw: _Raw, card: TaskCard) -> Split:
+def _to_split(name: str, raw: RawSplit, card: TaskCard) -> Split:
     labels = np.array([_map_label(v, card, raw.path, i) for v, i in zip(raw.labels, raw.ids, strict=True)], dtype=np.int64)
     weak = None
     if raw.weak and any(raw.weak):
@@ -387,7 +247,7 @@ def load_images(root: Path, cols: Columns, classes: list[str] | None = None,
         column = csv_image_column(root, cols.text)
         found = read_csv(root, column, cols.label, cols.group)
         folder, name = root.parent, root.parent.name or root.stem
-    raws = {s: _Raw(r.path, r.ids, r.paths, r.labels) for s, r in found.items()}
+    raws = {s: RawSplit(r.path, r.ids, r.paths, r.labels) for s, r in found.items()}
     card = _pick_card(None, card_path, classes, folder, Path(name), raws)
     if card.item == "text":
         card = replace(card, item="image", arg_name="x")
@@ -467,21 +327,3 @@ def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, st
                    concepts=dataset.concepts), note
 
 
-def columns_of(path: Path) -> list[str]:
-    """The column names of a CSV file's header, or the keys of a JSONL file's first row ([] for WRENCH
-    JSON or an unreadable file): what the wizard offers as the text and label columns."""
-    name = path.name.removesuffix(".gz")
-    try:
-        with _open_text(path) as f:
-            first = f.readline()
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error):
-        return []
-    if name.endswith(".csv"):
-        return next(csv.reader([first]), [])
-    if name.endswith(".jsonl"):
-        try:
-            row = json.loads(first)
-        except json.JSONDecodeError:
-            return []
-        return [str(k) for k in row] if isinstance(row, dict) else []
-    return []

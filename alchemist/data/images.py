@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 
 from alchemist.core.errors import DatasetError
+from alchemist.data.readers import read_all
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 FOLDER_SPLITS = {"train": ("train",), "valid": ("valid", "val", "validation"), "test": ("test",)}
@@ -140,9 +141,8 @@ def read_folder(root: Path) -> tuple[dict[str, ImageRows], list[str]]:
 
 def read_csv(path: Path, column: str, label: str | None, group: str | None) -> dict[str, ImageRows]:
     """Splits of a CSV of image paths (all rows are train unless it has a `split` column)."""
-    from alchemist.data.datasets import _read_all
 
-    reader = csv.DictReader(io.StringIO(_read_all(path)))
+    reader = csv.DictReader(io.StringIO(read_all(path)))
     header = reader.fieldnames or []
     group_cols = [g.strip() for g in group.split(",") if g.strip()] if group else (
         ["group"] if "group" in header else [])  # asked for: must be there; else `group` when present

@@ -17,8 +17,8 @@ import numpy as np
 
 from alchemist.labeling.analysis import matrix_stats
 from alchemist.programs.column_cache import ColumnCache, data_fingerprint
-from alchemist.data.datasets import (SPLITS, Columns, Dataset, EvalSplit, load_dataset, require_text, sample_splits,
-                                split_for_evaluation)
+from alchemist.data.datasets import SPLITS, Dataset, EvalSplit, load_dataset, require_text, sample_splits, split_for_evaluation
+from alchemist.data.readers import Columns
 from alchemist.distill.fit import (MODEL_FILE, FeatureSet, candidates_for, distill, fit_count, prepare,
                                selection)
 from alchemist.distill.embeddings import TextEncoder

@@ -2,7 +2,7 @@
 
 Starting `python` and importing the allowed modules costs tens of milliseconds; forking a process
 that already holds them costs about one. The fork server is trusted code that never runs a program
-(see `worker/main.py`); it is started with an empty environment, in the empty work folder, and dies
+(see `worker/__main__.py`); it is started with an empty environment, in the empty work folder, and dies
 with the parent. Its messages are checked like everything else a sandbox process sends.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from alchemist.sandbox.worker import protocol as P
 
-WORKER_SCRIPT = Path(__file__).with_name("worker") / "main.py"
+WORKER_SCRIPT = Path(__file__).with_name("worker")  # a folder Python runs through its __main__.py
 
 
 class ForkServerGone(Exception):

@@ -3,7 +3,7 @@
 Image runs label from concept scores: each row is `{concept: similarity}`. The parent never sends
 Python objects: the concept names go once, in the process's JSON config, and each row is only its
 numbers, written as decimal floats joined by commas; the worker builds a fresh dict per row from the
-two (see worker/main.py). So nothing in a row can be anything but a float, and a program that
+two (see worker/__main__.py). So nothing in a row can be anything but a float, and a program that
 mutates its `x` changes only that row's copy.
 """
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+
 
 from alchemist.data.datasets import SPLITS
 from alchemist.core.errors import DatasetError
 from alchemist.data.download.formats import read_text
 from alchemist.data.tasks import TaskCard
 
-if TYPE_CHECKING:  # annotations only: alchemist.download imports this module
-    from alchemist.data.download.fetch import Source
+from alchemist.data.download.sources import Source
 
 TABLE = "alchemist/bundled/dataset_sources.json"  # how errors name the table of documented sizes
 

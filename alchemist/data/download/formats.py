@@ -15,15 +15,14 @@ import io
 import json
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+
 
 from alchemist.data.datasets import SPLITS
 from alchemist.core.errors import DatasetError
 from alchemist.core.files import atomic_write_json, atomic_write_text
 from alchemist.data.tasks import TaskCard
 
-if TYPE_CHECKING:  # annotations only: alchemist.download imports this module
-    from alchemist.data.download.fetch import Source
+from alchemist.data.download.sources import Source
 
 Row = tuple[str, int, dict]  # (text, class id, extra data fields kept from the source)
 Found = dict[str, list[tuple[Path, str]]]  # role -> [(local file, the name errors give it)]

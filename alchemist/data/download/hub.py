@@ -15,23 +15,15 @@ import os
 from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from alchemist.core.errors import AlchemistError, DatasetError
 from alchemist.core.progress import Progress
 from alchemist.core.safe_text import redact
 
-if TYPE_CHECKING:  # annotations only: alchemist.download imports this module
-    from alchemist.data.download.fetch import Source
+from alchemist.data.download.sources import Source, human_size
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-
-
-def human_size(n_bytes: float) -> str:
-    """Rounded up, as the progress counts kB, so a file's size and its final count agree."""
-    if n_bytes < 1e6:
-        return f"{math.ceil(n_bytes / 1e2) / 10:.1f} kB" if n_bytes < 1e4 else f"{math.ceil(n_bytes / 1e3)} kB"
-    return f"{math.ceil(n_bytes / 1e5) / 10:.1f} MB"
 
 
 class Hub:

@@ -1,6 +1,6 @@
 """Sandbox worker: a fork server, and the processes it forks, each running exactly one program.
 
-Started once per apply by the parent as `python -I -S -B main.py WORKDIR --zygote FD` with an empty
+Started once per apply by the parent as `python -I -S -B WORKER_DIR WORKDIR --zygote FD` with an empty
 environment, in WORKDIR (an empty temporary folder). The fork server is trusted code that never runs
 a program: it imports what programs may use, then, for each request on the socket FD (two pipe fds
 attached), forks a process that takes those pipes as fd 0 (config, then chunks) and fd 3 (results),
@@ -17,21 +17,20 @@ In each forked process, nothing of the program runs before every layer is in pla
      row's numbers.
 """
 
+import codecs
+import importlib
+import json
 import os
+import signal
+import struct
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves this folder off sys.path
-
-import codecs  # noqa: E402
-import importlib  # noqa: E402
-import json  # noqa: E402
-import signal  # noqa: E402
-import struct  # noqa: E402
-
-import lockdown  # noqa: E402
-import protocol as P  # noqa: E402
-import runner  # noqa: E402
-import syscalls  # noqa: E402
+# Python runs this folder as a program (WORKER_DIR above), which puts the folder itself first on
+# sys.path even under -I: its sibling modules import by their own names, and nothing else is reachable.
+import lockdown
+import protocol as P
+import runner
+import syscalls
 
 RESULT_FD = 3
 SECCOMP_LIB = None  # libseccomp, opened by the fork server before any fork
