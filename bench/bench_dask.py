@@ -15,7 +15,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from alchemist.programs.apply.dask import DaskApplier
+from alchemist.programs.apply.dask_applier import DaskApplier
 from alchemist.programs.program_files import load_program_dir
 from alchemist.sandbox import SandboxApplier, SandboxLimits
 from bench_apply import PROGRAMS, sample_texts
@@ -33,7 +33,7 @@ def main() -> None:
     local = SandboxApplier(programs, 2, limits).apply(texts).matrix
     t_local = time.perf_counter() - start
     start = time.perf_counter()
-    dask = DaskApplier(programs, 2, limits, partition_rows=args.partition_rows).apply(texts).matrix
+    dask = DaskApplier(2, limits, partition_rows=args.partition_rows).run_sources(programs, texts).matrix
     t_dask = time.perf_counter() - start
     assert np.array_equal(local, dask), "the Dask matrix differs from the local one"
     print(f"{len(programs)} programs, {args.rows:,} rows of {source} comments, {os.cpu_count()} cores")

@@ -56,7 +56,7 @@ def test_apply_demo_programs_end_to_end(tmp_path, capsys):
     assert {"apply", "label_model", "distill", "total"} <= set(report["timings_s"]) <= {
         "apply", "label_model", "embeddings", "distill", "total"}
     folder = results_dir(tmp_path / "runs")
-    assert {"report.json", "labels.csv", "label_matrix.npz", "distilled_model.pkl"} <= {p.name for p in folder.iterdir()}
+    assert {"report.json", "labels.csv", "label_matrix.npz", "distilled_model.skops"} <= {p.name for p in folder.iterdir()}
     assert json.loads((folder / "report.json").read_text())["label_model"] == report["label_model"]
     matrix = np.load(folder / "label_matrix.npz")
     assert matrix["train"].shape == (400, 5) and matrix["train"].dtype == np.int8

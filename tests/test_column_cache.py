@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 
-from alchemist.pipeline import executor
+from alchemist.programs.apply.local import LocalApplier
 from alchemist.cli import main
 from conftest import DEMO_PROGRAMS
 
@@ -23,13 +23,13 @@ def test_only_the_edited_program_runs_again(tmp_path, capsys, monkeypatch):
     programs = tmp_path / "programs"
     shutil.copytree(DEMO_PROGRAMS, programs)
     applied: list[list[str]] = []
-    real = executor.Executor._applier
+    real = LocalApplier._run
 
-    def spy(self, sources, n_classes):
+    def spy(self, sources, rows, tick):
         applied.append([s.name for s in sources])
-        return real(self, sources, n_classes)
+        return real(self, sources, rows, tick)
 
-    monkeypatch.setattr(executor.Executor, "_applier", spy)
+    monkeypatch.setattr(LocalApplier, "_run", spy)
     first = apply(programs, tmp_path / "a", capsys)
     assert applied == [["lf_01", "lf_02", "lf_03", "lf_04", "lf_05"]]
     assert not any(p["from_cache"] for p in first["programs"])
@@ -41,7 +41,7 @@ def test_only_the_edited_program_runs_again(tmp_path, capsys, monkeypatch):
     assert applied[-1] == ["lf_03"]
     assert [p["from_cache"] for p in third["programs"]] == [True, True, False, True, True]
     cached = np.load(next((tmp_path / "c").glob("*/label_matrix.npz")))["train"]
-    monkeypatch.setattr(executor.Executor, "_applier", real)
+    monkeypatch.setattr(LocalApplier, "_run", real)
     fresh_out = tmp_path / "d"
     code = main.main(["apply", str(programs), "--dataset", "demo", "--seeds", "1", "--label-model", "majority",
                       "--out", str(fresh_out), "--no-column-cache"])

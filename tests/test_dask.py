@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from alchemist.cli import main
-from alchemist.programs.apply.dask import DaskApplier
+from alchemist.programs.apply.dask_applier import DaskApplier
 from alchemist.data.datasets import load_dataset
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 from conftest import DEMO_PROGRAMS
@@ -34,7 +34,7 @@ def test_dask_matrix_equals_local(texts):
     limits = SandboxLimits(workers=2)
     local = SandboxApplier(programs, 2, limits).apply(texts)
     seen: list[int] = []
-    dask = DaskApplier(programs, 2, limits, partition_rows=170).apply(texts, seen.append)
+    dask = DaskApplier(2, limits, partition_rows=170).run_sources(programs, texts, seen.append)
     assert np.array_equal(local.matrix, dask.matrix) and dask.matrix.dtype == np.int8
     assert sum(seen) == len(texts) and len(seen) == 4  # four partitions, progress for each
     assert dask.runs[-1].errors["exception"] == len(texts) == local.runs[-1].errors["exception"]
@@ -52,7 +52,7 @@ def test_hostile_programs_are_contained_inside_dask_workers(tmp_path, texts):
     ]
     limits = SandboxLimits(workers=2, row_timeout_s=0.2, stall_grace_s=1.0, chunk_rows=100)
     local = SandboxApplier(programs, 2, limits).apply(texts[:300])
-    dask = DaskApplier(programs, 2, limits, partition_rows=100).apply(texts[:300])
+    dask = DaskApplier(2, limits, partition_rows=100).run_sources(programs, texts[:300])
     assert np.array_equal(local.matrix, dask.matrix)
     assert (dask.matrix[:, 2:] == -1).all()
     for k in (2, 3, 5):  # loops, C-level loop and worker exit: disabled in both
@@ -75,7 +75,7 @@ def test_parquet_read_by_dask_partition_by_partition(tmp_path, texts, capsys):
     assert np.array_equal(matrix, local)
     lines = (out / "labels.csv").read_text().splitlines()
     assert len(lines) == len(texts) + 1 and lines[0] == "row,label,label_name,confidence,covered"
-    assert report["distilled"]["trained_on"] > 0 and (out / "distilled_model.pkl").exists()
+    assert report["distilled"]["trained_on"] > 0 and (out / "distilled_model.skops").exists()
     assert report["label_model"]["name"] == "snorkel" and report["coverage"] > 0.9
 
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from alchemist.distill import embeddings
-from alchemist.distill.fit import DistilledModel, distill, load_model, prepare, selection
+from alchemist.core.errors import AlchemistError
+from alchemist.distill.fit import distill, prepare, selection
+from alchemist.distill.model import LEGACY_FILE, MODEL_FILE, load_model
 from alchemist.distill.embeddings import TextEncoder
 from alchemist.distill.features import TfidfFeatures
-from sklearn.linear_model import LogisticRegression
 
 NOUNS = ["movie", "meal", "service", "hotel", "trip", "book", "concert", "room", "staff", "show"]
 TRAIN_WORDS = (["great", "wonderful", "excellent", "fantastic", "superb"],
@@ -134,25 +135,54 @@ def test_saved_embedding_model_holds_no_weights_and_predicts(tmp_path):
     sets, _ = prepare(["embeddings"], texts)
     result = distill(sets, labels, ["negative", "positive"], 3)
     assert result.features == "embeddings" and result.reason.endswith("as requested")
-    path = tmp_path / "model.pkl"
+    path = tmp_path / "model.skops"
     result.model.save(path)
     assert path.stat().st_size < 100_000  # settings of the encoder, never its 90 MB of weights
     loaded = load_model(path)
     assert list(loaded.predict(["The hotel was excellent.", "The meal was horrible."])) == [1, 0]
 
 
-def test_models_saved_before_features_were_chosen_still_load(tmp_path):
+def test_a_pickled_model_of_an_earlier_version_is_refused_without_being_unpickled(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Hostile:
+        def __reduce__(self):  # what a shared pickle could do when opened
+            return (open, (str(marker), "w"))
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / LEGACY_FILE).write_bytes(pickle.dumps(Hostile()))
+    for path in (results / LEGACY_FILE, results / MODEL_FILE):  # named, or found beside the new name
+        with pytest.raises(AlchemistError, match=r"pickle by an earlier version.*apply RUN_DIR"):
+            load_model(path)
+    assert not marker.exists()
+
+
+def test_a_model_file_with_untrusted_types_is_refused(tmp_path):
+    import skops.io as sio
+
+    from sklearn.neural_network import MLPClassifier
+
+    texts, labels = sentiment(TRAIN_WORDS, 60, 6)
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5).fit(TfidfFeatures().fit_transform(texts), labels)
+    path = tmp_path / MODEL_FILE
+    path.write_bytes(sio.dumps({"format": "alchemist-distilled-model", "version": 1, "classifier": mlp}))
+    with pytest.raises(AlchemistError, match="not trusted"):  # the optimizer state is not a default-trusted type
+        load_model(path)
+    path.write_bytes(b"PK\x03\x04 damaged")
+    with pytest.raises(AlchemistError, match="not a readable distilled model"):
+        load_model(path)
+
+
+def test_a_saved_tfidf_mlp_model_predicts_as_the_fitted_one(tmp_path):
     texts, labels = sentiment(TRAIN_WORDS, 120, 5)
-    feats = TfidfFeatures()
-    X = feats.fit_transform(texts)
-    clf = LogisticRegression().fit(X, labels)
-    old = DistilledModel.__new__(DistilledModel)
-    old.__dict__.update({"vectorizer": feats.vectorizer, "classifier": clf, "classes": ["n", "p"]})
-    state = pickle.dumps(old.__dict__)
-    restored = DistilledModel.__new__(DistilledModel)
-    restored.__setstate__(pickle.loads(state))  # what unpickling an old file does
-    assert isinstance(restored.features, TfidfFeatures)
-    assert restored.predict(texts[:5]).tolist() == labels[:5].tolist()
+    sets, _ = prepare(["tfidf"], texts)
+    result = distill(sets, labels, ["n", "p"], 1)
+    path = tmp_path / MODEL_FILE
+    result.model.save(path)
+    loaded = load_model(path)
+    assert isinstance(loaded.features, TfidfFeatures) and loaded.classes == ["n", "p"]
+    assert np.allclose(loaded.predict_proba(texts[:20]), result.model.predict_proba(texts[:20]))
 
 
 def test_cli_features_flag_and_predict_with_embeddings(tmp_path, capsys):
@@ -213,7 +243,7 @@ def test_combined_features_join_tfidf_and_embeddings_and_predict_as_trained(tmp_
     assert np.allclose(fresh[0].valid.toarray(), combined.valid.toarray(), atol=1e-6)
     result = distill([combined], train[1], ["negative", "positive"], 3)
     assert result.features == "combined" and result.seeds == 1  # logistic regression: one fit
-    path = tmp_path / "model.pkl"
+    path = tmp_path / "model.skops"
     result.model.save(path)
     loaded = load_model(path)
     assert path.stat().st_size < 2_000_000  # the vectorizer and weights of a linear model, no encoder weights

@@ -159,11 +159,17 @@ def test_the_demo_leaves_a_clean_clone_clean(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
     for path in ROOT.iterdir():  # the working tree as it is now (the tests may run before a commit)
-        if path.name not in (".git", ".venv", ".cache", "generated_lfs") and not path.name.startswith("."):
+        if (path.name not in (".git", ".venv", ".cache", "generated_lfs", "build") and not path.name.startswith(".")
+                and not path.name.endswith(".egg-info")):
             target = clone / path.name
-            if path.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(path, target, ignore=shutil.ignore_patterns("__pycache__", "results"))
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.is_dir():
+                shutil.rmtree(target)
+            if path.is_symlink():
+                target.symlink_to(path.readlink())
+            elif path.is_dir():
+                shutil.copytree(path, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "results"))
             else:
                 shutil.copy2(path, target)
     subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
@@ -208,4 +214,4 @@ def test_predict_from_a_run_folder_with_text_and_plain_text_input(env, capsys):
     empty = env / "fresh-run"
     empty.mkdir()
     code, _, err = cli(["predict", str(empty), "--text", "x"], capsys)
-    assert code == 2 and "results/<time>/distilled_model.pkl" in err
+    assert code == 2 and "results/<time>/distilled_model.skops" in err

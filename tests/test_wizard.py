@@ -76,6 +76,14 @@ def send(child: pexpect.spawn, keys: str) -> None:
         child.send("\r")
 
 
+def pick(child: pexpect.spawn, name: str) -> None:
+    """Filter a menu down to `name`, then Enter: waits for the filter line ("/ name...") to show all of
+    it, since the menu already listing the name proves nothing about what was typed so far."""
+    child.send(name)
+    child.expect(re.escape(name) + r"(\x1b\[[0-9;]*m)*\.\.\.")
+    child.send("\r")
+
+
 def on_screen(text: str) -> str:
     """A pattern for text as a terminal may draw it: a character already on screen at that spot is often
     skipped with a cursor move (ESC [ n C) instead of being written again."""
@@ -292,9 +300,9 @@ def test_own_data_columns_are_offered_and_the_evaluation_split_is_in_the_summary
     send(child, str(data) + "\r")
     child.expect("Which column holds the text")
     child.expect("review_id")  # the file's own columns, listed
-    send(child, "review_text\r")
+    pick(child, "review_text")
     child.expect("Which column holds the labels")
-    send(child, "sentiment\r")
+    pick(child, "sentiment")
     child.expect("Class names")
     send(child, "\r")
     answer(child, [(r"own words", "Comments under music videos: spam or ham.\r"), *STEPS[2:-1]])

@@ -511,12 +511,17 @@ def _read_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
 
 
 def _model_path(folder: Path) -> Path:
-    """The distilled model in a results folder, or in a run folder's newest results (said on stderr)."""
-    from alchemist.distill.fit import MODEL_FILE
+    """The distilled model in a results folder, or in a run folder's newest results (said on stderr). A
+    folder holding only a model saved by an earlier version gives that file: loading it says what to do."""
+    from alchemist.distill.model import LEGACY_FILE, MODEL_FILE
 
-    if (folder / MODEL_FILE).is_file() or not folder.is_dir():
+    for name in (MODEL_FILE, LEGACY_FILE):
+        if (folder / name).is_file():
+            return folder / name
+    if not folder.is_dir():
         return folder / MODEL_FILE
-    found = sorted(folder.glob(f"results/*/{MODEL_FILE}"))
+    found = sorted([*folder.glob(f"results/*/{MODEL_FILE}"), *folder.glob(f"results/*/{LEGACY_FILE}")],
+                   key=lambda p: p.parent.name)
     if found:
         print(f"using the newest results of this run: {found[-1].parent}", file=sys.stderr)
         return found[-1]
@@ -569,7 +574,7 @@ def _existing_images(paths: list[str], base: Path) -> list[str]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from alchemist.distill.fit import load_model
+    from alchemist.distill.model import load_model
     from alchemist.core.files import atomic_write_text
 
     if not args.text and not args.input and not args.image:

@@ -41,6 +41,7 @@ def _menu_keys(question: questionary.Question) -> None:
         if is_exit(typed):
             event.app.exit(result=_EXIT)
             return
+        control.filtered_choices  # noqa: B018 - brings found_in_search up to date with what was typed so far
         if typed and not control.found_in_search:  # refused, and said why
             _say(f"Nothing matches '{typed}': Backspace to change it, or type exit to leave.")
             return

@@ -327,3 +327,41 @@ def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, st
                    concepts=dataset.concepts), note
 
 
+
+
+def dataset_from_frame(frame, name: str = "data", text_column: str = "text", label_column: str | None = "label",
+                       classes: list[str] | None = None, split_column: str = "split",
+                       card: TaskCard | None = None) -> Dataset:
+    """A pandas DataFrame as a Dataset (the notebook's way in): a text column, an optional label column
+    (class names or ids; blank = unlabeled), and an optional `split` column (train/valid/test); without
+    one, every row is train (split_for_evaluation can hold labeled rows out)."""
+    if text_column not in frame.columns:
+        raise DatasetError(f"the DataFrame has no column '{text_column}' (columns: "
+                           f"{', '.join(map(str, frame.columns))}); give text_column=")
+    if label_column is not None and label_column not in frame.columns:
+        label_column = None if label_column == "label" else label_column  # no labels is fine, a wrong name is not
+        if label_column is not None:
+            raise DatasetError(f"the DataFrame has no label column '{label_column}'")
+    where = Path(f"<DataFrame {name}>")
+    names = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
+    part = (frame[split_column].astype(str).str.strip().str.lower().map(names) if split_column in frame.columns
+            else None)
+    raws: dict[str, RawSplit] = {}
+    for split in SPLITS:
+        rows = frame if part is None else frame[part == split]
+        if (part is None and split != "train") or not len(rows):
+            continue
+        ids = [str(i) for i in (rows["id"] if "id" in rows.columns else rows.index)]
+        texts = ["" if t is None or t != t else str(t) for t in rows[text_column]]
+        labels = [None if v is None or v != v else (v.item() if hasattr(v, "item") else v)
+                  for v in (rows[label_column] if label_column else [None] * len(rows))]
+        raws[split] = RawSplit(where, ids, texts, labels)
+    if "train" not in raws:
+        raise DatasetError(f"the DataFrame has no train rows (its '{split_column}' column has no 'train')")
+    if card is None:
+        chosen = classes or _infer_classes(list(raws.values()))
+        if not chosen:
+            raise DatasetError("the DataFrame has no labels to learn the classes from: give classes=[...]")
+        card = card_for_classes(name, chosen)
+    splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
+    return Dataset(name=card.name, card=card, root=where, splits=splits)

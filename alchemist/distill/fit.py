@@ -8,13 +8,12 @@ A candidate is never scored on text it was trained on: valid rows whose text is 
 valid split) candidates are scored by 3-fold cross-fitting: each fold of valid is predicted by a model
 trained without that fold's texts. Test is only
 ever scored. The chosen classifier is trained over `seeds` seeds (one fit if it is deterministic);
-the first seed's model is saved with the run and labels new text.
+the first seed's model is saved with the run (model.py) and labels new text.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,60 +25,12 @@ from sklearn.exceptions import ConvergenceWarning
 from alchemist.distill.embeddings import EmbeddingError, TextEncoder
 from alchemist.core.errors import AlchemistError
 from alchemist.distill.features import CombinedFeatures, Features, TfidfFeatures, make_features
-from alchemist.core.files import atomic_write_bytes
+from alchemist.distill.model import DistilledModel, full_proba
 from alchemist.labeling.metrics import per_class, score
 
-MODEL_FILE = "distilled_model.pkl"
 SELECTION_FOLDS = 3
 PARALLEL_MIN_ROWS = 3000  # below this, starting worker processes costs more than it saves
 MIN_UNSEEN = 50  # fewer valid rows unseen in train than this (or half of valid): cross-fit
-
-
-@dataclass
-class DistilledModel:
-    """Features + classifier, with the task's class names; labels raw text."""
-
-    features: Features
-    classifier: object
-    classes: list[str]
-
-    def __setstate__(self, state: dict) -> None:  # models saved before features were chosen held a bare vectorizer
-        if "vectorizer" in state:
-            state["features"] = TfidfFeatures(state.pop("vectorizer"))
-        self.__dict__.update(state)
-
-    def predict_proba(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.proba_of(self.features.transform(list(texts), advance))
-
-    def proba_of(self, features) -> np.ndarray:
-        """Class probabilities of rows already turned into features (e.g. the run's cached embeddings)."""
-        return _full_proba(self.classifier, features, len(self.classes))
-
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return self.predict_proba(texts).argmax(axis=1)
-
-    def save(self, path: Path) -> None:
-        atomic_write_bytes(path, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _full_proba(clf, X, n_classes: int) -> np.ndarray:
-    probs = np.zeros((X.shape[0], n_classes))
-    probs[:, clf.classes_] = clf.predict_proba(X)  # classes the labels never showed get 0
-    return probs
-
-
-def load_model(path: Path) -> DistilledModel:
-    """Load a model this tool saved (a pickle: only open files from your own runs)."""
-    try:
-        with open(path, "rb") as f:
-            model = pickle.load(f)
-    except FileNotFoundError:
-        raise AlchemistError(f"{path}: no distilled model here") from None
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
-        raise AlchemistError(f"{path}: not a readable distilled model ({e})") from None
-    if not isinstance(model, DistilledModel):
-        raise AlchemistError(f"{path}: not a distilled model saved by this tool")
-    return model
 
 
 # --- features ----------------------------------------------------------------------------------------
@@ -273,7 +224,7 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.
         model = DistilledModel(feats, clf, list(classes))
         result.model = result.model or model
         if chosen.test is not None and test_labels is not None:
-            predicted = _full_proba(clf, chosen.test, len(classes)).argmax(axis=1)
+            predicted = full_proba(clf, chosen.test, len(classes)).argmax(axis=1)
             s = score(test_labels, predicted, metric, positive_class)
             if s is not None:
                 result.scores.append(s)
@@ -336,12 +287,12 @@ def _valid_scores(pairs, options, covered, n_classes, valid_labels, metric, pos,
             scores.append(None)
         elif plan.fold is None:
             clf = first_models[(lname, name)] = fitted[(lname, name, -1)]  # reused as the first seed
-            predicted = _full_proba(clf, s.valid[plan.rows], n_classes).argmax(1)
+            predicted = full_proba(clf, s.valid[plan.rows], n_classes).argmax(1)
             scores.append(score(valid_labels[plan.rows], predicted, metric, pos))
         else:
             predicted = np.zeros(len(valid_labels), dtype=int)
             for f in range(SELECTION_FOLDS):
                 part = plan.fold == f
-                predicted[part] = _full_proba(fitted[(lname, name, f)], s.valid[part], n_classes).argmax(1)
+                predicted[part] = full_proba(fitted[(lname, name, f)], s.valid[part], n_classes).argmax(1)
             scores.append(score(valid_labels, predicted, metric, pos))
     return scores

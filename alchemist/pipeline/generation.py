@@ -1,7 +1,7 @@
 """The LLM stages of a run: generating programs (the modes), zero-shot labeling, the RAG store.
 
-A base class of `Executor`, which alone decides the order of stages; kept apart so each file stays
-about one thing. Every call lands in the run's manifest as it is made.
+A stage object of `Executor`, which alone decides the order of stages. Every call lands in the run's
+manifest as it is made; `summary` holds what the report says of the LLM stage (calls, tokens, dollars).
 """
 
 from __future__ import annotations
@@ -29,20 +29,27 @@ from alchemist.programs.trial import make_checker, trial_rows
 from alchemist.generate.zero_shot import ZeroShotLabeler
 from alchemist.generate.zero_shot import estimate as zero_shot_estimate
 from alchemist.generate.modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
-from alchemist.programs.votes import Programs
+from alchemist.programs.votes import Votes
+from alchemist.programs.apply.base import ProgramApplier
+from alchemist.pipeline.context import RunContext
+from alchemist.pipeline.images import ImageStage
 from alchemist.generate.refinement import Refiner
 
 
-class LLMStages:
-    """Needs from the executor: config, settings, progress, warnings, timings, generation, _stage, _run_store;
-    for image runs also score_concepts (image_stages.py)."""
-
-    on_concepts = None  # the wizard's hook: shown the concepts, returns them (edited or not)
+class GenerationStage:
+    def __init__(self, ctx: RunContext, images: ImageStage, applier: Callable[[int], ProgramApplier]):
+        self.ctx = ctx
+        self.images = images  # image runs: the concepts the LLM lists are scored there
+        self.applier = applier  # n_classes -> the run's applier (refinement checks programs on valid)
+        self.on_concepts: Callable[[list[str]], list[str]] | None = None  # the wizard's hook: may edit concepts
+        self.summary: dict = {}  # what the report says of the LLM stage
+        self.run_store: RunStore | None = None  # the run's folder and manifest, once the LLM stage ran
+        self._stage = None  # the live progress stage of the LLM calls, while they run
 
     def _models(self, mode_cls, images: bool = False) -> tuple[ModelSpec, ModelSpec | None]:
-        c = self.config
-        code = get_model(c.code_model, self.settings.models)
-        knowledge = (get_model(c.knowledge_model or c.code_model, self.settings.models)
+        c = self.ctx.config
+        code = get_model(c.code_model, self.ctx.settings.models)
+        knowledge = (get_model(c.knowledge_model or c.code_model, self.ctx.settings.models)
                      if mode_cls.two_stage or images else None)  # image runs: the knowledge LLM lists concepts
         if not c.offline:
             for spec in {code, knowledge} - {None}:
@@ -67,7 +74,7 @@ class LLMStages:
 
     def _open_run(self, dataset: Dataset, mode: str, config: dict) -> tuple[RunStore, LLMSession]:
         """A run folder and an LLM session whose every call lands in its manifest (and the live line)."""
-        c = self.config
+        c = self.ctx.config
         store = RunStore(c.out_dir or c.saved_dir, dataset.name, mode, config)
 
         session: LLMSession | None = None
@@ -86,7 +93,7 @@ class LLMStages:
         session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
                                           base_url=c.base_url, max_cost_usd=c.max_cost,
                                           concurrency=c.concurrency),
-                             cache=ResponseCache(self.settings.cache_dir), on_call=on_call, on_send=show)
+                             cache=ResponseCache(self.ctx.settings.cache_dir), on_call=on_call, on_send=show)
         return store, session
 
     @contextmanager
@@ -96,7 +103,7 @@ class LLMStages:
             yield
         except BudgetExceeded as e:
             store.finish("stopped: budget", str(e))
-            self.warnings.append(f"stopped early: {e}; made so far: {kept()}")
+            self.ctx.warn(f"stopped early: {e}; made so far: {kept()}")
         except LLMError as e:
             store.finish("failed", str(e))
             raise AlchemistError(f"{e}. What was made so far ({kept()}) is kept in {store.dir}") from None
@@ -104,21 +111,21 @@ class LLMStages:
             interrupted = isinstance(e, KeyboardInterrupt)
             store.finish("interrupted" if interrupted else "failed", str(e) or type(e).__name__)
             if interrupted:
-                self.progress.log(f"Interrupted: what was made so far ({kept()}) is kept in {store.dir}")
+                self.ctx.progress.log(f"Interrupted: what was made so far ({kept()}) is kept in {store.dir}")
             raise
         else:
             store.finish("complete")
         finally:
             self._stage = None
-            self._run_store = store
+            self.run_store = store
             totals = store.manifest["totals"]
-            self.generation = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
+            self.summary = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
                                "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
                                "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"]}
 
     def generate(self, dataset: Dataset) -> Path:
         """Ask the LLM for programs; save each as it is done. Returns the run folder."""
-        c = self.config
+        c = self.ctx.config
         mode_cls = mode_class(c.mode)
         code_model, knowledge_model = self._models(mode_cls, dataset.modality == "image")
         examples = pick_examples(dataset) if mode_cls.two_stage and c.knowledge_type == "examples" else ""
@@ -156,7 +163,7 @@ class LLMStages:
                                          "paths": [str(p) for p in c.rag_paths]}
                 store.write()
             check = make_checker(trial_rows(dataset.train.rows, c.trial_rows), dataset.card.n_classes, c.limits)
-            with self.progress.stage(f"Writing {plural(c.num_programs, 'program')} with {code_model.name}",
+            with self.ctx.progress.stage(f"Writing {plural(c.num_programs, 'program')} with {code_model.name}",
                                      total=c.num_programs, unit="programs") as self._stage:
                 mode.generate(c.num_programs, check, keep)
             if c.refine_rounds > 0 and saved:
@@ -164,9 +171,9 @@ class LLMStages:
                                   lambda p: self._header(p, mode, dataset))
                 refiner.run(saved, c.refine_rounds)
         if refiner is not None:  # also when the budget stopped it part-way: what it decided stands
-            self.generation["refinement"] = refiner.section
-        self.timings["generate"] = time.monotonic() - start
-        self.generation.update(programs_written=len(saved), programs_ok=sum(p.status == "ok" for p in saved))
+            self.summary["refinement"] = refiner.section
+        self.ctx.timings["generate"] = time.monotonic() - start
+        self.summary.update(programs_written=len(saved), programs_ok=sum(p.status == "ok" for p in saved))
         if not saved:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
@@ -174,7 +181,7 @@ class LLMStages:
     def _image_concepts(self, dataset: Dataset, session: LLMSession, store: RunStore, model: ModelSpec) -> None:
         """The concepts of an image run — the knowledge LLM's list, or --concepts FILE — shown to the
         wizard's hook (which may edit them), saved as concepts.json in the run folder, then scored."""
-        c = self.config
+        c = self.ctx.config
         if c.concepts_path is not None:
             concepts, source = concept_files.load(c.concepts_path), str(c.concepts_path)
         else:
@@ -194,13 +201,13 @@ class LLMStages:
         store.manifest["concepts"] = {"file": path.name, "source": source, "count": len(concepts),
                                       "clip_model": c.clip_model}
         store.write()
-        self.progress.log(f"{plural(len(concepts), 'concept')} from {source}, saved in {path}")
-        self.score_concepts(dataset, concepts)
+        self.ctx.progress.log(f"{plural(len(concepts), 'concept')} from {source}, saved in {path}")
+        self.images.score(dataset, concepts)
 
     @contextmanager
     def _llm_stage(self, title: str, total: int, unit: str):
         """A progress stage whose live line also shows the LLM calls, tokens and cost so far."""
-        with self.progress.stage(title, total=total, unit=unit) as self._stage:
+        with self.ctx.progress.stage(title, total=total, unit=unit) as self._stage:
             yield self._stage
 
     def _valid_applier(self, dataset: Dataset) -> Callable:
@@ -208,21 +215,21 @@ class LLMStages:
         texts = dataset.get("valid").rows if dataset.get("valid") is not None else []  # texts, or concept scores
 
         def apply(sources: list, title: str) -> np.ndarray:
-            with self.progress.stage(title, total=len(texts)) as stage:
-                return self._applier(sources, dataset.card.n_classes).apply(texts, progress=stage.advance).matrix
+            with self.ctx.progress.stage(title, total=len(texts)) as stage:
+                return self.applier(dataset.card.n_classes).run_sources(sources, texts, stage.advance).matrix
 
         return apply
 
     def _knowledge_store(self, on_usage: Callable[[dict], None]) -> KnowledgeStore:
-        c = self.config
+        c = self.ctx.config
         return KnowledgeStore(RagSettings(c.rag_paths, c.chunk_size, c.chunk_overlap, c.top_k, c.embeddings),
-                              self.settings.cache_root / "rag", self.progress, on_usage,
-                              warn=self.warnings.append)
+                              self.ctx.settings.cache_root / "rag", self.ctx.progress, on_usage,
+                              warn=self.ctx.warn)
 
-    def zero_shot_programs(self, dataset: Dataset) -> tuple[Programs, Path]:
+    def zero_shot_votes(self, dataset: Dataset) -> tuple[Votes, Path]:
         """The baseline: the LLM labels the rows directly; its answers are one column of votes."""
-        c = self.config
-        spec = get_model(c.code_model, self.settings.models)
+        c = self.ctx.config
+        spec = get_model(c.code_model, self.ctx.settings.models)
         if not c.offline:
             check_api_key(spec)
         store, session = self._open_run(dataset, "zero-shot", {
@@ -242,7 +249,7 @@ class LLMStages:
             self._stage.advance(n)
 
         with self._recording(store, lambda: f"labels for {done} row(s)"):
-            with self.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
+            with self.ctx.progress.stage(f"Zero-shot labeling with {spec.name}", total=total) as self._stage:
                 for name, split in dataset.splits.items():
                     try:
                         results.append((name, labeler.label(split.texts, tick=tick, split=name)))
@@ -254,15 +261,15 @@ class LLMStages:
         failed = sum(r.failed_calls for _, r in results)
         unknown = sum(r.unknown_answers for _, r in results)
         problems = [p for _, r in results for p in r.problems]
-        self.timings["generate"] = time.monotonic() - start
+        self.ctx.timings["generate"] = time.monotonic() - start
         store.manifest["zero_shot"] = {"rows_labeled": done, "unparseable_replies": failed,
                                        "unknown_answers": unknown, "examples": problems[:3]}
         store.write()
         reason = f"{failed} unparseable repl(ies), {unknown} unknown answer(s)" if failed or unknown else ""
         if problems:
             reason += f"; e.g. {problems[0]}"
-        self.generation.update(zero_shot=store.manifest["zero_shot"])
-        return Programs([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None], {},
+        self.summary.update(zero_shot=store.manifest["zero_shot"])
+        return Votes([f"zero_shot_{spec.name}"], ["ok"], [reason], matrices, [None], {},
                         "not used: the labels were answered by an LLM directly; no program ran"), store.dir
 
     def zero_shot_comparison(self, dataset: Dataset) -> dict:
@@ -270,22 +277,22 @@ class LLMStages:
         as `main.py zero-shot` would do it, DEFAULT_BATCH_SIZE rows per call (its text says so)."""
         from alchemist.generate.zero_shot import DEFAULT_BATCH_SIZE
 
-        c = self.config
-        spec = get_model(c.code_model, self.settings.models)
-        counter = TokenCounter(spec, self.settings.cache_root / "tiktoken")
+        c = self.ctx.config
+        spec = get_model(c.code_model, self.ctx.settings.models)
+        counter = TokenCounter(spec, self.ctx.settings.cache_root / "tiktoken")
         est = zero_shot_estimate(TaskPrompts(dataset.card, c.description), spec, dataset.train.texts, counter,
                                  DEFAULT_BATCH_SIZE)
         replayed = 0.0
-        for call in self._run_store.manifest["calls"]:
-            model = self.settings.models.get(call["model"])
+        for call in self.run_store.manifest["calls"]:
+            model = self.ctx.settings.models.get(call["model"])
             if call.get("cached") and model is not None:
                 replayed += model.cost(call.get("input_tokens", 0), call.get("output_tokens", 0))
-        full = self.generation["cost_usd"] + replayed
+        full = self.summary["cost_usd"] + replayed
         return {**est.to_dict(), "run_cost_usd": round(full, 8), "replayed_usd": round(replayed, 8),
                 "times_more": round(est.usd / full, 1) if full > 0 else None}
 
     def _run_config(self, code_model: ModelSpec, knowledge_model: ModelSpec | None, images: bool = False) -> dict:
-        c = self.config
+        c = self.ctx.config
         return {"dataset": c.dataset, "data": c.data_spec(), "mode": c.mode, "code_model": code_model.to_dict(),
                 "knowledge_model": knowledge_model.to_dict() if knowledge_model else None,
                 "knowledge_type": c.knowledge_type if knowledge_model else None,

@@ -1,6 +1,6 @@
 """The image stages of a run: CLIP image embeddings, concepts, concept scores, CLIP features, groups.
 
-A base class of `Executor` (which alone orders the stages). Images are embedded once, before any
+A stage object of `Executor` (which alone orders the stages). Images are embedded once, before any
 LLM call (an unreadable image stops the run before anything is spent); the concepts — from the
 knowledge LLM, a --concepts file, or a run folder's concepts.json — then turn the embeddings into one
 dict of concept scores per image, which is what the labeling programs receive in the sandbox.
@@ -18,63 +18,65 @@ from alchemist.data.datasets import SPLITS, Dataset
 from alchemist.core.errors import AlchemistError
 from alchemist.labeling.metrics import group_scores
 from alchemist.core.progress import plural
+from alchemist.labeling.labels import Labels
+from alchemist.pipeline.context import RunContext
 from alchemist.sandbox.rows import ScoreRows
 
 
-class ImageStages:
-    """Needs from the executor: config, settings, progress, timings, warnings."""
+class ImageStage:
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self._clip = None  # the CLIP encoder, loaded when first needed (text runs never load it)
+        self.vectors: dict[str, np.ndarray] | None = None  # each split's image embeddings, once embedded
 
-    _clip = None
-    _image_vectors: dict[str, np.ndarray] | None = None
-
-    def clip_encoder(self):
+    def encoder(self):
         from alchemist.images.clip import ClipEncoder
 
         if self._clip is None:
-            self._clip = ClipEncoder(self.config.clip_model, self.settings.cache_root / "clip")
+            self._clip = ClipEncoder(self.ctx.config.clip_model, self.ctx.settings.cache_root / "clip")
         return self._clip
 
-    def embed_images(self, dataset: Dataset) -> None:
+    def embed(self, dataset: Dataset) -> None:
         """Every image's CLIP embedding (from the cache, or computed once and cached)."""
-        encoder = self.clip_encoder()
+        encoder = self.encoder()
         splits = [s for s in SPLITS if dataset.get(s) is not None]
         todo = sum(encoder.missing(dataset.get(s).texts) for s in splits)
         start = time.monotonic()
         total = sum(len(dataset.get(s)) for s in splits)
         title = (f"Embedding {plural(todo, 'image')} ({encoder.description})" if todo
                  else f"Reading {plural(total, 'image')}' embeddings from the cache")
-        with self.progress.stage(title, total=todo or None, unit="images") as stage:
-            self._image_vectors = {s: encoder.images(dataset.get(s).texts, stage.advance if todo else None)
+        with self.ctx.progress.stage(title, total=todo or None, unit="images") as stage:
+            self.vectors = {s: encoder.images(dataset.get(s).texts, stage.advance if todo else None)
                                    for s in splits}
-        self.timings["embeddings"] = time.monotonic() - start
+        self.ctx.timings["embeddings"] = time.monotonic() - start
 
-    def run_concepts(self, programs_dir: Path | None) -> list[str]:
+    def concepts_of(self, programs_dir: Path | None) -> list[str]:
         """The concepts of an `apply`: --concepts FILE, else the programs' own concepts.json."""
-        c = self.config
+        c = self.ctx.config
         if c.concepts_path is not None:
             return concept_files.load(c.concepts_path)
         if programs_dir is None:
             raise AlchemistError("an image dataset needs concepts: --concepts FILE (a JSON list of strings)")
         return concept_files.load(Path(programs_dir) / concept_files.FILE)
 
-    def score_concepts(self, dataset: Dataset, concepts: list[str]) -> None:
+    def score(self, dataset: Dataset, concepts: list[str]) -> None:
         """Each image's similarity to each concept: what the programs are called with."""
-        if self._image_vectors is None:
-            self.embed_images(dataset)
-        encoder = self.clip_encoder()
+        if self.vectors is None:
+            self.embed(dataset)
+        encoder = self.encoder()
         dataset.concepts = list(concepts)
-        for name, vectors in self._image_vectors.items():
+        for name, vectors in self.vectors.items():
             dataset.splits[name].program_rows = ScoreRows(encoder.similarities(vectors, concepts), concepts)
 
-    def image_feature_sets(self, dataset: Dataset) -> list:
+    def feature_sets(self, dataset: Dataset) -> list:
         """The distilled classifier's features: the CLIP image embeddings already computed."""
         from alchemist.distill.fit import FeatureSet
         from alchemist.distill.features import ClipFeatures
 
-        v = self._image_vectors or {}
-        return [FeatureSet(ClipFeatures(self.clip_encoder()), v.get("train"), v.get("valid"), v.get("test"))]
+        v = self.vectors or {}
+        return [FeatureSet(ClipFeatures(self.encoder()), v.get("train"), v.get("valid"), v.get("test"))]
 
-    def group_report(self, dataset: Dataset, labels: dict, model) -> dict | None:
+    def group_report(self, dataset: Dataset, labels: Labels, model) -> dict | None:
         """Per-group accuracy (and the worst group) of the label model and the distilled model, where a
         split has groups and gold labels."""
         out = {}
@@ -83,11 +85,11 @@ class ImageStages:
             if split is None or split.groups is None or not split.has_labels:
                 continue
             part = {}
-            probs = labels["probs"].get(name)
+            probs = labels.probs.get(name)
             if probs is not None:
                 part["label_model"] = group_scores(split.labels, probs.argmax(1), split.groups)
-            if model is not None and name == "test" and self._image_vectors and "test" in self._image_vectors:
-                predicted = model.proba_of(self._image_vectors["test"]).argmax(1)
+            if model is not None and name == "test" and self.vectors and "test" in self.vectors:
+                predicted = model.proba_of(self.vectors["test"]).argmax(1)
                 part["distilled"] = group_scores(split.labels, predicted, split.groups)
             if part:
                 out[name] = part

@@ -1,4 +1,4 @@
-"""Dask backend: the same sandboxed evaluation inside Dask workers, over partitions of the data.
+"""The Dask backend: the same sandboxed evaluation inside Dask workers, over partitions of the data.
 
 Each task runs a `SandboxApplier` on one partition (so every program still runs in a locked-down
 `python -I` worker process, started by the Dask worker), and returns an int8 block plus plain fault
@@ -19,6 +19,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from alchemist.core.errors import AlchemistError
+from alchemist.core.progress import NullProgress, Progress, plural
+from alchemist.programs.apply.base import ProgramApplier, assemble
+from alchemist.programs.program_files import Program
+from alchemist.programs.votes import Votes
 from alchemist.sandbox import ApplyResult, ProgramRun, ProgramSource, SandboxApplier, SandboxLimits
 from alchemist.sandbox.rows import take
 
@@ -85,19 +89,19 @@ def merge_runs(blocks: list[dict], n_programs: int, max_faults: int) -> list[Pro
     return runs
 
 
-class DaskApplier:
-    """Same interface as SandboxApplier: `apply(texts, progress) -> ApplyResult`."""
+class DaskApplier(ProgramApplier):
+    """The sandboxed evaluation inside Dask workers, a partition per task (base.py does the rest)."""
 
-    def __init__(self, programs: Sequence[ProgramSource], n_classes: int, limits: SandboxLimits | None = None,
+    backend = "dask"
+
+    def __init__(self, n_classes: int, limits: SandboxLimits | None = None, cache_folder: Path | None = None,
                  scheduler: str | None = None, partition_rows: int = DEFAULT_PARTITION_ROWS):
-        self.programs = list(programs)
-        self.n_classes = n_classes
-        self.limits = limits or SandboxLimits()
+        super().__init__(n_classes, limits, cache_folder)
         self.scheduler = scheduler
         self.partition_rows = max(1, partition_rows)
 
-    def _sources(self) -> list[tuple[str, str]]:
-        return [(p.name, p.source) for p in self.programs]
+    def _where(self) -> str:
+        return " with Dask"
 
     def _limits(self, part_rows: int, total_rows: int) -> dict:
         """One worker per task; each partition gets its share of every program's time budget (at
@@ -105,10 +109,10 @@ class DaskApplier:
         share = max(5.0, self.limits.program_budget_s(total_rows) * part_rows / max(1, total_rows))
         return asdict(replace(self.limits, workers=1, budget_s=share))
 
-    def _finish(self, blocks: list[dict], n_rows: int) -> ApplyResult:
+    def _finish(self, blocks: list[dict], n_rows: int, n_programs: int) -> ApplyResult:
         matrix = (np.concatenate([b["matrix"] for b in blocks]) if blocks
-                  else np.full((n_rows, len(self.programs)), -1, np.int8))
-        runs = merge_runs(blocks, len(self.programs), self.limits.max_faults)
+                  else np.full((n_rows, n_programs), -1, np.int8))
+        runs = merge_runs(blocks, n_programs, self.limits.max_faults)
         for i, run in enumerate(runs):
             if not run.usable:  # as locally: a disabled program contributes nothing anywhere
                 matrix[:, i] = -1
@@ -116,7 +120,8 @@ class DaskApplier:
         layers["backend"] = f"dask ({self.scheduler or 'LocalCluster'}), {len(blocks)} partitions"
         return ApplyResult(matrix=matrix, runs=runs, layers=layers)
 
-    def _gather(self, client, futures, sizes: list[int], tick: Callable[[int], None]) -> list[dict]:
+    @staticmethod
+    def _gather(futures, sizes: list[int], tick: Callable[[int], None]) -> list[dict]:
         from dask.distributed import as_completed
 
         index = {f.key: i for i, f in enumerate(futures)}
@@ -127,29 +132,34 @@ class DaskApplier:
             tick(sizes[i])
         return blocks  # in partition order, whatever order they finished in
 
-    def apply(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> ApplyResult:
-        tick = progress or (lambda n: None)
+    def _run(self, sources: list[ProgramSource], rows: Sequence, tick: Callable[[int], None]) -> ApplyResult:
         step = self.partition_rows  # texts slice into lists, ScoreRows (image runs) into ScoreRows
-        parts = [take(texts, range(i, min(len(texts), i + step))) for i in range(0, len(texts), step)]
+        parts = [take(rows, range(i, min(len(rows), i + step))) for i in range(0, len(rows), step)]
+        pairs = [(s.name, s.source) for s in sources]
         with dask_client(self.scheduler, self.limits.n_workers()) as client:
-            futures = [client.submit(_apply_block, part, self._sources(), self.n_classes,
-                                     self._limits(len(part), len(texts)), pure=False) for part in parts]
-            blocks = self._gather(client, futures, [len(p) for p in parts], tick)
-        return self._finish(blocks, len(texts))
+            futures = [client.submit(_apply_block, part, pairs, self.n_classes,
+                                     self._limits(len(part), len(rows)), pure=False) for part in parts]
+            blocks = self._gather(futures, [len(p) for p in parts], tick)
+        return self._finish(blocks, len(rows), len(sources))
 
-    def apply_frame(self, frame, text_column: str, progress: Callable[[int], None] | None = None) -> ApplyResult:
-        """A Dask DataFrame too big for memory: each partition is read and labeled inside a worker."""
+    def apply_frame(self, programs: list[Program], frame, text_column: str,
+                    progress: Progress | None = None) -> Votes:
+        """Votes of a Dask DataFrame too big for memory (one split, train): each partition is read and
+        labeled inside a worker; no column cache (the texts are never in this process)."""
         import dask
 
-        tick = progress or (lambda n: None)
+        ok = [p for p in programs if p.status == "ok"]
+        pairs = [(p.name, p.source) for p in ok]
         parts = frame.to_delayed()
-        with dask_client(self.scheduler, self.limits.n_workers()) as client:
+        with (progress or NullProgress()).stage(f"Applying {plural(len(ok), 'program')} with Dask", total=None) as stage, \
+                dask_client(self.scheduler, self.limits.n_workers()) as client:
             sizes = client.compute([dask.delayed(len)(p) for p in parts], sync=True)
-            futures = client.compute([dask.delayed(_apply_frame_block)(p, text_column, self._sources(), self.n_classes,
+            futures = client.compute([dask.delayed(_apply_frame_block)(p, text_column, pairs, self.n_classes,
                                                                        self._limits(size, sum(sizes)))
                                       for p, size in zip(parts, sizes, strict=True)])
-            blocks = self._gather(client, futures, sizes, tick)
-        return self._finish(blocks, sum(sizes))
+            result = self._finish(self._gather(futures, sizes, stage.advance), sum(sizes), len(ok))
+        columns = {p.name: (result.matrix[:, k], result.runs[k]) for k, p in enumerate(ok)}
+        return assemble(programs, columns, {"train": sum(sizes)}, result.layers)
 
 
 def is_lazy_source(name: str) -> bool:

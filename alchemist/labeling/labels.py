@@ -1,0 +1,123 @@
+"""From votes to labels: vetting on valid, then the label model (chosen on valid with `auto`), with the
+majority vote always beside it. The one place that decides how a run's labels are made; the executor
+and the public API (`alchemist.label`) both call it.
+
+Test labels are only ever scored. A run whose programs voted on nothing, or gave every labeled row one
+class, has "no signal": its labels are kept but no score is shown (a score would measure nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from alchemist.core.progress import NullProgress, Progress
+from alchemist.data.datasets import Dataset
+from alchemist.labeling.choice import choose
+from alchemist.labeling.label_models import MajorityVote
+from alchemist.labeling.metrics import class_balance, distribution, per_class, score
+from alchemist.labeling.vetting import Verdict, vet
+from alchemist.programs.votes import Votes
+
+
+@dataclass
+class Labels:
+    """What the label model made of the votes: class probabilities of every split, scores, the choice."""
+
+    probs: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (n_rows, n_classes)
+    label_model: dict = field(default_factory=dict)  # name, requested, reason, candidates, valid/test scores
+    majority_vote: dict = field(default_factory=lambda: {"valid": None, "test": None})
+    options: dict[str, np.ndarray] = field(default_factory=dict)  # label model -> train labels to distill from
+    covered: dict[str, np.ndarray] = field(default_factory=dict)  # split -> rows some usable program voted on
+    no_signal: str = ""  # why the scores mean nothing ("" when they do)
+    warnings: list[str] = field(default_factory=list)
+
+    def label_of(self, split: str) -> np.ndarray:
+        """Class ids of a split's rows, -1 where no program voted."""
+        probs = self.probs.get(split)
+        if probs is None:
+            return np.full(len(self.covered.get(split, [])), -1)
+        return np.where(self.covered[split], probs.argmax(1), -1)
+
+
+def vet_votes(votes: Votes, dataset: Dataset, leave_out: bool = True) -> tuple[list[Verdict], list[str]]:
+    """A verdict per program on valid; with `leave_out`, duplicates, programs without votes and ones no
+    better than chance get that status (and are left out of the label model). Returns the warnings too."""
+    train = votes.matrices.get("train")
+    if train is None:
+        return [], []
+    valid = dataset.get("valid")
+    verdicts = vet(train, votes.matrices.get("valid"), valid.labels if valid is not None else None,
+                   dataset.card.n_classes, votes.names)
+    if not leave_out:
+        return verdicts, []
+    usable = votes.usable
+    for i, v in enumerate(verdicts):
+        if i in usable and v.status != "ok":
+            votes.statuses[i], votes.reasons[i] = v.status, v.reason
+    if usable and not votes.usable:  # every program vetted out: keep the distinct ones that vote
+        for i in usable:
+            if verdicts[i].status == "below chance":
+                votes.statuses[i], votes.reasons[i] = "ok", ""
+        return verdicts, ["every program is no better than chance on valid: they label this run anyway"]
+    return verdicts, []
+
+
+def make_labels(votes: Votes, dataset: Dataset, requested: str = "auto", progress: Progress | None = None) -> Labels:
+    """Choose (on valid) and fit the label model over the usable programs; score it and the majority vote
+    on valid and test; offer the train labels of the label models close on valid for distillation."""
+    card, cols = dataset.card, votes.usable
+    out = Labels(label_model={"name": requested, "requested": requested, "valid": None, "test": None})
+    if not cols:
+        out.warnings.append("no usable programs: no label model, no labels, no distilled model")
+        return out
+    if not any((L[:, cols] >= 0).any() for L in votes.matrices.values()):
+        _no_signal(out, "no program voted on any row (every answer was an abstain)")
+        return out
+    valid = dataset.get("valid")
+    balance = class_balance(valid.labels, card.n_classes) if valid is not None else None
+    train_L = votes.matrices["train"][:, cols]
+    valid_L = votes.matrices["valid"][:, cols] if "valid" in votes.matrices else None
+    with (progress or NullProgress()).stage(f"Label model ({requested})", total=None, unit="steps"):
+        choice = choose(requested, train_L, valid_L, valid.labels if valid is not None else None,
+                        card.n_classes, card.metric, card.positive_class, balance)
+    if choice.name != requested and requested != "auto":
+        out.warnings.append(choice.reason)
+    out.label_model.update(reason=choice.reason, candidates=choice.candidates)
+    _fill(out, votes, dataset, choice.name, choice.model)
+    # The train labels to distill from: with auto, label models close on valid compete there too.
+    out.options = (choice.finalists(train_L) if requested == "auto" else {choice.name: out.label_of("train")})
+    given = np.unique(out.probs["train"].argmax(1)[out.covered["train"]])
+    if len(given) == 1:
+        _no_signal(out, f"every labeled row got one class ({card.classes[int(given[0])]}): scores would only "
+                        "measure how common that class is")
+        for part in (out.label_model, out.majority_vote):
+            part.update(valid=None, test=None)
+    return out
+
+
+def _no_signal(out: Labels, why: str) -> None:
+    out.no_signal = why
+    out.warnings.insert(0, f"{why}; no scores are shown")
+
+
+def _fill(out: Labels, votes: Votes, dataset: Dataset, name: str, model) -> None:
+    """Probabilities of every split from label model `name`, and its scores (majority vote's beside)."""
+    card, cols = dataset.card, votes.usable
+    mv = MajorityVote(card.n_classes)
+    out.label_model["name"] = name
+    for split_name, L in votes.matrices.items():
+        probs = model.predict_proba(L[:, cols])
+        out.probs[split_name] = probs
+        out.covered[split_name] = (L[:, cols] >= 0).any(axis=1)
+        if split_name == "train":  # what the distilled model learns from: the covered rows' labels
+            out.label_model["train_distribution"] = distribution(probs.argmax(1)[out.covered["train"]],
+                                                                 card.classes)
+        if split_name in ("valid", "test"):
+            split = dataset.splits[split_name]
+            predicted = probs.argmax(1)
+            out.label_model[split_name] = score(split.labels, predicted, card.metric, card.positive_class)
+            out.label_model[f"{split_name}_per_class"] = per_class(split.labels, predicted, card.classes)
+            out.majority_vote[split_name] = score(split.labels, mv.predict(L[:, cols]), card.metric,
+                                                  card.positive_class)
