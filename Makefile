@@ -6,11 +6,14 @@ PY := $(VENV)/bin/python
 
 .PHONY: install demo test bench clean-venv
 
-$(VENV)/.installed: requirements.txt
+# The pinned lock first (torch first of all, so its CPU build is used), then this package, editable:
+# `alchemist` on the PATH of the venv, and `import alchemist` from anywhere.
+$(VENV)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (snorkel 0.10)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(VENV)/.installed
@@ -19,7 +22,7 @@ demo: install
 	$(PY) main.py demo
 
 test: install
-	$(PY) -m pytest -q
+	$(VENV)/bin/pytest -q
 
 bench: install
 	$(PY) bench/bench_apply.py --rows 100000 --programs 10

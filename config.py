@@ -13,9 +13,17 @@ What sets a run's choices, and where each part lives in the package:
 This file only re-exports them, for code that reads `config.RunConfig` from a clone.
 """
 
-from alchemist.pipeline.run_config import (MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, data_choices,
-                                           reapply_config, recorded_data, run_config, sandbox_limits,
-                                           split_defaults)
+from alchemist.pipeline.run_config import (
+                                           MAX_CONCURRENCY,
+                                           MAX_REFINE_ROUNDS,
+                                           RunConfig,
+                                           data_choices,
+                                           reapply_config,
+                                           recorded_data,
+                                           run_config,
+                                           sandbox_limits,
+                                           split_defaults,
+)
 from alchemist.pipeline.settings import DEFAULTS, Settings, load_settings, resolve_data_dir
 
 __all__ = ["DEFAULTS", "MAX_CONCURRENCY", "MAX_REFINE_ROUNDS", "RunConfig", "Settings", "data_choices",

@@ -3,13 +3,13 @@
 `Executor` lives in `alchemist/pipeline/executor.py`, the only place that knows the order of the
 stages; each stage is an object of its own that gets what it needs when it is made:
 
-    data        alchemist/pipeline/loading.py      the dataset, held-out splits, what cannot be scored
-    images      alchemist/pipeline/images.py       CLIP embeddings, concepts, concept scores (image data)
-    generation  alchemist/pipeline/generation.py   the LLM writes programs (modes), refinement, zero-shot
-    apply       alchemist/programs/apply/          programs run in the sandbox (local or Dask), column cache
-    labels      alchemist/labeling/                vetting, the label model chosen on valid
-    distill     alchemist/distill/                 features and classifier chosen on valid, saved model
-    report      alchemist/report/                  labels.csv, report.json, report.html, the console
+    data         alchemist/pipeline/data_stage.py        the dataset, held-out splits, what cannot be scored
+    images       alchemist/pipeline/image_stage.py       CLIP embeddings, concepts, concept scores
+    generation   alchemist/pipeline/generation_stage.py  the LLM writes programs (modes), refinement, zero-shot
+    apply        alchemist/programs/apply/               programs run in the sandbox (local or Dask)
+    labels       alchemist/labeling/labels.py            vetting, the label model chosen on valid
+    distill      alchemist/pipeline/distill_stage.py     features and classifier chosen on valid, saved model
+    report       alchemist/report/                       labels.csv, report.json, report.html, the console
 
 This file only re-exports it.
 """

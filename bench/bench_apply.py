@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from alchemist.data.datasets import load_dataset
 from alchemist.programs.program_files import load_program_dir
 from alchemist.sandbox import SandboxApplier, SandboxLimits
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROGRAMS = ROOT / "bench" / "programs"
 

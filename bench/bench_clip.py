@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 import alchemist.clip as clip
 from alchemist.testing.tiny_clip import build_tiny_clip
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_photos(folder: Path, n: int) -> list[str]:

@@ -22,10 +22,10 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from alchemist.cli import main
 from alchemist.testing.fake_llm import FakeLLM, smart_reply
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def llm_run(tmp: Path, delay: float, *extra: str) -> tuple[float, dict, int]:

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench_apply import PROGRAMS, sample_texts
 
 from alchemist.programs.apply.dask_applier import DaskApplier
 from alchemist.programs.program_files import load_program_dir
 from alchemist.sandbox import SandboxApplier, SandboxLimits
-from bench_apply import PROGRAMS, sample_texts
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

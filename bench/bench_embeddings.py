@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from alchemist.data.datasets import load_dataset
-from alchemist.distill.embeddings import TextEncoder
+from alchemist.distillation.embeddings import TextEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -51,8 +51,8 @@ def main() -> None:
         first = time.monotonic() - start
         print(f"all imdb splits, empty cache: {len(texts):,} reviews in {first:.0f}s "
               f"({len(texts) / first:.0f}/s; 27,500 would take {27_500 * first / len(texts):.0f}s; target 240s)")
-        from alchemist.pipeline.run_config import RunConfig
         from alchemist.pipeline.executor import Executor
+        from alchemist.pipeline.run_config import RunConfig
 
         def apply() -> float:
             config = RunConfig(dataset="imdb", data_dir=data_dir, programs_dir=ROOT / "bench" / "programs_imdb",

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from alchemist.core.progress import NullProgress
-from alchemist.pipeline.run_config import RunConfig
 from alchemist.pipeline.executor import Executor
+from alchemist.pipeline.run_config import RunConfig
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class StageClock(NullProgress):

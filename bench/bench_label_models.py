@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
-
 
 from alchemist.labeling.label_models import MajorityVote, SnorkelModel
 

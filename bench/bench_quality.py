@@ -9,7 +9,7 @@ Program sets: bench/programs (youtube) and bench/programs_<dataset> (LLM-style, 
 task description and a few unlabeled rows, never tuned on valid or test), and each dataset's own
 human-written programs (`--human`) where the data has them. yelp and agnews have no train split in
 the shared data: as in the issue's figures, their valid split stands in for train (through symlinks
-in a temporary folder; valid scores are then cross-fitted, see alchemist/distill.py).
+in a temporary folder; valid scores are then cross-fitted, see alchemist/distillation/fit.py).
 
     .venv/bin/python bench/bench_quality.py [--seeds 3] [--only youtube,sms]
 """
@@ -22,10 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-from alchemist.pipeline.run_config import RunConfig
 from alchemist.pipeline.executor import Executor
+from alchemist.pipeline.run_config import RunConfig
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CASES = [  # (dataset, programs folder or None for the dataset's human programs)
     ("youtube", ROOT / "bench" / "programs"),

@@ -14,12 +14,12 @@ import os
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from alchemist.data.datasets import load_dataset
 from alchemist.programs.program_files import load_program_dir
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 from alchemist.sandbox.gate import check_source
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def slow_program(seconds: float) -> str:

@@ -13,8 +13,17 @@ The prompt templates the modes fill are in `prompts/templates/` (package data). 
 re-exports the modes.
 """
 
-from alchemist.generate.modes import (MODES, AlchemistMode, AlchemistRAGMode, BaseMode, GeneratedProgram,
-                                      ModeSettings, ScriptoriumWSMode, mode_class, register)
+from alchemist.generate.modes import (
+                                      MODES,
+                                      AlchemistMode,
+                                      AlchemistRAGMode,
+                                      BaseMode,
+                                      GeneratedProgram,
+                                      ModeSettings,
+                                      ScriptoriumWSMode,
+                                      mode_class,
+                                      register,
+)
 
 __all__ = ["MODES", "AlchemistMode", "AlchemistRAGMode", "BaseMode", "GeneratedProgram", "ModeSettings",
            "ScriptoriumWSMode", "mode_class", "register"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alchemist.core.paths import DEMO as DEMO_DIR
+from alchemist.core.paths import DEMO as DEMO_DIR  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent  # the clone: its entry points, docs and examples
 DEMO_PROGRAMS = ROOT / "examples" / "demo_programs"

@@ -9,9 +9,9 @@ simple human-written rules as `weak_labels`, so `apply --human` works on it too.
 import json
 import random
 import re
-from pathlib import Path
 
 from alchemist.core.paths import DEMO as HERE  # the demo bundled in the package
+
 NAMES = ["Maya", "Leo", "Iris", "Tom", "Nadia", "Omar", "Jade", "Felix", "Rosa", "Hugo"]
 THINGS = ["gift card", "phone", "headset", "game pass", "coupon", "laptop"]
 ADJ = ["amazing", "beautiful", "so calm", "incredible", "a bit sad", "catchy", "perfect", "underrated"]

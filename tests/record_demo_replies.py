@@ -54,7 +54,7 @@ def main() -> None:
         script.append(fenced(PROGRAMS[i]))
     import os
 
-    from alchemist.cli import main as cli
+    from alchemist.cli import demo as cli
 
     with FakeLLM() as fake:
         fake.push(*script)

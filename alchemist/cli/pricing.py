@@ -18,8 +18,8 @@ from alchemist.core.errors import AlchemistError, run_command
 from alchemist.generate.zero_shot import DEFAULT_BATCH_SIZE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pricing.py", description=__doc__.split("\n\n")[0],
+def build_parser(prog: str = "pricing.py") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", metavar="DIR", help="where the runs are (default: LF_saved_dir, generated_lfs/)")
     p.add_argument("--by", default="dataset,mode", metavar="FIELDS",
@@ -112,11 +112,12 @@ def zero_shot(args, settings) -> int:
     from alchemist.data.datasets import load_dataset, require_text
     from alchemist.data.readers import Columns
     from alchemist.generate.ledger import zero_shot_usage
-    from alchemist.llm.catalogue import get_model
     from alchemist.generate.prompts import TaskPrompts
-    from alchemist.llm.tokens import TokenCounter
     from alchemist.generate.zero_shot import estimate
+    from alchemist.llm.catalogue import get_model
+    from alchemist.llm.tokens import TokenCounter
     from alchemist.pipeline.settings import resolve_data_dir
+
     if not args.model:
         raise AlchemistError("--zero-shot needs --model M (a model from config.json)")
     if args.batch_size < 1:
@@ -167,11 +168,12 @@ def fetch_tokenizer(settings) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "pricing.py") -> int:
     from alchemist.pipeline.settings import load_settings
+
     def command() -> int:
         settings = load_settings()
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         if args.fetch_tokenizer:
             return fetch_tokenizer(settings)
         return zero_shot(args, settings) if args.zero_shot else ledger(args, settings)

@@ -19,10 +19,11 @@ from rich.text import Text
 from alchemist.cli import questions as ask
 from alchemist.core.errors import AlchemistError
 from alchemist.core.safe_text import clean, code_text
-from alchemist.programs.trial import make_checker, trial_rows
-from alchemist.report.evidence import RunView, evidence, load_run, score_rows, set_enabled, weakest_classes
 from alchemist.pipeline.run_config import RunConfig, reapply_config
 from alchemist.pipeline.settings import Settings
+from alchemist.programs.trial import make_checker, trial_rows
+from alchemist.report.evidence import RunView, evidence, load_run, score_rows, set_enabled, weakest_classes
+
 console = Console(markup=False, highlight=False)
 
 

@@ -18,19 +18,20 @@ from typing import Callable
 from questionary import Choice
 
 from alchemist.cli import questions as ask
-from alchemist.data.datasets import EvalSplit, load_dataset, presence, split_for_evaluation
-from alchemist.data.readers import Columns, columns_of, find_split_file
 from alchemist.core.errors import AlchemistError
-from alchemist.generate.estimate import estimate_run
 from alchemist.core.files import atomic_write_json
-from alchemist.llm.catalogue import ModelSpec
-from alchemist.images import concepts as concept_files
-from alchemist.data.images import csv_image_column, find_image_datasets, is_image_folder
-from alchemist.generate.prompts import IMAGE_KNOWLEDGE_TYPES, KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.core.safe_text import clean
+from alchemist.data.datasets import EvalSplit, load_dataset, presence, split_for_evaluation
+from alchemist.data.images import csv_image_column, find_image_datasets, is_image_folder
+from alchemist.data.readers import Columns, columns_of, find_split_file
 from alchemist.data.tasks import builtin_card, builtin_names
+from alchemist.generate.estimate import estimate_run
+from alchemist.generate.prompts import IMAGE_KNOWLEDGE_TYPES, KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
+from alchemist.images import concepts as concept_files
+from alchemist.llm.catalogue import ModelSpec
 from alchemist.pipeline.run_config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, reapply_config, run_config
 from alchemist.pipeline.settings import Settings
+
 OWN_DATA = "__own__"
 MODES = [("scriptoriumws", "ScriptoriumWS — the code LLM writes each program from the task"),
          ("alchemist", "Alchemist without RAG — a knowledge LLM writes prior knowledge first, then the code LLM"),
@@ -96,9 +97,9 @@ def save_answers(settings: Settings, answers: Answers) -> None:
 
 # --- questions -------------------------------------------------------------------------------------
 def ask_dataset(answers: Answers, data_dir: Path) -> tuple[Answers, object]:
+    from alchemist.core.progress import make_progress
     from alchemist.data.download.fetch import download  # the Hub client only once used
     from alchemist.data.download.sources import download_command, load_sources
-    from alchemist.core.progress import make_progress
 
     sources, fetch = load_sources(), "__download__"
 

@@ -129,8 +129,15 @@ class PlainProgress:
 
 class _RichStage:
     def __init__(self, name: str, total: int | None, unit: str, console):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichBar, SpinnerColumn, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichBar
 
         self.unit = unit
         self.done = 0

@@ -13,9 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.core.errors import DatasetError
-from alchemist.data.images import (check_groups_wanted, csv_image_column, csv_in_folder, is_image_folder, read_csv,
-                              read_folder)
 from alchemist.core.paths import DEMO
+from alchemist.data.images import (
+    check_groups_wanted,
+    csv_image_column,
+    csv_in_folder,
+    is_image_folder,
+    read_csv,
+    read_folder,
+)
 from alchemist.data.readers import Columns, RawSplit, find_split_file, read_label_json, read_split
 from alchemist.data.tasks import TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
 

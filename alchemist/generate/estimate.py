@@ -8,12 +8,11 @@ every program needs its one repair request and every program is refined in every
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from pathlib import Path
 
-from alchemist.llm.catalogue import ModelSpec
-from alchemist.generate.prompts import TaskPrompts, angles
 from alchemist.generate.mistakes import MISTAKE_CHARS, MISTAKES
+from alchemist.generate.prompts import TaskPrompts, angles
+from alchemist.llm.catalogue import ModelSpec
 from alchemist.llm.tokens import TokenCounter
 
 TYPICAL_KNOWLEDGE_TOKENS = 400

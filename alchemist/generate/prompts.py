@@ -7,11 +7,11 @@ from pathlib import Path
 from string import Template
 
 from alchemist.core.choices import KNOWLEDGE_TYPES
-from alchemist.data.datasets import Dataset
 from alchemist.core.errors import AlchemistError
-from alchemist.sandbox.policy import ALLOWED_MODULES
 from alchemist.core.paths import ANGLES, IMAGE_ANGLES, TEMPLATES
+from alchemist.data.datasets import Dataset
 from alchemist.data.tasks import TaskCard
+from alchemist.sandbox.policy import ALLOWED_MODULES
 
 EXAMPLES_PER_CLASS = 5
 EXAMPLE_CHARS = 400

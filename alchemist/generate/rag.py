@@ -232,8 +232,8 @@ def make_embeddings(kind: str, on_usage: Callable[[dict], None] | None = None,
 
 
 def _openai_embeddings(on_usage: Callable[[dict], None] | None) -> _Embeddings:
-    from alchemist.llm.session import check_api_key
     from alchemist.llm.catalogue import ModelSpec
+    from alchemist.llm.session import check_api_key
 
     spec = ModelSpec("openai-embeddings", "openai", OPENAI_EMBEDDING, OPENAI_EMBEDDING_PRICE, 0.0)
     check_api_key(spec)

@@ -16,12 +16,12 @@ import numpy as np
 
 from alchemist.core.concurrency import run_all
 from alchemist.data.datasets import Dataset
-from alchemist.llm.session import BudgetExceeded
-from alchemist.generate.prompts import shown_texts
 from alchemist.generate.mistakes import GUARD, mistakes, net_score, split_valid, summary, weakness
-from alchemist.generate.run_store import RunStore
-from alchemist.sandbox import ProgramSource
 from alchemist.generate.modes import BaseMode, GeneratedProgram
+from alchemist.generate.prompts import shown_texts
+from alchemist.generate.run_store import RunStore
+from alchemist.llm.session import BudgetExceeded
+from alchemist.sandbox import ProgramSource
 
 ApplyValid = Callable[[list[ProgramSource], str], np.ndarray]  # sources, stage title -> valid columns
 

@@ -12,20 +12,20 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.core.concurrency import run_all
+from alchemist.core.files import atomic_write_text
 from alchemist.data.datasets import Dataset
 from alchemist.generate.estimate import TYPICAL_PROGRAM_TOKENS, estimate_run
-from alchemist.core.files import atomic_write_text
-from alchemist.llm.session import CallSettings, LLMSession, check_api_key
-from alchemist.llm.cache import ResponseCache
-from alchemist.llm.catalogue import get_model
-from alchemist.generate.prompts import prompts_for, shown_texts
 from alchemist.generate.mistakes import mistakes as pick_mistakes
 from alchemist.generate.mistakes import summary as mistakes_summary
-from alchemist.generate.run_store import RunStore
-from alchemist.llm.tokens import CHARS_PER_TOKEN
-from alchemist.programs.trial import make_checker, trial_rows
-from alchemist.pipeline.settings import Settings
 from alchemist.generate.modes import GeneratedProgram, ModeSettings, mode_class
+from alchemist.generate.prompts import prompts_for, shown_texts
+from alchemist.generate.run_store import RunStore
+from alchemist.llm.cache import ResponseCache
+from alchemist.llm.catalogue import get_model
+from alchemist.llm.session import CallSettings, LLMSession, check_api_key
+from alchemist.llm.tokens import CHARS_PER_TOKEN
+from alchemist.pipeline.settings import Settings
+from alchemist.programs.trial import make_checker, trial_rows
 
 
 @dataclass

@@ -14,10 +14,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from alchemist.core.concurrency import run_all
-from alchemist.llm.session import BudgetExceeded, LLMSession
-from alchemist.llm.catalogue import ModelSpec
-from alchemist.generate.prompts import TaskPrompts, fill
 from alchemist.data.tasks import TaskCard
+from alchemist.generate.prompts import TaskPrompts, fill
+from alchemist.llm.catalogue import ModelSpec
+from alchemist.llm.session import BudgetExceeded, LLMSession
 from alchemist.llm.tokens import TokenCounter
 
 DEFAULT_BATCH_SIZE = 10  # rows per call of `main.py zero-shot` (--batch-size): estimates price it the same way

@@ -75,7 +75,7 @@ def _load(name: str) -> tuple:
         from transformers import CLIPModel, CLIPProcessor
         from transformers.utils import logging as hf_logging
 
-        from alchemist.distill.embeddings import _threads
+        from alchemist.distillation.embeddings import _threads
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()  # e.g. "falling back to the Pillow image processor" (no torchvision)

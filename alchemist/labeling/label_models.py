@@ -14,7 +14,6 @@ import numpy as np
 from alchemist.core.errors import AlchemistError
 
 
-
 class LabelModel(Protocol):
     name: str
 

@@ -33,6 +33,20 @@ class Labels:
     no_signal: str = ""  # why the scores mean nothing ("" when they do)
     warnings: list[str] = field(default_factory=list)
 
+    def frame(self, dataset: Dataset, split: str = "train"):
+        """One split's labels as a pandas DataFrame: id, text, label, label_name, confidence, covered, gold
+        (labels.csv's columns; label -1 and no confidence where no program voted)."""
+        import pandas as pd
+
+        rows = dataset.splits[split]
+        label = self.label_of(split) if split in self.probs else np.full(len(rows), -1)
+        probs = self.probs.get(split)
+        confidence = np.where(label >= 0, probs.max(1), np.nan) if probs is not None else np.full(len(rows), np.nan)
+        return pd.DataFrame({"id": rows.ids, "text": rows.texts, "label": label,
+                             "label_name": [dataset.card.classes[k] if k >= 0 else "" for k in label],
+                             "confidence": confidence, "covered": self.covered.get(split, label >= 0),
+                             "gold": rows.labels})
+
     def label_of(self, split: str) -> np.ndarray:
         """Class ids of a split's rows, -1 where no program voted."""
         probs = self.probs.get(split)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,9 +21,9 @@ from typing import Callable
 
 from alchemist.core.concurrency import AdaptiveLimit
 from alchemist.core.errors import AlchemistError
+from alchemist.core.safe_text import redact
 from alchemist.llm.cache import ResponseCache, request_key
 from alchemist.llm.catalogue import ModelSpec
-from alchemist.core.safe_text import redact
 
 MESSAGE_OVERHEAD_TOKENS = 32  # role markers and framing a provider adds around the messages
 

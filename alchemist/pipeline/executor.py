@@ -20,15 +20,15 @@ from alchemist.core.files import atomic_write_bytes, atomic_write_json, new_run_
 from alchemist.core.progress import NullProgress, Progress
 from alchemist.data.datasets import Dataset, sample_splits
 from alchemist.data.images import csv_image_column
-from alchemist.distill.model import MODEL_FILE
+from alchemist.distillation.model import MODEL_FILE
 from alchemist.labeling.labels import Labels, make_labels, vet_votes
 from alchemist.labeling.vetting import Verdict
 from alchemist.pipeline.context import RunContext
-from alchemist.pipeline.distilling import DistillStage
-from alchemist.pipeline.generation import GenerationStage
-from alchemist.pipeline.images import ImageStage
+from alchemist.pipeline.data_stage import DataStage
+from alchemist.pipeline.distill_stage import DistillStage
+from alchemist.pipeline.generation_stage import GenerationStage
+from alchemist.pipeline.image_stage import ImageStage
 from alchemist.pipeline.lazy import distill_sample, lazy_card
-from alchemist.pipeline.loading import DataStage
 from alchemist.pipeline.run_config import RunConfig
 from alchemist.pipeline.settings import Settings, load_settings
 from alchemist.programs.apply import make_applier

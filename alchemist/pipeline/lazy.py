@@ -11,8 +11,8 @@ import numpy as np
 
 from alchemist.core.errors import AlchemistError
 from alchemist.data.tasks import TaskCard, card_for_classes, load_card_file
-from alchemist.distill.fit import distill, prepare
-from alchemist.distill.model import MODEL_FILE
+from alchemist.distillation.fit import distill, prepare
+from alchemist.distillation.model import MODEL_FILE
 from alchemist.labeling.labels import Labels
 from alchemist.pipeline.context import RunContext
 from alchemist.programs.votes import Votes

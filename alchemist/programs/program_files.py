@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alchemist.core.errors import ProgramError
-from alchemist.sandbox.gate import check_source
 from alchemist.sandbox import ProgramSource
+from alchemist.sandbox.gate import check_source
 
 
 @dataclass
@@ -26,6 +26,33 @@ class Program:
 
     def as_source(self) -> ProgramSource:
         return ProgramSource(name=self.name, source=self.source)
+
+
+@dataclass
+class Programs:
+    """A set of labeling programs: a folder's, or the ones an LLM just wrote (with the run's manifest)."""
+
+    items: list[Program]
+    folder: Path | None = None
+    manifest: dict | None = None  # the run's manifest when the programs were written by an LLM
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> Program:
+        return self.items[i]
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.items]
+
+    @property
+    def cost_usd(self) -> float:
+        """What writing them cost (0 for programs read from a folder)."""
+        return float((self.manifest or {}).get("totals", {}).get("cost_usd", 0.0))
 
 
 def _natural_key(path: Path) -> list:

@@ -6,8 +6,8 @@ import random
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from alchemist.sandbox.gate import check_source
 from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
+from alchemist.sandbox.gate import check_source
 from alchemist.sandbox.rows import take
 
 

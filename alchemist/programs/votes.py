@@ -28,6 +28,12 @@ class Votes:
     def usable(self) -> list[int]:
         return [i for i, s in enumerate(self.statuses) if s == "ok"]
 
+    def frame(self, split: str = "train"):
+        """One split's votes as a pandas DataFrame, a column per program (-1 = abstain)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.matrices[split], columns=self.names)
+
 
 def human_votes(splits: dict, source: str) -> tuple[Votes, list[str]]:
     """The votes of a dataset's own human-written programs (WRENCH `weak_labels`) as Votes; a split

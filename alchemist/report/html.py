@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from alchemist.core.files import atomic_write_text
-from alchemist.report.console import distilled_label, distilled_valid, features_line, refinement_line, sandbox_line
 from alchemist.core.safe_text import html_text
+from alchemist.report.console import distilled_label, distilled_valid, features_line, refinement_line, sandbox_line
 
 NAME_CHARS = 200  # a program or class name: the full one is in the title, CSS cuts what is shown
 SOURCE_CHARS = 20_000

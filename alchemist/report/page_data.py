@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from alchemist.core.safe_text import clean, code_text
 from alchemist.data.datasets import Split
 from alchemist.labeling.metrics import distribution
-from alchemist.core.safe_text import clean, code_text
 
 MAX_SOURCE = 20_000  # characters of a program's source kept in the report
 TEXT_CHARS = 300  # characters of a row's text shown among the disagreements

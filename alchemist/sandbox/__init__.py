@@ -5,6 +5,8 @@
     limits.py     settings (time, memory, budgets) and what happened to each program
     applier.py    the parent: one program per process, scheduling, deadlines, faults
     channel.py    the parent's side of one process: framed, size-capped, deadline-bound I/O
+    forkserver.py starts the worker's fork server (`python -I` in an empty folder and environment)
+    rows.py       what programs are called with: texts, or dicts of concept scores (image runs)
     worker/       the process side (standard library only): lockdown, syscall allowlist, row loop
 
 Threat model and layers: docs/sandbox.md.

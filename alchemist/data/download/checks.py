@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-from alchemist.data.datasets import SPLITS
 from alchemist.core.errors import DatasetError
+from alchemist.data.datasets import SPLITS
 from alchemist.data.download.formats import read_text
-from alchemist.data.tasks import TaskCard
-
 from alchemist.data.download.sources import Source
+from alchemist.data.tasks import TaskCard
 
 TABLE = "alchemist/bundled/dataset_sources.json"  # how errors name the table of documented sizes
 

@@ -24,16 +24,17 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TextIO
 
-from alchemist.data.download.checks import TABLE, check_folder
-from alchemist.data.datasets import SPLITS, presence
 from alchemist.core.errors import DatasetError
 from alchemist.core.files import atomic_write_json
-from alchemist.data.download.hub import Hub
-from alchemist.data.download.sources import Source, download_command, load_sources, manual_steps
 from alchemist.core.progress import NullProgress, Progress, make_progress
 from alchemist.core.safe_text import clean
+from alchemist.data.datasets import SPLITS, presence
+from alchemist.data.download.checks import TABLE, check_folder
 from alchemist.data.download.formats import Found, build
+from alchemist.data.download.hub import Hub
+from alchemist.data.download.sources import Source, download_command, load_sources, manual_steps
 from alchemist.data.tasks import builtin_card, builtin_names
+
 
 # --- the command --------------------------------------------------------------------------------------
 def run_downloads(requested: list[str], data_dir: Path, *, local: Path | None = None, flag: str = "",

@@ -16,13 +16,11 @@ import json
 import shutil
 from pathlib import Path
 
-
-from alchemist.data.datasets import SPLITS
 from alchemist.core.errors import DatasetError
 from alchemist.core.files import atomic_write_json, atomic_write_text
-from alchemist.data.tasks import TaskCard
-
+from alchemist.data.datasets import SPLITS
 from alchemist.data.download.sources import Source
+from alchemist.data.tasks import TaskCard
 
 Row = tuple[str, int, dict]  # (text, class id, extra data fields kept from the source)
 Found = dict[str, list[tuple[Path, str]]]  # role -> [(local file, the name errors give it)]

@@ -20,7 +20,6 @@ from typing import Iterator
 from alchemist.core.errors import AlchemistError, DatasetError
 from alchemist.core.progress import Progress
 from alchemist.core.safe_text import redact
-
 from alchemist.data.download.sources import Source, human_size
 
 DEFAULT_ENDPOINT = "https://huggingface.co"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from alchemist.generate.rag import Chunk, fence
 from alchemist.generate.modes.alchemist_mode import AlchemistMode
 from alchemist.generate.modes.base import GeneratedProgram
+from alchemist.generate.rag import Chunk, fence
 
 
 class AlchemistRAGMode(AlchemistMode):

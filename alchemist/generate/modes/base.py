@@ -14,9 +14,9 @@ from typing import Callable
 
 from alchemist.core.concurrency import run_all
 from alchemist.generate.extract import extract_code, strategy_of
-from alchemist.llm.session import LLMReply, LLMSession
-from alchemist.llm.catalogue import ModelSpec
 from alchemist.generate.prompts import TaskPrompts, angle_for, angles
+from alchemist.llm.catalogue import ModelSpec
+from alchemist.llm.session import LLMReply, LLMSession
 
 Check = Callable[[str], str]  # program source -> "" if usable, else the exact problem
 

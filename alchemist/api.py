@@ -1,0 +1,184 @@
+"""The public API: the whole flow from a notebook, over the same engine the command line runs.
+
+    data = alchemist.load_data("demo")                         # a built-in name, a file or folder, or a DataFrame
+    programs = alchemist.load_programs("examples/demo_programs")  # or alchemist.write_programs(data, n=10)
+    votes = alchemist.apply(programs, data)                    # in the sandbox; votes.frame("train")
+    alchemist.program_stats(votes, data)                       # a DataFrame: coverage, accuracy on valid, ...
+    labels = alchemist.label(votes, data)                      # label model chosen on valid; labels.frame(data)
+    model = alchemist.distill(labels, data)                    # model.mean on test, model.model
+    alchemist.predict(model, ["free gift card, click here"])   # a DataFrame of labels
+
+Settings (the model catalogue, caches) are read as the command line reads them: the bundled config.json
+and the project folder's own (core/paths.py). Everything returns plain objects holding numpy arrays, or
+pandas DataFrames. Generated programs run only in the sandbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from alchemist.core.errors import AlchemistError
+
+
+def _progress(show: bool):
+    from alchemist.core.progress import NullProgress, make_progress
+
+    return make_progress() if show else NullProgress()
+
+
+def load_data(source, *, text_column: str = "text", label_column: str | None = "label",
+              classes: Sequence[str] | None = None, task_card: str | Path | None = None,
+              data_dir: str | Path | None = None, name: str | None = None, hold_out: bool = True):
+    """A Dataset (splits of texts and gold labels, and the task card) from a built-in task's name, a CSV /
+    JSONL / WRENCH file or folder, or a pandas DataFrame (text and label columns, an optional `split`
+    column). A labeled source without valid/test splits gets them held out of train (15% each,
+    stratified; `hold_out=False` keeps every row in train), as a run does."""
+    from alchemist.data.datasets import EvalSplit, dataset_from_frame, load_dataset, split_for_evaluation
+    from alchemist.data.readers import Columns
+    from alchemist.pipeline.settings import load_settings, resolve_data_dir
+
+    if hasattr(source, "columns") and hasattr(source, "iloc"):  # a pandas DataFrame
+        dataset = dataset_from_frame(source, name or "data", text_column, label_column,
+                                     list(classes) if classes else None)
+    else:
+        folder = Path(data_dir) if data_dir else resolve_data_dir(None, load_settings())
+        dataset = load_dataset(str(source), folder, Columns(text_column, label_column),
+                               list(classes) if classes else None, Path(task_card) if task_card else None)
+    if hold_out:
+        dataset, _ = split_for_evaluation(dataset, EvalSplit())
+    return dataset
+
+
+def load_programs(folder: str | Path):
+    """The labeling programs of a folder (`*.py`, each passed through the static gate; rejected ones keep
+    their reason and get a column of abstains when applied)."""
+    from alchemist.programs.program_files import Programs, load_program_dir
+
+    return Programs(load_program_dir(Path(folder)), Path(folder))
+
+
+def write_programs(data, *, n: int = 10, mode: str | None = None, code_model: str | None = None,
+                   knowledge_model: str | None = None, knowledge_type: str | None = None,
+                   description: str | None = None, max_cost: float | None = None, base_url: str | None = None,
+                   out: str | Path | None = None, refine_rounds: int | None = None, concurrency: int | None = None,
+                   progress: bool = True):
+    """Have an LLM write `n` labeling programs for `data`, exactly as `alchemist run` does (the same modes,
+    trial runs in the sandbox, refinement on valid, budget cap `max_cost` in dollars): saved with their
+    manifest (every prompt, reply, token and dollar) in a run folder under `out` (default: generated_lfs/).
+    Defaults come from config.json; the knowledge model defaults to the code model."""
+    from alchemist.pipeline.context import RunContext
+    from alchemist.pipeline.generation_stage import GenerationStage
+    from alchemist.pipeline.image_stage import ImageStage
+    from alchemist.pipeline.run_config import run_config
+    from alchemist.pipeline.settings import load_settings
+    from alchemist.programs.apply import make_applier
+    from alchemist.programs.program_files import Programs, load_program_dir
+
+    if data.modality != "text":
+        raise AlchemistError("write_programs takes text data; image runs go through `alchemist run` (docs/images.md)")
+    settings = load_settings()
+    given = {"mode": mode, "code_model": code_model, "knowledge_type": knowledge_type,
+             "refine_rounds": refine_rounds, "concurrency": concurrency}
+    config = run_config(settings, dataset=data.name, num_programs=n, description=description, max_cost=max_cost,
+                        base_url=base_url, out_dir=Path(out) if out else None,
+                        **{k: v for k, v in given.items() if v is not None})
+    config.knowledge_model = knowledge_model or config.code_model
+    config.validate()
+    ctx = RunContext(config, settings, _progress(progress))
+    stage = GenerationStage(ctx, ImageStage(ctx), lambda k: make_applier(config.backend, k, config.limits))
+    folder = stage.generate(data)
+    for warning in ctx.warnings:
+        ctx.progress.log(f"warning: {warning}")
+    return Programs(load_program_dir(folder), folder, stage.run_store.manifest if stage.run_store else None)
+
+
+def apply(programs, data, *, backend: str = "local", scheduler: str | None = None, limits=None,
+          cache: bool = True, progress: bool = False):
+    """Votes of every program on every split, each program run in its own locked-down process (local, or
+    inside Dask workers with backend="dask"). Columns of unchanged programs on unchanged data come from
+    the column cache (`cache=False`: run everything). Returns Votes: `.matrices[split]` (int8, -1 =
+    abstain), `.frame(split)`, `.statuses`, `.reasons`."""
+    from alchemist.pipeline.settings import load_settings
+    from alchemist.programs.apply import make_applier
+
+    if backend not in ("local", "dask"):
+        raise AlchemistError(f"unknown backend {backend!r} (choose local or dask)")
+    folder = load_settings().cache_root / "columns" if cache else None
+    applier = make_applier(backend, data.card.n_classes, limits, cache_folder=folder, scheduler=scheduler)
+    splits = {name: split.rows for name, split in data.splits.items()}
+    return applier.apply(list(programs), splits, _progress(progress))
+
+
+def program_stats(votes, data):
+    """A DataFrame with a row per program: status and reason, coverage, overlap and conflict on train,
+    accuracy on valid's gold labels (with its support and what chance would score), errors."""
+    import pandas as pd
+
+    from alchemist.labeling.labels import vet_votes
+    from alchemist.report.outputs import program_rows
+
+    verdicts, _ = vet_votes(votes, data, leave_out=False)
+    rows, _ = program_rows(data, votes, verdicts)
+    columns = ["name", "status", "reason", "coverage", "overlap", "conflict", "valid_accuracy", "valid_support",
+               "valid_chance", "errors", "faults", "from_cache"]
+    return pd.DataFrame([{k: r[k] for k in columns} for r in rows], columns=columns)
+
+
+def label(votes, data, *, label_model: str = "auto", vetting: bool = True, progress: bool = False):
+    """Vet the programs on valid (duplicates, no votes, no better than chance: left out, with the reason)
+    and combine their votes with the label model (`auto`: snorkel, majority or weighted, chosen on valid).
+    Returns Labels: `.probs[split]` (n_rows x n_classes), `.label_of(split)`, `.frame(data, split)`, the
+    scores in `.label_model` and `.majority_vote`. The votes' statuses are updated by vetting."""
+    from alchemist.core.choices import LABEL_MODELS
+    from alchemist.labeling.labels import make_labels, vet_votes
+
+    if label_model not in LABEL_MODELS:
+        raise AlchemistError(f"unknown label model '{label_model}' (choose from {', '.join(LABEL_MODELS)})")
+    _, notes = vet_votes(votes, data, leave_out=vetting)
+    labels = make_labels(votes, data, label_model, _progress(progress))
+    labels.warnings[:0] = notes
+    return labels
+
+
+def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: bool = False):
+    """Train the distilled classifier on the labels of the rows some program voted on (features and
+    label model chosen on valid, never scored on a row they learned from), scored on test over `seeds`.
+    Returns a DistillResult: `.model` (`.predict_proba(texts)`, `.save(path)`), `.mean` and `.std` on
+    test, `.valid`, `.features`, `.candidates`."""
+    from alchemist.core.choices import FEATURES
+    from alchemist.distillation.embeddings import TextEncoder
+    from alchemist.distillation.training import build_features, train
+    from alchemist.pipeline.settings import load_settings
+
+    if features not in FEATURES:
+        raise AlchemistError(f"unknown features '{features}' (choose from {', '.join(FEATURES)})")
+    if data.modality != "text":
+        raise AlchemistError("distill takes text data; image runs distill on CLIP embeddings through `alchemist run`")
+    if "train" not in labels.probs:
+        raise AlchemistError("no labels to distill from (no usable program voted on train); see labels.warnings")
+    shown = _progress(progress)
+    valid = data.get("valid")
+    encoder = TextEncoder(load_settings().cache_root / "embeddings")
+    sets, _, _ = build_features(data, features, valid is not None and valid.has_labels, encoder, shown)
+    result = train(data, sets, labels.options, seeds, shown)
+    if result.error:
+        raise AlchemistError(f"no distilled model: {result.error}")
+    return result
+
+
+def predict(model, texts: Sequence[str]):
+    """Label new texts with a distilled model (a DistillResult, a DistilledModel, or the path of a saved
+    one): a DataFrame of text, label, label_name, confidence."""
+    import pandas as pd
+
+    from alchemist.distillation.model import load_model
+
+    if isinstance(model, (str, Path)):
+        model = load_model(Path(model))
+    model = getattr(model, "model", model)  # a DistillResult holds the model
+    texts = [str(t) for t in texts]
+    probs = model.predict_proba(texts)
+    label = probs.argmax(1)
+    return pd.DataFrame({"text": texts, "label": label, "label_name": [model.classes[k] for k in label],
+                         "confidence": probs.max(1)})

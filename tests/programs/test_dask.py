@@ -1,0 +1,92 @@
+"""The Dask backend: same matrix as the local applier, hostile programs contained the same way,
+and data read from Parquet partition by partition."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DEMO_PROGRAMS
+
+from alchemist.cli import main
+from alchemist.data.datasets import load_dataset
+from alchemist.programs.apply.dask_applier import DaskApplier
+from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
+
+OS = ("def _os():\n    for c in ().__class__.__base__.__subclasses__():\n"
+      "        if c.__name__ == '_wrap_close':\n            return c.__init__.__globals__\n")
+
+
+def demo_programs() -> list[ProgramSource]:
+    return [ProgramSource(p.stem, p.read_text()) for p in sorted(DEMO_PROGRAMS.glob("lf_*.py"))]
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    demo = load_dataset("demo")
+    return [t for s in ("train", "valid", "test") for t in demo.splits[s].texts]
+
+
+def test_dask_matrix_equals_local(texts):
+    programs = demo_programs() + [ProgramSource("raises", "def label_function(x):\n    return 1 // 0\n")]
+    limits = SandboxLimits(workers=2)
+    local = SandboxApplier(programs, 2, limits).apply(texts)
+    seen: list[int] = []
+    dask = DaskApplier(2, limits, partition_rows=170).run_sources(programs, texts, seen.append)
+    assert np.array_equal(local.matrix, dask.matrix) and dask.matrix.dtype == np.int8
+    assert sum(seen) == len(texts) and len(seen) == 4  # four partitions, progress for each
+    assert dask.runs[-1].errors["exception"] == len(texts) == local.runs[-1].errors["exception"]
+    assert "dask" in dask.layers["backend"] and dask.layers["seccomp"] == local.layers["seccomp"]
+
+
+def test_hostile_programs_are_contained_inside_dask_workers(tmp_path, texts):
+    marker = tmp_path / "escaped"
+    programs = demo_programs()[:2] + [
+        ProgramSource("loops", "def label_function(x):\n    while True:\n        pass\n"),
+        ProgramSource("c_loop", "def label_function(x):\n    return sum(range(10**13))\n"),
+        ProgramSource("writes", OS + f"def label_function(x):\n    _os()['system']('touch {marker}')\n"
+                                     f"    _os()['__builtins__']['open']('{marker}', 'w')\n    return 1\n"),
+        ProgramSource("exits", OS + "def label_function(x):\n    _os()['_exit'](3)\n"),
+    ]
+    limits = SandboxLimits(workers=2, row_timeout_s=0.2, stall_grace_s=1.0, chunk_rows=100)
+    local = SandboxApplier(programs, 2, limits).apply(texts[:300])
+    dask = DaskApplier(2, limits, partition_rows=100).run_sources(programs, texts[:300])
+    assert np.array_equal(local.matrix, dask.matrix)
+    assert (dask.matrix[:, 2:] == -1).all()
+    for k in (2, 3, 5):  # loops, C-level loop and worker exit: disabled in both
+        assert dask.runs[k].disabled_reason and local.runs[k].disabled_reason
+    assert dask.runs[4].errors["exception"] == 300 and not marker.exists()
+
+
+def test_parquet_read_by_dask_partition_by_partition(tmp_path, texts, capsys):
+    path = tmp_path / "big.parquet"
+    frame = pd.DataFrame({"id": range(len(texts)), "text": texts})
+    frame.to_parquet(path, row_group_size=150)
+    code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", str(path), "--backend", "dask", "--classes",
+                      "ham,spam", "--seeds", "1", "--out", str(tmp_path / "out"), "--json", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["status"] == "ok" and report["backend"] == "dask" and report["splits"]["train"] == len(texts)
+    out = next((tmp_path / "out").iterdir())
+    matrix = np.load(out / "label_matrix.npz")["train"]
+    local = SandboxApplier(demo_programs(), 2).apply(texts).matrix
+    assert np.array_equal(matrix, local)
+    lines = (out / "labels.csv").read_text().splitlines()
+    assert len(lines) == len(texts) + 1 and lines[0] == "row,label,label_name,confidence,covered"
+    assert report["distilled"]["trained_on"] > 0 and (out / "distilled_model.skops").exists()
+    assert report["label_model"]["name"] == "snorkel" and report["coverage"] > 0.9
+
+
+def test_dask_errors_are_one_line(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("body\nhello\n")
+    code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", str(path), "--backend", "dask",
+                      "--classes", "ham,spam"])
+    assert code == 2 and "no column 'text'" in capsys.readouterr().err
+    code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", str(path), "--backend", "dask"])
+    assert code == 2 and "--classes" in capsys.readouterr().err
+    code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--backend", "dask",
+                      "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out")])
+    assert code == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err
