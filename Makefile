@@ -33,6 +33,7 @@ bench: install
 	$(PY) bench/bench_dask.py
 	$(PY) bench/bench_concurrency.py
 	$(PY) bench/bench_clip.py
+	$(PY) bench/bench_import.py
 
 clean-venv:
 	rm -rf $(VENV)
