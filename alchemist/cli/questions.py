@@ -13,7 +13,7 @@ import questionary
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
 from prompt_toolkit.keys import Keys
-from questionary import Choice
+from questionary import Choice, Separator
 from questionary.prompts.common import InquirerControl
 
 _EXIT = object()
@@ -28,10 +28,33 @@ def is_exit(text: object) -> bool:
     return isinstance(text, str) and text.strip().lower() == "exit"
 
 
+class _NamesFirst(InquirerControl):
+    """Filtering shows the choices whose name (the start of the title) matches before those that only
+    mention the text further on, e.g. in a description."""
+
+    @property
+    def filtered_choices(self):
+        typed = (self.search_filter or "").lower()
+        if not typed:
+            return self.choices
+        shown = [c for c in self.choices if typed in _title(c).lower()]
+        self.found_in_search = bool(shown)
+        if not shown:
+            return self.choices
+        return sorted(shown, key=lambda c: not _title(c).lower().lstrip().startswith(typed))  # stable
+
+
+def _title(choice) -> str:
+    title = choice.title
+    return title if isinstance(title, str) else "".join(part[1] for part in title)
+
+
 def _menu_keys(question: questionary.Question) -> None:
-    """Enter accepts the pointed choice — or `exit` if that was typed; Ctrl-D leaves."""
+    """Enter accepts the pointed choice — or `exit` if that was typed; Ctrl-D leaves; arrows skip greyed-out
+    choices without ever looping; filtering shows names first."""
     app = question.application
     control = next(w.content for w in app.layout.find_all_windows() if isinstance(w.content, InquirerControl))
+    control.__class__ = _NamesFirst  # the same object, with names-first filtering
     keys = KeyBindings()
 
     @keys.add(Keys.ControlM, eager=True)
@@ -56,6 +79,17 @@ def _menu_keys(question: questionary.Question) -> None:
     def _eof(event) -> None:
         event.app.exit(result=_EXIT)
 
+    def move(step: int) -> None:
+        """To the next choice that can be taken, within what the filter shows, at most once around: the
+        library's own move loops forever when every choice it can reach is greyed out."""
+        shown = control.filtered_choices
+        for _ in range(len(shown)):
+            control.pointed_at = (control.pointed_at + step) % len(shown)
+            if not shown[control.pointed_at].disabled and not isinstance(shown[control.pointed_at], Separator):
+                return
+
+    keys.add(Keys.Down, eager=True)(lambda event: move(1))
+    keys.add(Keys.Up, eager=True)(lambda event: move(-1))
     app.key_bindings = merge_key_bindings([app.key_bindings, keys])  # later bindings win
 
 

@@ -315,6 +315,37 @@ def test_own_data_columns_are_offered_and_the_evaluation_split_is_in_the_summary
     assert "evaluation: reviews.csv has no valid or test split: 90 valid, 90 test labeled rows are held out" in text
 
 
+def test_arrows_over_greyed_out_choices_never_freeze_and_ctrl_c_still_leaves(tmp_path, server):
+    child = spawn(tmp_path, server)
+    child.expect(r"Which dataset\?")
+    child.send("sms")  # only greyed-out choices are left (sms and medabs: not on disk)
+    child.expect(r"sms(\x1b\[[0-9;]*m)*\.\.\.")
+    child.send("\x1b[B\x1b[B\x1b[A")  # down, down, up: nothing to move to
+    time.sleep(0.5)
+    child.send("\x7f" * 3 + "demo")
+    time.sleep(0.5)
+    child.send("\r")
+    child.expect("own words")  # still answering keys
+    child.sendintr()
+    assert finish(child) == 130
+
+
+def test_filtering_shows_names_before_descriptions():
+    from questionary import Choice
+
+    from alchemist.cli.questions import _NamesFirst
+
+    control = _NamesFirst.__new__(_NamesFirst)
+    control.choices = [Choice("agnews   news article: World, Sports", "agnews"), Choice("sms      SMS message", "sms"),
+                       Choice("demo     bundled demo data: video comments", "demo")]
+    control.search_filter = "s"
+    assert [c.value for c in control.filtered_choices] == ["sms", "agnews", "demo"]
+    control.search_filter = "news"
+    assert [c.value for c in control.filtered_choices] == ["agnews"] and control.found_in_search
+    control.search_filter = "zzz"
+    assert len(control.filtered_choices) == 3 and not control.found_in_search
+
+
 def test_menus_say_why_an_answer_is_refused_and_how_to_get_missing_data(tmp_path, server):
     (tmp_path / "nodata" / "agnews").mkdir(parents=True)
     (tmp_path / "nodata" / "agnews" / "valid.json").write_text("{}")
