@@ -66,7 +66,8 @@ def write_programs(data, *, n: int = 10, mode: str | None = None, code_model: st
     """Have an LLM write `n` labeling programs for `data`, exactly as `alchemist run` does (the same modes,
     trial runs in the sandbox, refinement on valid, budget cap `max_cost` in dollars): saved with their
     manifest (every prompt, reply, token and dollar) in a run folder under `out` (default: generated_lfs/).
-    Defaults come from config.json; the knowledge model defaults to the code model."""
+    Defaults come from config.json; the knowledge model defaults to config.json's where it goes to the same
+    provider as the code model, else to the code model itself."""
     from alchemist.pipeline.context import RunContext
     from alchemist.pipeline.generation_stage import GenerationStage
     from alchemist.pipeline.image_stage import ImageStage
@@ -78,12 +79,11 @@ def write_programs(data, *, n: int = 10, mode: str | None = None, code_model: st
     if data.modality != "text":
         raise AlchemistError("write_programs takes text data; image runs go through `alchemist run` (docs/images.md)")
     settings = load_settings()
-    given = {"mode": mode, "code_model": code_model, "knowledge_type": knowledge_type,
-             "refine_rounds": refine_rounds, "concurrency": concurrency}
+    given = {"mode": mode, "code_model": code_model, "knowledge_model": knowledge_model,
+             "knowledge_type": knowledge_type, "refine_rounds": refine_rounds, "concurrency": concurrency}
     config = run_config(settings, dataset=data.name, num_programs=n, description=description, max_cost=max_cost,
                         base_url=base_url, out_dir=Path(out) if out else None,
                         **{k: v for k, v in given.items() if v is not None})
-    config.knowledge_model = knowledge_model or config.code_model
     config.validate()
     ctx = RunContext(config, settings, _progress(progress))
     stage = GenerationStage(ctx, ImageStage(ctx), lambda k: make_applier(config.backend, k, config.limits))

@@ -56,12 +56,11 @@ def main() -> None:
 
     from alchemist.cli import demo as cli
 
-    with FakeLLM() as fake:
+    with FakeLLM(port=cli.DEMO_PORT) as fake:  # the address the demo model names: part of each reply's key
         fake.push(*script)
         scratch = Path(tempfile.mkdtemp(prefix="alchemist-record-"))  # columns, embeddings: never in the repo
         os.environ["ALCHEMIST_CACHE_DIR"] = str(scratch)
-        code = cli.run_demo(out=Path(os.environ.get("TMPDIR", "/tmp")) / "alchemist-record", seeds=1,
-                            base_url=fake.openai_url, record=True)
+        code = cli.run_demo(out=Path(os.environ.get("TMPDIR", "/tmp")) / "alchemist-record", seeds=1, record=True)
         assert code == 0 and not fake.script, "the recording did not use every scripted reply"
     print(f"recorded {len(script)} replies into {RECORDED_DIR}")
 

@@ -16,15 +16,16 @@ from alchemist.llm.catalogue import ModelSpec
 
 RECORDED_DIR = DEMO / "recorded_replies"
 DEMO_PROGRAMS = 6
+DEMO_PORT = 48219  # the replies were recorded from a stand-in server there; replaying never connects
 DEMO_MODEL = ModelSpec(name="recorded-demo", provider="openai-compatible", api_id="recorded-demo",
-                       input_per_1m=0.0, output_per_1m=0.0, base_url="http://127.0.0.1:9/v1",
+                       input_per_1m=0.0, output_per_1m=0.0, base_url=f"http://127.0.0.1:{DEMO_PORT}/v1",
                        note="scripted replies recorded for the offline demo")
 BANNER = ("Recorded demo: no API key, no network. The LLM's replies were written for this demo and are "
           "replayed from the demo's recorded replies (alchemist/bundled/demo/); everything else — the safety gate, the sandbox, "
           "the label model, distillation — runs for real.")
 
 
-def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = None, record: bool = False) -> int:
+def run_demo(out: Path | None = None, seeds: int = 3, record: bool = False) -> int:
     """The offline demo (`record=True` is used by tests/record_demo_replies.py to re-record it)."""
     from alchemist.core.progress import make_progress
     from alchemist.llm.session import LLMError
@@ -40,7 +41,8 @@ def run_demo(out: Path | None = None, seeds: int = 3, base_url: str | None = Non
     # prompts and sampling parameters, so a user's config.json must not change what the demo asks.
     config = RunConfig(dataset="demo", command="run", mode="alchemist", code_model=DEMO_MODEL.name,
                        knowledge_model=DEMO_MODEL.name, knowledge_type="rules", num_programs=DEMO_PROGRAMS,
-                       offline=not record, base_url=base_url, seeds=seeds, out_dir=out,
+                       offline=not record, base_url=DEMO_MODEL.base_url,  # whatever $OPENAI_BASE_URL says
+                       seeds=seeds, out_dir=out,
                        concurrency=1 if record else 8,  # recording plays a queue of replies: in order
                        saved_dir=settings.saved_dir)  # other caches go to settings.cache_root, never beside the replies
     if not record:

@@ -110,7 +110,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
                           limit=args.limit, batch_size=args.batch_size)
     return run_config(
         settings, **common, mode=args.mode, code_model=args.code_model,
-        knowledge_model=args.knowledge_model or settings.defaults["knowledge_model"],
+        knowledge_model=args.knowledge_model,  # None: the code model, or config.json's where it goes to the same place
         knowledge_type=args.knowledge_type, num_programs=args.num_programs, **_llm_choices(args),
         temperature=args.temperature, max_output_tokens=args.max_output_tokens, trial_rows=args.trial_rows,
         prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds, concepts_per_class=args.concepts_per_class,
@@ -121,7 +121,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
 def _llm_choices(args: argparse.Namespace) -> dict:
     return dict(description=args.description, base_url=args.base_url, offline=args.offline,
                 max_cost=args.max_cost, llm_timeout_s=args.llm_timeout, llm_retries=max(0, args.llm_retries),
-                concurrency=args.concurrency)
+                concurrency=args.concurrency, use_cache=not args.no_cache)
 
 
 def _recorded_data(args: argparse.Namespace, settings) -> dict:

@@ -111,6 +111,9 @@ def _add_llm_options(g, defaults: dict) -> None:
     g.add_argument("--base-url", metavar="URL", help="send the provider's requests to this server (passed to the "
                    "SDK as is; OPENAI_BASE_URL / ANTHROPIC_BASE_URL work too)")
     g.add_argument("--offline", action="store_true", help="answer only from the response cache; fail on a miss")
+    g.add_argument("--no-cache", action="store_true",
+                   help="ask the LLM again even for prompts it answered before (fresh programs; the new replies "
+                        "replace the cached ones)")
     g.add_argument("--max-cost", type=_positive_float, metavar="USD", default=defaults.get("max_cost"),
                    help="stop before a call that could push the run's cost past USD")
     g.add_argument("--llm-timeout", type=_positive_float, default=defaults["llm_timeout_s"], metavar="SECONDS",
@@ -135,7 +138,8 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help=f"model that writes the programs, from config.json's catalogue (default: {defaults['code_model']})")
     g.add_argument("--knowledge-model", default=None, metavar="MODEL",
                    help="model that writes prior knowledge in alchemist mode (default: config.json's "
-                        f"knowledge_model, {defaults['knowledge_model']})")
+                        f"knowledge_model, {defaults['knowledge_model']}, when it goes to the same provider and "
+                        "address as the code model; otherwise the code model itself)")
     g.add_argument("--knowledge-type", choices=KNOWLEDGE_TYPES, default=defaults["knowledge_type"],
                    help=f"kind of prior knowledge in alchemist mode (default: {defaults['knowledge_type']})")
     g.add_argument("--num-programs", type=_positive_int, default=defaults["num_programs"], metavar="N",

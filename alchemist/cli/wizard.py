@@ -28,7 +28,7 @@ from alchemist.data.tasks import builtin_card, builtin_names
 from alchemist.generate.estimate import estimate_run
 from alchemist.generate.prompts import IMAGE_KNOWLEDGE_TYPES, KNOWLEDGE_TYPES, TaskPrompts, pick_examples, sample_rows
 from alchemist.images import concepts as concept_files
-from alchemist.llm.catalogue import ModelSpec
+from alchemist.llm.catalogue import ModelSpec, destinations
 from alchemist.pipeline.run_config import MAX_CONCURRENCY, MAX_REFINE_ROUNDS, RunConfig, reapply_config, run_config
 from alchemist.pipeline.settings import Settings
 
@@ -282,10 +282,13 @@ def ask_models(answers: Answers, models: dict[str, ModelSpec], two_stage: bool, 
                              "(see .env.example), or add a local openai-compatible model to config.json")
     answers.code_model = ask.select("Which LLM writes the programs (code LLM)?", choices, default=answers.code_model)
     if two_stage or images:
+        code, known = models.get(answers.code_model), models.get(answers.knowledge_model)
+        same_place = known is not None and code is not None and (known.provider, known.endpoint()) == (
+            code.provider, code.endpoint())  # never suggest sending the data somewhere the code model does not
         answers.knowledge_model = ask.select(
             "Which LLM " + ("lists the concepts" + (" and writes the prior knowledge" if two_stage else "")
                             if images else "writes the prior knowledge") + " (knowledge LLM)?",
-            choices, default=answers.knowledge_model or answers.code_model)
+            choices, default=answers.knowledge_model if same_place else answers.code_model)
     if two_stage:
         kinds = IMAGE_KNOWLEDGE_TYPES if images else KNOWLEDGE_TYPES
         answers.knowledge_type = ask.select(
@@ -412,6 +415,8 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
     ]
     if knowledge:
         lines.append(f"  knowledge LLM:  {knowledge.name} ({config.knowledge_type})")
+    lines.append(f"  data sent to:   {destinations([code, knowledge], config.base_url)} (your task description "
+                 "and sample rows" + (", excerpts of your documents" if config.rag_paths else "") + ")")
     if dataset.modality == "image":
         lines += [f"  images:         CLIP {config.clip_model} scores each image against the concepts (the images "
                   "are embedded once and cached)",

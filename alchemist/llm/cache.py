@@ -1,7 +1,7 @@
 """Response cache: every LLM call stored under a hash of the request, so runs replay for free.
 
-The key covers provider, model, messages, sampling parameters and the sample index (the same
-prompt asked twice in one run is two samples). One JSON file per call, written atomically.
+The key covers provider, endpoint (where the request goes: another server is another reply), model,
+messages, sampling parameters and the sample index (the same prompt asked twice in one run is two samples). One JSON file per call, written atomically.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from pathlib import Path
 from alchemist.core.files import atomic_write_json
 
 
-def request_key(provider: str, api_id: str, system: str, user: str, params: dict, sample: int) -> str:
-    payload = {"provider": provider, "model": api_id, "messages": [{"role": "system", "content": system},
-               {"role": "user", "content": user}], "params": params, "sample": sample}
+def request_key(provider: str, api_id: str, system: str, user: str, params: dict, sample: int,
+                endpoint: str = "") -> str:
+    payload = {"provider": provider, "endpoint": endpoint, "model": api_id,
+               "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+               "params": params, "sample": sample}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

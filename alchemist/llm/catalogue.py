@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 from alchemist.core.errors import AlchemistError
 
 PROVIDERS = ("openai", "anthropic", "openai-compatible")
 KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+URL_ENV = {"openai": "OPENAI_BASE_URL", "openai-compatible": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+DEFAULT_URL = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "openai-compatible": "an OpenAI-compatible server"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,14 @@ class ModelSpec:
     @property
     def key_env(self) -> str:
         return self.api_key_env or KEY_ENV.get(self.provider, "OPENAI_API_KEY")
+
+    def endpoint(self, override: str | None = None) -> str:
+        """Where this model's requests go: --base-url, else $OPENAI_BASE_URL / $ANTHROPIC_BASE_URL, else the
+        catalogue's base_url, else the provider's own API. What the client is given, what the reply cache
+        keys on, and what a run says before it sends anything."""
+        url = override or os.environ.get(URL_ENV.get(self.provider, ""), "") or self.base_url or DEFAULT_URL.get(
+            self.provider, "")
+        return url.strip().rstrip("/")
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1_000_000
@@ -58,6 +70,17 @@ def parse_catalogue(data: object, where: str = "config.json") -> dict[str, Model
             raise AlchemistError(f"{here}: an openai-compatible model needs a 'base_url'")
         catalogue[name] = ModelSpec(name=name, **entry)
     return catalogue
+
+
+def destinations(models: list[ModelSpec | None], override: str | None = None) -> str:
+    """Who receives a run's data, in one line: each provider and endpoint with the models sent there."""
+    places: dict[tuple[str, str], list[str]] = {}
+    for spec in models:
+        if spec is not None:
+            names = places.setdefault((PROVIDER_NAMES.get(spec.provider, spec.provider), spec.endpoint(override)), [])
+            if spec.name not in names:
+                names.append(spec.name)
+    return "; ".join(f"{who} at {url or '(no address)'} ({', '.join(names)})" for (who, url), names in places.items())
 
 
 def get_model(name: str, catalogue: dict[str, ModelSpec]) -> ModelSpec:

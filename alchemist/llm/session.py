@@ -64,6 +64,7 @@ class CallSettings:
     base_url: str | None = None  # --base-url: overrides the provider's (or the SDK's env default)
     max_cost_usd: float | None = None
     concurrency: int = 8  # requests in flight at most
+    use_cache: bool = True  # False (--no-cache): ask again even when the cache has the reply (and store the new one)
 
 
 @dataclass
@@ -96,7 +97,7 @@ def _retryable(exc: Exception) -> tuple[bool, float | None, str]:
     if isinstance(exc, (openai.APITimeoutError, anthropic.APITimeoutError)):
         return True, None, "request timed out"
     if isinstance(exc, (openai.APIConnectionError, anthropic.APIConnectionError)):
-        return True, None, f"connection failed ({exc.__class__.__name__})"
+        return True, None, f"connection failed ({exc.__class__.__name__}: {redact(str(exc.__cause__ or exc))[:120]})"
     if isinstance(exc, (openai.APIStatusError, anthropic.APIStatusError)):
         status = exc.status_code
         wait = None
@@ -121,13 +122,23 @@ def _status_message(exc: Exception) -> str:
 class _Provider:
     """Builds the SDK client lazily and makes one raw call."""
 
+    def _not_json(self, resp: object) -> str:
+        body = str(resp).lstrip()[:200]
+        what = "HTML" if body[:1] == "<" else "text" if body else "an empty reply"
+        return f"{self.spec.name}: the server at {self.url} answered {what}, not JSON — check --base-url (or the " \
+               f"model's base_url in config.json)"
+
     def __init__(self, spec: ModelSpec, settings: CallSettings):
         self.spec, self.settings = spec, settings
         self._client = None
 
+    @property
+    def url(self) -> str:
+        return self.spec.endpoint(self.settings.base_url)
+
     def client(self):
         if self._client is None:
-            base_url = self.settings.base_url or self.spec.base_url  # None: the SDK's env default
+            base_url = self.url or None  # always explicit: the same address the cache keys on
             key = _api_key(self.spec)
             if self.spec.provider == "anthropic":
                 import anthropic
@@ -154,6 +165,8 @@ class _Provider:
             model=self.spec.api_id, messages=[{"role": "system", "content": system},
                                               {"role": "user", "content": user}],
             **{limit: params["max_tokens"]}, **extra)
+        if not hasattr(resp, "choices"):  # the SDK hands back what was not JSON as it came
+            raise LLMError(self._not_json(resp))
         if not resp.choices:
             raise LLMError(f"{self.spec.name}: the reply had no choices")
         choice = resp.choices[0]
@@ -167,6 +180,8 @@ class _Provider:
         resp = self.client().messages.create(
             model=self.spec.api_id, system=system, messages=[{"role": "user", "content": user}],
             max_tokens=params["max_tokens"], **extra)
+        if not hasattr(resp, "content") or not hasattr(resp, "usage"):
+            raise LLMError(self._not_json(resp))
         text = "".join(getattr(b, "text", "") for b in resp.content if getattr(b, "type", "") == "text")
         return _Raw(text, resp.usage.input_tokens or 0, resp.usage.output_tokens or 0, resp.stop_reason or "")
 
@@ -215,11 +230,13 @@ class LLMSession:
     def complete(self, spec: ModelSpec, system: str, user: str, *, temperature: float | None,
                  max_tokens: int, sample: int = 0, meta: dict | None = None) -> LLMReply:
         params = self.params(spec, temperature, max_tokens)
-        key = request_key(spec.provider, spec.api_id, system, user, params, sample)
-        record = {"model": spec.name, "provider": spec.provider, "api_id": spec.api_id, "sample": sample,
+        endpoint = spec.endpoint(self.settings.base_url)
+        key = request_key(spec.provider, spec.api_id, system, user, params, sample, endpoint)
+        record = {"model": spec.name, "provider": spec.provider, "api_id": spec.api_id, "endpoint": endpoint,
+                  "sample": sample,
                   "params": params, "key": key, "system": system, "user": user,
                   "prompt_sha256": self.prompt_sha256(system, user), **(meta or {})}
-        stored = self.cache.get(key) if self.cache else None
+        stored = self.cache.get(key) if self.cache and self.settings.use_cache else None
         if stored is not None:
             reply = LLMReply(stored["text"], int(stored.get("input_tokens", 0)), int(stored.get("output_tokens", 0)),
                              0.0, True, str(stored.get("stop_reason", "")), key, 0.0, 0)
@@ -234,8 +251,8 @@ class LLMSession:
                              spec.cost(raw.input_tokens, raw.output_tokens), False, raw.stop_reason, key, seconds,
                              attempts)
             if self.cache:
-                self.cache.put(key, {k: record[k] for k in ("model", "provider", "api_id", "params", "sample",
-                                                            "system", "user")},
+                self.cache.put(key, {k: record[k] for k in ("model", "provider", "api_id", "endpoint", "params",
+                                                            "sample", "system", "user")},
                                {"text": raw.text, "input_tokens": raw.input_tokens,
                                 "output_tokens": raw.output_tokens, "stop_reason": raw.stop_reason})
             return self._finish(record, reply)  # spent before the reservation is let go: never both absent
@@ -298,10 +315,10 @@ class LLMSession:
                 self.limit.release(throttled=getattr(exc, "status_code", None) == 429)
                 retry, wait, what = _retryable(exc)
                 if not retry:
-                    raise LLMError(f"{spec.name} ({spec.provider}): {what}") from None
+                    raise LLMError(f"{spec.name} ({spec.provider} at {provider.url}): {what}") from None
                 if attempt == attempts:
-                    raise LLMError(f"{spec.name} ({spec.provider}): gave up after {attempts} attempts; "
-                                   f"last error: {what}") from None
+                    raise LLMError(f"{spec.name} ({spec.provider} at {provider.url}): gave up after {attempts} "
+                                   f"attempts; last error: {what}") from None
                 delay = wait if wait is not None else self.settings.backoff_s * 2 ** (attempt - 1)
                 self.sleep(min(60.0, delay) * (1 if wait is not None else 0.5 + random.random() / 2))
             else:

@@ -26,7 +26,7 @@ from alchemist.generate.zero_shot import ZeroShotLabeler
 from alchemist.generate.zero_shot import estimate as zero_shot_estimate
 from alchemist.images import concepts as concept_files
 from alchemist.llm.cache import ResponseCache
-from alchemist.llm.catalogue import ModelSpec, get_model
+from alchemist.llm.catalogue import ModelSpec, destinations, get_model
 from alchemist.llm.session import BudgetExceeded, CallSettings, LLMError, LLMSession, check_api_key
 from alchemist.llm.tokens import TokenCounter
 from alchemist.pipeline.context import RunContext
@@ -54,7 +54,21 @@ class GenerationStage:
         if not c.offline:
             for spec in {code, knowledge} - {None}:
                 check_api_key(spec)  # before a run folder exists: a missing key costs nothing
+        self._say_where([code, knowledge], "your task description and sample rows"
+                        + (", excerpts of your documents" if c.mode == "alchemist-rag" else ""))
         return code, knowledge
+
+    def _say_where(self, models: list, what: str) -> None:
+        """Before any request: which providers will receive the user's data (also recorded in the report)."""
+        c = self.ctx.config
+        where = destinations(models, c.base_url)
+        if c.offline:
+            self.ctx.progress.log(f"offline: replies come from the reply cache only; nothing is sent ({where})")
+            return
+        self.ctx.progress.log(f"LLM requests ({what}) go to: {where}")
+        if c.mode == "alchemist-rag" and c.embeddings == "openai" and c.command == "run":
+            self.ctx.progress.log("your documents' chunks are embedded by OpenAI (--embeddings openai)")
+        self.summary["sent_to"] = where
 
     def _header(self, program: GeneratedProgram, mode: BaseMode, dataset: Dataset) -> dict:
         s = mode.settings
@@ -92,7 +106,7 @@ class GenerationStage:
 
         session = LLMSession(CallSettings(timeout_s=c.llm_timeout_s, retries=c.llm_retries, offline=c.offline,
                                           base_url=c.base_url, max_cost_usd=c.max_cost,
-                                          concurrency=c.concurrency),
+                                          concurrency=c.concurrency, use_cache=c.use_cache),
                              cache=ResponseCache(self.ctx.settings.cache_dir), on_call=on_call, on_send=show)
         return store, session
 
@@ -119,9 +133,9 @@ class GenerationStage:
             self._stage = None
             self.run_store = store
             totals = store.manifest["totals"]
-            self.summary = {"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
-                               "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
-                               "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"]}
+            self.summary.update({"run_dir": str(store.dir), "llm_calls": totals["llm_calls"],
+                                 "cached_calls": totals["cached_calls"], "cost_usd": totals["cost_usd"],
+                                 "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"]})
 
     def generate(self, dataset: Dataset) -> Path:
         """Ask the LLM for programs; save each as it is done. Returns the run folder."""
@@ -232,6 +246,7 @@ class GenerationStage:
         spec = get_model(c.code_model, self.ctx.settings.models)
         if not c.offline:
             check_api_key(spec)
+        self._say_where([spec], "the rows to label")
         store, session = self._open_run(dataset, "zero-shot", {
             "dataset": c.dataset, "data": c.data_spec(), "mode": "zero-shot", "code_model": spec.to_dict(),
             "limit": c.limit,

@@ -62,6 +62,7 @@ class RunConfig:
     description: str | None = None  # the task in the user's own words (default: the task card's)
     base_url: str | None = None
     offline: bool = False
+    use_cache: bool = True  # False (--no-cache): fresh replies, even for prompts asked before
     max_cost: float | None = None
     temperature: float = 0.7
     max_output_tokens: int = 2048
@@ -202,13 +203,25 @@ def split_defaults(d: dict) -> dict:
             "split_seed": d.get("own_split_seed", 0)}
 
 
+def knowledge_default(settings: Settings, code_model: str) -> str:
+    """The knowledge model when none is named: config.json's knowledge_model if its requests go where the code
+    model's go (the same provider at the same address), else the code model itself — so a run with a local
+    code model never sends the user's task and rows to another provider unasked."""
+    named = settings.defaults.get("knowledge_model") or code_model
+    code, knowledge = settings.models.get(code_model), settings.models.get(named)
+    if code is None or knowledge is None:
+        return code_model
+    same = knowledge.provider == code.provider and knowledge.endpoint() == code.endpoint()
+    return named if same else code_model
+
+
 def run_config(settings: Settings, **choices) -> RunConfig:
     """A `run` RunConfig: config.json's defaults, then the given choices. The wizard and the
     command-line flags both build their runs here, so identical choices make identical runs."""
     d = settings.defaults
     base = dict(
         command="run", label_model=d["label_model"], seeds=d["seeds"], mode=d["mode"], code_model=d["code_model"],
-        knowledge_model=d["knowledge_model"], knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
+        knowledge_model=None, knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
         temperature=d["temperature"], max_output_tokens=d["max_output_tokens"], llm_timeout_s=d["llm_timeout_s"],
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
         prompt_rows=d.get("prompt_rows", 8), refine_rounds=d.get("refine_rounds", 1),
@@ -216,6 +229,8 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         **split_defaults(d),
     )
     base.update(choices)
+    if base["knowledge_model"] is None:
+        base["knowledge_model"] = knowledge_default(settings, base["code_model"])
     return RunConfig(**base)
 
 

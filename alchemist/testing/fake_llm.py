@@ -28,7 +28,7 @@ def tokens(text: str) -> int:
 
 
 class FakeLLM(LocalServer):
-    def __init__(self, default: Callable[[dict], str] | None = None):
+    def __init__(self, default: Callable[[dict], str] | None = None, port: int = 0):
         self.script: deque = deque()
         self.requests: list[dict] = []  # {"path", "headers", "body"}
         self.embedding_requests: list[dict] = []
@@ -37,7 +37,7 @@ class FakeLLM(LocalServer):
         self.in_flight = 0
         self.peak_in_flight = 0  # the most chat requests it was answering at once
         self._lock = threading.Lock()
-        super().__init__(self._handler())
+        super().__init__(self._handler(), port)
 
     @property
     def openai_url(self) -> str:

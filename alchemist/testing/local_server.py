@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LocalServer:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0):
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)  # 0: a free port
         self._server.daemon_threads = True  # a handler still sleeping (timeout tests) never blocks shutdown
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
