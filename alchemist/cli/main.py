@@ -84,10 +84,11 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         dataset=args.dataset, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
         seeds=args.seeds, json_path=Path(args.json) if args.json else None,
         out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
-        text_column=args.text_column, label_column=args.label_column or None,
+        text_column=args.text_column, label_column=args.label_column or None, id_column=args.id_column or None,
+        encoding=args.encoding,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
-        vetting=not args.no_vetting, features=args.features, group_column=args.group_column or None,
+        vetting=not args.no_vetting, features=args.features, distill=not args.no_distill, group_column=args.group_column or None,
         concepts_path=Path(args.concepts).expanduser() if args.concepts else None,
         **({"clip_model": args.clip_model} if args.clip_model else {}),
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
@@ -180,7 +181,7 @@ def cmd_apply(args: argparse.Namespace, settings) -> int:
             return 0
     report = Executor(config, make_progress(), settings).run()
     render(report)
-    return 0
+    return 1 if report.get("status") == "no signal" and not report.get("labeled_rows") else 0  # no label at all
 
 
 def cmd_wizard(args: argparse.Namespace, settings) -> int:
@@ -263,7 +264,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from alchemist.data.images import csv_image_column
 
         column = csv_image_column(Path(args.input), None) or column
-    ids, texts = (input_texts(Path(args.input), column) if args.input else
+    ids, texts = (input_texts(Path(args.input), column, args.id_column, args.encoding) if args.input else
                   image_inputs(args.image) if images else ([str(i) for i in range(len(args.text))], list(args.text)))
     if images:
         texts = existing_images(texts, Path(args.input).parent if args.input else Path.cwd())

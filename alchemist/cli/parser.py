@@ -43,6 +43,12 @@ def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None
     g.add_argument("--text-column", default="text", metavar="COL", help="text column of CSV/JSONL data (default: text)")
     g.add_argument("--label-column", default="label", metavar="COL",
                    help="label column of CSV/JSONL data, if any (default: label; unlabeled data is fine)")
+    g.add_argument("--id-column", metavar="COL",
+                   help="the rows' own ids, kept in labels.csv (default: a column named id, if any; else the row "
+                        "number)")
+    g.add_argument("--encoding", default="utf-8", metavar="NAME",
+                   help="text encoding of CSV / TSV / JSONL files (default: utf-8; e.g. cp1252 or latin-1 for "
+                        "files saved by Excel on Windows)")
     g.add_argument("--classes", metavar="A,B,...", help="class names in id order, for your own data")
     g.add_argument("--task-card", metavar="FILE", help="task card JSON for your own data (default: task.json beside it)")
     i = p.add_argument_group("images (a folder of train/valid/test class folders, or a CSV of image paths: "
@@ -76,6 +82,8 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                         "embeddings, computed once per dataset and cached, + logistic regression), combined (both, "
                         "+ logistic regression), or auto: the best on valid "
                         f"(default: {defaults.get('features', 'auto')})")
+    g.add_argument("--no-distill", action="store_true",
+                   help="labels only: no distilled model (labels.csv still has every row the programs voted on)")
     g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],
                    help=f"seeds of the distilled MLP; test score is mean ± std (default: {defaults['seeds']})")
     g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
@@ -250,6 +258,9 @@ def build_parser(defaults: dict, prog: str = "main.py") -> argparse.ArgumentPars
                    help="texts to label: a CSV or JSONL file (see --text-column), or plain text, one per line "
                         "(image runs: image paths, one per line or in a CSV column)")
     p.add_argument("--text-column", default="text", metavar="COL", help="text column of --input (default: text)")
+    p.add_argument("--id-column", metavar="COL", help="id column of --input, kept in the output (default: id, if "
+                                                      "present; else the row number)")
+    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of --input (default: utf-8)")
     p.add_argument("--output", metavar="FILE",
                    help="write id,text,label,label_name,confidence CSV here (default: stdout)")
     return parser

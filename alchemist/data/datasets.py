@@ -22,7 +22,7 @@ from alchemist.data.images import (
     read_csv,
     read_folder,
 )
-from alchemist.data.readers import Columns, RawSplit, find_split_file, read_label_json, read_split
+from alchemist.data.readers import Columns, RawSplit, cell_text, find_split_file, missing, read_label_json, read_split
 from alchemist.data.tasks import TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
 
 SPLITS = ("train", "valid", "test")
@@ -66,6 +66,7 @@ class Dataset:
     splits: dict[str, Split] = field(default_factory=dict)
     modality: str = "text"  # or "image": a row's text is its image's path
     concepts: list[str] | None = None  # image runs: the concepts programs' inputs are scored against
+    notes: list[str] = field(default_factory=list)  # what was done while reading it (said before any spending)
 
     def get(self, split: str) -> Split | None:
         return self.splits.get(split)
@@ -99,17 +100,30 @@ def _map_label(value: object, card: TaskCard, path: Path, row_id: str) -> int:
     return value
 
 
-def _infer_classes(raws: list[RawSplit]) -> list[str] | None:
-    values = {str(v).strip() for r in raws for v in r.labels
-              if v is not None and str(v).strip() and not isinstance(v, bool)}
-    if not values:
+def _infer_classes(raws: list[RawSplit], notes: list[str] | None = None) -> list[str] | None:
+    """The classes the labels name. Spellings that differ only in case or surrounding spaces ('ham', 'HAM ')
+    are one class, named by its most frequent spelling; `notes` gets a sentence saying so."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in raws:
+        for v in r.labels:
+            if v is None or isinstance(v, bool) or not str(v).strip():
+                continue
+            spellings = counts.setdefault(str(v).strip().lower(), {})
+            spellings[str(v)] = spellings.get(str(v), 0) + 1
+    if not counts:
         return None
-    if all(v.lstrip("-").isdigit() for v in values):
-        top = max(int(v) for v in values)
-        if min(int(v) for v in values) < 0:
+    names = {k: max(s, key=lambda x: (s[x], x == x.strip(), x)).strip() for k, s in counts.items()}
+    if all(v.lstrip("-").isdigit() for v in names.values()):
+        top = max(int(v) for v in names.values())
+        if min(int(v) for v in names.values()) < 0:
             raise DatasetError(f"{raws[0].path}: negative label ids; give class names with --classes")
         return [str(i) for i in range(max(top + 1, 2))]
-    return sorted(values)
+    merged = [f"{', '.join(repr(x) for x in sorted(s))} as '{names[k]}'" for k, s in sorted(counts.items())
+              if len(s) > 1]
+    if merged and notes is not None:
+        notes.append(f"{raws[0].path.name}: labels that differ only in case or spaces are one class: "
+                     + "; ".join(merged))
+    return sorted(names.values(), key=str.lower)
 
 
 def _check_card_vs_label_json(card: TaskCard, names: list[str], path: Path) -> None:
@@ -182,14 +196,22 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
     for raw in raws.values():
         if not raw.texts:  # caught here, before anything is spent on an empty file
             raise DatasetError(f"{raw.path}: no rows (only a header?)")
-    card = _pick_card(card, card_path, classes, folder, root, raws)
+    notes: list[str] = []
+    card = _pick_card(card, card_path, classes, folder, root, raws, notes)
     splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
     _check_weak_widths(splits)
-    return Dataset(name=card.name, card=card, root=root, splits=splits)
+    return Dataset(name=card.name, card=card, root=root, splits=splits, notes=notes)
+
+
+def own_name(root: Path) -> str:
+    """A user's data is named after its file or folder; a name a built-in task has gets "-own" added, so its
+    runs are never filed or priced as the built-in's."""
+    name = root.name.split(".")[0] or "data"
+    return f"{name}-own" if is_builtin(name) or name in BUNDLED else name
 
 
 def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str] | None,
-               folder: Path, root: Path, raws: dict[str, RawSplit]) -> TaskCard:
+               folder: Path, root: Path, raws: dict[str, RawSplit], notes: list[str] | None = None) -> TaskCard:
     label_json = folder / "label.json"
     names = read_label_json(label_json) if label_json.is_file() else None
     if card_path is not None:
@@ -197,11 +219,11 @@ def _pick_card(card: TaskCard | None, card_path: Path | None, classes: list[str]
     elif card is None and (folder / "task.json").is_file():
         card = load_card_file(folder / "task.json")
     if card is None:
-        chosen = classes or names or _infer_classes(list(raws.values()))
+        chosen = classes or names or _infer_classes(list(raws.values()), notes)
         if not chosen:
             raise DatasetError(f"{root}: no labels (is the label column right? --label-column), label.json or task "
                                "card to learn the classes from; give them with --classes (e.g. --classes ham,spam)")
-        card = card_for_classes(root.name.split(".")[0], chosen)
+        card = card_for_classes(own_name(root), chosen)
     elif classes and [c.lower() for c in classes] != [c.lower() for c in card.classes]:
         raise DatasetError(f"--classes {classes} do not match the task card's {card.classes}")
     if names is not None:
@@ -265,7 +287,8 @@ def load_images(root: Path, cols: Columns, classes: list[str] | None = None,
     return Dataset(name=card.name, card=card, root=root, splits=splits, modality="image")
 
 
-def _subset(split: Split, rows, name: str | None = None) -> Split:
+def subset(split: Split, rows, name: str | None = None) -> Split:
+    """The split's rows at these positions (in the order given)."""
     rows = np.asarray(rows, dtype=int)
     return Split(name=name or split.name, path=split.path, ids=[split.ids[r] for r in rows],
                  texts=[split.texts[r] for r in rows], labels=split.labels[rows],
@@ -280,7 +303,7 @@ def sample_splits(dataset: Dataset, limit: int | None, seed: int = 0) -> Dataset
         return dataset
     rng = np.random.default_rng(seed)
     splits = {name: split if len(split) <= limit else
-              _subset(split, np.sort(rng.choice(len(split), size=limit, replace=False)))
+              subset(split, np.sort(rng.choice(len(split), size=limit, replace=False)))
               for name, split in dataset.splits.items()}
     return Dataset(name=dataset.name, card=dataset.card, root=dataset.root, splits=splits, modality=dataset.modality,
                    concepts=dataset.concepts)
@@ -321,9 +344,9 @@ def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, st
             taken[s] += rows[start:start + n].tolist()
             start += n
     held = {r for rows in taken.values() for r in rows}
-    splits = {"train": _subset(train, [r for r in range(len(train)) if r not in held]),
+    splits = {"train": subset(train, [r for r in range(len(train)) if r not in held]),
               **{s: v for s, v in dataset.splits.items() if s != "train"},
-              **{s: _subset(train, sorted(rows), s) for s, rows in taken.items()}}
+              **{s: subset(train, sorted(rows), s) for s, rows in taken.items()}}
     sizes = ", ".join(f"{len(taken[s])} {s}" for s in missing)
     note = (f"{train.path.name} has no {' or '.join(missing)} split: {sizes} labeled rows are held out of train "
             f"to score the run (stratified by class, seed {plan.seed}; the sizes are config.json's "
@@ -358,8 +381,8 @@ def dataset_from_frame(frame, name: str = "data", text_column: str = "text", lab
         if (part is None and split != "train") or not len(rows):
             continue
         ids = [str(i) for i in (rows["id"] if "id" in rows.columns else rows.index)]
-        texts = ["" if t is None or t != t else str(t) for t in rows[text_column]]
-        labels = [None if v is None or v != v else (v.item() if hasattr(v, "item") else v)
+        texts = [cell_text(t) for t in rows[text_column]]
+        labels = [None if missing(v) else (v.item() if hasattr(v, "item") else v)
                   for v in (rows[label_column] if label_column else [None] * len(rows))]
         raws[split] = RawSplit(where, ids, texts, labels)
     if "train" not in raws:

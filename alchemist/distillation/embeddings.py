@@ -122,6 +122,20 @@ class TextEncoder:
         blocks = [texts[s:s + BLOCK] for s in range(0, len(texts), BLOCK)]
         return sum(len(b) for b in blocks if not self._cache.has(self._key(b)))
 
+    def rate(self, texts: Sequence[str], probe: int = 128) -> float:
+        """Rows per second this machine embeds texts like these (a sample of them, computed and not cached;
+        the model's loading time is not counted)."""
+        import time
+
+        sample = [texts[i] for i in np.random.default_rng(0).choice(len(texts), min(probe, len(texts)),
+                                                                     replace=False)] if len(texts) else []
+        if not sample:
+            return float("inf")
+        self.load()
+        start = time.perf_counter()
+        self._compute(list(sample), None)
+        return len(sample) / max(1e-6, time.perf_counter() - start)
+
     def _ids(self, texts: list[str]) -> list[list[int]]:
         """Word pieces of each text, long ones cut to their head and tail (a review's verdict is often at
         its end): kept = max_tokens - 2 pieces, half from each end, plus the model's [CLS] and [SEP]."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alchemist.core.errors import AlchemistError
 from alchemist.data.images import images_in
-from alchemist.data.readers import read_texts
+from alchemist.data.readers import WORKBOOKS, read_all, read_texts
 from alchemist.distillation.model import LEGACY_FILE, MODEL_FILE
 
 
@@ -29,17 +29,14 @@ def model_path(folder: Path) -> Path:
                          f"RUN_DIR/results/<time>/{MODEL_FILE}, once a run has trained one)")
 
 
-def input_texts(path: Path, column: str) -> tuple[list[str], list[str]]:
-    """(ids, texts) of a CSV / JSONL / WRENCH JSON file; any other file is plain text, one text per line."""
-    name = path.name.removesuffix(".gz")
-    if name.endswith((".csv", ".jsonl", ".json")):
-        return read_texts(path, column)
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise AlchemistError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise AlchemistError(f"{path}: cannot read it as UTF-8 text ({e})") from None
+def input_texts(path: Path, column: str, id_column: str | None = None,
+                encoding: str = "utf-8") -> tuple[list[str], list[str]]:
+    """(ids, texts) of a CSV / TSV / JSONL / Parquet / WRENCH JSON file (ids from its id column, else row
+    numbers); any other file is plain text, one text per line."""
+    name = path.name.removesuffix(".gz").lower()
+    if name.endswith((".csv", ".tsv", ".tab", ".jsonl", ".json", ".parquet", ".pq", *WORKBOOKS)):
+        return read_texts(path, column, id_column, encoding)
+    lines = [line for line in read_all(path, encoding).splitlines() if line.strip()]
     return [str(i) for i in range(len(lines))], lines
 
 

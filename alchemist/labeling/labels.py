@@ -32,20 +32,40 @@ class Labels:
     covered: dict[str, np.ndarray] = field(default_factory=dict)  # split -> rows some usable program voted on
     no_signal: str = ""  # why the scores mean nothing ("" when they do)
     warnings: list[str] = field(default_factory=list)
+    by_model: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # split -> (rows, probs):
+    # the distilled model's labels of the rows no program voted on, once there is a distilled model
+
+    def final(self, split: str, n_rows: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every row's label, confidence and where the label came from: the label model where a program
+        voted ("programs"), the distilled model where none did ("distilled model"), else -1 / nan / ""."""
+        label, confidence = np.full(n_rows, -1), np.full(n_rows, np.nan)
+        source = [""] * n_rows
+        probs = self.probs.get(split)
+        if probs is not None:
+            covered = self.covered[split]
+            label[covered], confidence[covered] = probs[covered].argmax(1), probs[covered].max(1)
+            for r in np.flatnonzero(covered):
+                source[r] = "programs"
+        if split in self.by_model:
+            rows, model_probs = self.by_model[split]
+            label[rows], confidence[rows] = model_probs.argmax(1), model_probs.max(1)
+            for r in rows:
+                source[r] = "distilled model"
+        return label, confidence, source
 
     def frame(self, dataset: Dataset, split: str = "train"):
-        """One split's labels as a pandas DataFrame: id, text, label, label_name, confidence, covered, gold
-        (labels.csv's columns; label -1 and no confidence where no program voted)."""
+        """One split's labels as a pandas DataFrame: id, text, label, label_name, confidence, covered, gold,
+        label_source (labels.csv's columns): rows no program voted on get the distilled model's label when
+        there is one, marked "distilled model"; else label -1 and no confidence."""
         import pandas as pd
 
         rows = dataset.splits[split]
-        label = self.label_of(split) if split in self.probs else np.full(len(rows), -1)
-        probs = self.probs.get(split)
-        confidence = np.where(label >= 0, probs.max(1), np.nan) if probs is not None else np.full(len(rows), np.nan)
+        label, confidence, source = self.final(split, len(rows))
         return pd.DataFrame({"id": rows.ids, "text": rows.texts, "label": label,
                              "label_name": [dataset.card.classes[k] if k >= 0 else "" for k in label],
-                             "confidence": confidence, "covered": self.covered.get(split, label >= 0),
-                             "gold": rows.labels})
+                             "confidence": confidence,
+                             "covered": self.covered.get(split, np.zeros(len(rows), bool)),
+                             "gold": rows.labels, "label_source": source})
 
     def label_of(self, split: str) -> np.ndarray:
         """Class ids of a split's rows, -1 where no program voted."""
@@ -84,7 +104,8 @@ def make_labels(votes: Votes, dataset: Dataset, requested: str = "auto", progres
     card, cols = dataset.card, votes.usable
     out = Labels(label_model={"name": requested, "requested": requested, "valid": None, "test": None})
     if not cols:
-        out.warnings.append("no usable programs: no label model, no labels, no distilled model")
+        _no_signal(out, "no usable program (every program was rejected, failed or was left out): no label model, "
+                        "no labels, no distilled model")
         return out
     if not any((L[:, cols] >= 0).any() for L in votes.matrices.values()):
         _no_signal(out, "no program voted on any row (every answer was an abstain)")

@@ -3,11 +3,16 @@ say — before anything is spent — what the run will not be able to score or d
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alchemist.core.errors import AlchemistError
+from alchemist.core.progress import NullProgress
 from alchemist.data.datasets import Dataset, EvalSplit, load_dataset, require_text, split_for_evaluation
 from alchemist.data.readers import Columns
 from alchemist.generate.prompts import IMAGE_KNOWLEDGE_TYPES
 from alchemist.pipeline.context import RunContext
+
+BIG_FILE = 20_000_000  # bytes: a file this big takes seconds to read
 
 
 class DataStage:
@@ -19,8 +24,14 @@ class DataStage:
         """Read the data; a labeled file without valid/test splits gets them held out of train. What the
         run will not be able to score is said now, before anything is spent."""
         c = self.ctx.config
-        dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column, c.group_column),
-                               c.classes, c.task_card)
+        path = Path(c.dataset).expanduser()
+        big = path.is_file() and path.stat().st_size > BIG_FILE  # a spinner only where reading takes a while
+        with (self.ctx.progress if big else NullProgress()).stage(f"Reading {path.name}", total=None, unit="steps"):
+            dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column, c.group_column,
+                                                                  c.id_column, c.encoding), c.classes, c.task_card)
+        for note in dataset.notes:
+            self.ctx.progress.log(f"note: {note}")
+        self.ctx.warnings.extend(dataset.notes)
         if dataset.modality == "image":
             self._check_image_run(dataset)
         dataset, self.note = split_for_evaluation(dataset, EvalSplit(c.split_valid, c.split_test, c.split_seed))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from alchemist.data.datasets import Dataset
 from alchemist.distillation.embeddings import TextEncoder
-from alchemist.distillation.training import build_features, train
+from alchemist.distillation.training import build_features, plan_features, predict_rows, train, training_sample
 from alchemist.labeling.labels import Labels
 from alchemist.pipeline.context import RunContext
 from alchemist.pipeline.image_stage import ImageStage
@@ -27,22 +29,33 @@ class DistillStage:
     def run(self, dataset: Dataset, labels: Labels) -> dict:
         """Distill; with several label models offered, the pair (training labels, features) best on valid
         wins. The run's labels stay those of the label model chosen on its own (each product is chosen
-        on valid by its own score). The result's "model" is the fitted model (None without one)."""
+        on valid by its own score). Then the rows no program voted on get the model's label. The result's
+        "model" is the fitted model (None without one)."""
         c = self.ctx.config
         result = {"seeds": c.seeds, "test_mean": None, "test_std": None, "scores": [], "trained_on": 0}
+        if not c.distill:
+            result["skipped"] = "--no-distill: no distilled model was trained"
+            return result
         if "train" not in labels.probs:
             return result
-        valid = dataset.get("valid")
         start = time.monotonic()
+        data, options = dataset, labels.options
         if dataset.modality == "image":
             sets = self.images.feature_sets(dataset)
         else:
-            sets, notes, embedding_s = build_features(dataset, c.features, valid is not None and valid.has_labels,
-                                                      self.encoder(), self.ctx.progress)
-            self.ctx.warnings.extend(notes)
+            data, options, sampled = training_sample(dataset, labels.options)
+            valid = data.get("valid")
+            uncovered = [t for name, split in dataset.splits.items() if name in labels.covered
+                         for t, hit in zip(split.texts, labels.covered[name], strict=True) if not hit]
+            names, notes = plan_features(data, c.features, valid is not None and valid.has_labels, self.encoder(),
+                                         uncovered)
+            sets, built, embedding_s = build_features(data, names, self.encoder(), self.ctx.progress)
+            self.ctx.warnings.extend([*([sampled] if sampled else []), *notes, *built])
             if embedding_s is not None:
                 self.ctx.timings["embeddings"] = embedding_s
-        res = train(dataset, sets, labels.options, c.seeds, self.ctx.progress)
+        res = train(data, sets, options, c.seeds, self.ctx.progress)
+        if res.model is not None:
+            result["labeled_uncovered"] = self._label_uncovered(dataset, labels, res.model)
         self.ctx.timings["distill"] = time.monotonic() - start
         if res.error:
             self.ctx.warn(f"no distilled model: {res.error}")
@@ -57,3 +70,19 @@ class DistillStage:
                                 self.images.encoder().description if dataset.modality == "image" else None})
         result["model"] = res.model
         return result
+
+    def _label_uncovered(self, dataset: Dataset, labels: Labels, model) -> int:
+        """The distilled model labels the rows no program voted on (labels.csv marks them), a chunk at a time."""
+        count = 0
+        for name, split in dataset.splits.items():
+            rows = np.flatnonzero(~labels.covered[name]) if name in labels.covered else np.arange(0)
+            if not len(rows):
+                continue
+            if dataset.modality == "image":
+                probs = model.proba_of(self.images.vectors[name][rows])
+            else:
+                probs = predict_rows(model, [split.texts[r] for r in rows], self.ctx.progress,
+                                     f"Labeling {len(rows):,} {name} rows no program voted on")
+            labels.by_model[name] = (rows, probs)
+            count += len(rows)
+        return count

@@ -197,8 +197,11 @@ class Executor:
                 self.ctx.timings["apply"] = 0.0
             self._save_matrix(out, votes)
             labels = self._label(dataset, votes)
-            write_labels(out, dataset, labels)
+            report["labeled_rows"] = sum(int(c.sum()) for c in labels.covered.values())
+            write_labels(out, dataset, labels, self.ctx.progress)  # kept even if distillation fails
             dist = self.distiller.run(dataset, labels)
+            if labels.by_model:  # rows no program voted on now have the distilled model's label
+                write_labels(out, dataset, labels, self.ctx.progress)
             model = dist.pop("model", None)
             if model is not None:
                 model.save(out / MODEL_FILE)
@@ -232,6 +235,7 @@ class Executor:
             self.ctx.timings["apply"] = time.monotonic() - start
             self._save_matrix(out, votes)
             labels = self._label(dataset, votes)
+            report["labeled_rows"] = sum(int(c.sum()) for c in labels.covered.values())
             n_rows = len(votes.matrices["train"])
             write_row_labels(out, card, labels, n_rows)
             report["distilled"] = distill_sample(self.ctx, frame, votes, labels, card, out)

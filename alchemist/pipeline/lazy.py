@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.core.errors import AlchemistError
+from alchemist.data.readers import cell_text
 from alchemist.data.tasks import TaskCard, card_for_classes, load_card_file
 from alchemist.distillation.fit import distill, prepare
 from alchemist.distillation.model import MODEL_FILE
@@ -45,7 +46,7 @@ def distill_sample(ctx: RunContext, frame, votes: Votes, labels: Labels, card: T
         local = rows[(rows >= lo) & (rows < hi)] - lo
         if len(local):
             column = frame.partitions[part][c.text_column].compute()
-            texts += ["" if t is None or t != t else str(t) for t in column.iloc[local].tolist()]
+            texts += [cell_text(t) for t in column.iloc[local].tolist()]
     start = time.monotonic()
     if c.features == "embeddings":
         ctx.warn("the Dask backend distills with TF-IDF features (--features embeddings is for in-memory data)")

@@ -35,6 +35,8 @@ class RunConfig:
     saved_dir: Path = field(default_factory=lambda: in_project("generated_lfs"))
     text_column: str = "text"
     label_column: str | None = "label"
+    id_column: str | None = None  # the rows' own ids (default: a column named id, if any)
+    encoding: str = "utf-8"  # of the user's CSV / TSV / JSONL files
     classes: list[str] | None = None
     task_card: Path | None = None
     # image datasets: group column(s) of a CSV, the CLIP model, the concepts (a file; else the LLM's / the run's)
@@ -50,6 +52,7 @@ class RunConfig:
     column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
     features: str = "auto"  # distillation features: auto (chosen on valid) | tfidf | embeddings
     vetting: bool = True  # leave duplicates, no-coverage and worse-than-chance programs out (on valid)
+    distill: bool = True  # False (--no-distill): labels only, no distilled model
     backend: str = "local"  # local | dask
     scheduler: str | None = None  # a Dask scheduler address; None starts a LocalCluster
     partition_rows: int = 50_000  # rows per Dask task (in-memory data)
@@ -138,6 +141,8 @@ class RunConfig:
         return {"dataset": str(path.resolve()) if own else self.dataset,
                 "data_dir": str(Path(self.data_dir).expanduser().resolve()) if self.data_dir else None,
                 "text_column": self.text_column, "label_column": self.label_column, "classes": self.classes,
+                **({"id_column": self.id_column} if self.id_column else {}),
+                **({"encoding": self.encoding} if self.encoding.lower() not in ("utf-8", "utf8") else {}),
                 "task_card": str(Path(self.task_card).expanduser().resolve()) if self.task_card else None,
                 "group_column": self.group_column,
                 "clip_model": str(Path(self.clip_model).expanduser().resolve())
@@ -171,6 +176,8 @@ def data_choices(spec: object, where: str) -> dict:
             "classes": classes, "task_card": Path(card) if card else None, "split_valid": float(shares["valid"]),
             "split_test": float(shares["test"]), "split_seed": split["seed"],
             **({"group_column": spec["group_column"]} if isinstance(spec.get("group_column"), str) else {}),
+            **({"id_column": spec["id_column"]} if isinstance(spec.get("id_column"), str) else {}),
+            **({"encoding": spec["encoding"]} if isinstance(spec.get("encoding"), str) else {}),
             **({"clip_model": spec["clip_model"]} if isinstance(spec.get("clip_model"), str) and spec["clip_model"]
                else {})}
 

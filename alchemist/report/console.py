@@ -93,7 +93,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
     if zs:
         replay = (f" (${zs['run_cost_usd']:.4f} counting the calls replayed from the cache)"
                   if zs.get("replayed_usd") else "")
-        times = f" ({zs['times_more']:g}x more)" if zs.get("times_more") else ""
+        times = (f" ({zs['times_more']:g}x more)" if zs.get("times_more") and report.get("status") != "no signal"
+                 else "")  # no ratio to a run that labeled nothing
         console.print(f"This run: ${report.get('cost_usd', 0):.4f}{replay}; zero-shot labeling of these "
                       f"{zs['rows']:,} rows with {zs['model']}: ≈${zs['usd']:.4f}{times} "
                       f"[{zs['token_method']}; {zs['output_assumption']}].", markup=False, highlight=False)
@@ -165,6 +166,8 @@ def _print_groups(console, cell, report: dict) -> None:
 
 def distilled_label(dist: dict) -> str:
     """The distilled row's name: what was trained, on how many rows; or that nothing was."""
+    if dist.get("skipped"):
+        return "distilled model (none: --no-distill)"
     if dist.get("test_mean") is None and not dist.get("model_path"):
         return "distilled model (none trained)"
     chosen = (dist.get("features") or {}).get("classifier") or "TF-IDF + MLP"

@@ -121,7 +121,8 @@ def _zero_shot(report: dict) -> str:
     zs = report.get("zero_shot_estimate")
     if not isinstance(zs, dict) or _float(zs.get("usd")) is None:
         return ""
-    times = f" — {escape(zs['times_more'])}x this run's cost" if zs.get("times_more") else ""
+    times = (f" — {escape(zs['times_more'])}x this run's cost" if zs.get("times_more")
+             and report.get("status") != "no signal" else "")  # no ratio to a run that labeled nothing
     return (f"labeling the {_count(zs.get('rows', '?'))} train rows directly with {escape(zs.get('model', '?'))} "
             f"would cost ≈${_num(zs['usd'], 4)}{times} [{escape(zs.get('token_method', ''))}; "
             f"{escape(zs.get('output_assumption', ''))}]")
@@ -199,7 +200,7 @@ def _per_class(report: dict) -> str:
     dist = (report.get("distilled") or {}).get("per_class")
     parts = [(name, part) for name, part in (("label model", lm), ("distilled model", dist)) if part]
     if not parts:
-        return _section("per-class", "Per class on test", "<p>No per-class scores: no labeled test split.</p>")
+        return _section("per-class", "Per class on test", f"<p>No per-class scores: {_no_scores(report)}.</p>")
     top = "".join(f'<th colspan="3" class="c">{n}</th>' for n, _ in parts)
     sub = '<th class="n">precision</th><th class="n">recall</th><th class="n">F1</th>' * len(parts)
     rows = []
@@ -251,9 +252,21 @@ def _concepts(report: dict) -> str:
                     f"what the programs read.</p><ul class=\"concepts\">{items}</ul>")
 
 
-def _confusion(title: str, matrix: object, classes: list[str]) -> str:
+def _no_scores(report: dict) -> str:
+    """Why there are no scores on test, as it is (never a missing split that is there)."""
+    if report.get("status") == "no signal":
+        return f"the run has no signal ({escape(report.get('status_reason', ''))})"
+    test = (report.get("splits") or {}).get("test")
+    if not test:
+        return "no test split"
+    if (report.get("label_model") or {}).get("test") is None:
+        return "the test split has no gold labels, or no label model was fitted"
+    return "no distilled model"
+
+
+def _confusion(title: str, matrix: object, classes: list[str], report: dict) -> str:
     if not isinstance(matrix, list) or not matrix:
-        return f"<div><h3>{title}</h3><p>None: no labeled test split, or no model.</p></div>"
+        return f"<div><h3>{title}</h3><p>None: {_no_scores(report)}.</p></div>"
     top = max((_float(v) or 0 for row in matrix for v in row), default=0) or 1
     head = "".join(f'<th class="c">{_name(c)}</th>' for c in classes)
     rows = []
@@ -270,8 +283,9 @@ def _confusions(report: dict) -> str:
     lm = report.get("label_model") or {}
     classes = report.get("classes", [])
     body = (_confusion(f"label model ({escape(lm.get('name', ''))})",
-                       (lm.get("test_per_class") or {}).get("confusion_matrix"), classes)
-            + _confusion("distilled model", (report.get("distilled") or {}).get("confusion_matrix"), classes))
+                       (lm.get("test_per_class") or {}).get("confusion_matrix"), classes, report)
+            + _confusion("distilled model", (report.get("distilled") or {}).get("confusion_matrix"), classes,
+                         report))
     return _section("confusion", "Confusion matrices on test", f'<div class="side">{body}</div>')
 
 

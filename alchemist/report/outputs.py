@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.core.files import atomic_write_text
+from alchemist.core.progress import NullProgress, Progress
 from alchemist.data.datasets import Dataset
 from alchemist.data.tasks import TaskCard
 from alchemist.labeling.analysis import matrix_stats
@@ -51,22 +52,25 @@ def program_rows(dataset: Dataset, votes: Votes, verdicts: list[Verdict],
     return rows, overall
 
 
-def write_labels(out: Path, dataset: Dataset, labels: Labels) -> None:
-    """labels.csv: every row of every split with its label, confidence, whether a program voted, gold."""
+def write_labels(out: Path, dataset: Dataset, labels: Labels, progress: Progress | None = None) -> None:
+    """labels.csv: every row of every split with its label, confidence, whether a program voted, gold, and
+    where the label came from (the programs' label model, or the distilled model for rows none voted on)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["split", "id", "image" if dataset.modality == "image" else "text", "label", "label_name",
-                     "confidence", "covered", "gold"])
+                     "confidence", "covered", "gold", "label_source"])
     classes = dataset.card.classes
-    for name, split in dataset.splits.items():
-        probs = labels.probs.get(name)
-        covered = labels.covered.get(name, np.zeros(len(split), bool))
-        for r in range(len(split)):
-            lab = int(probs[r].argmax()) if probs is not None and covered[r] else -1
-            gold = int(split.labels[r])
-            writer.writerow([name, split.ids[r], split.texts[r], lab, classes[lab] if lab >= 0 else "",
-                             f"{probs[r].max():.4f}" if lab >= 0 else "", int(covered[r]),
-                             gold if gold >= 0 else ""])
+    total = sum(len(s) for s in dataset.splits.values())
+    with (progress or NullProgress()).stage("Writing labels.csv", total=total, unit="rows") as stage:
+        for name, split in dataset.splits.items():
+            label, confidence, source = labels.final(name, len(split))
+            covered = labels.covered.get(name, np.zeros(len(split), bool))
+            for r in range(len(split)):
+                lab, gold = int(label[r]), int(split.labels[r])
+                writer.writerow([name, split.ids[r], split.texts[r], lab, classes[lab] if lab >= 0 else "",
+                                 f"{confidence[r]:.4f}" if lab >= 0 else "", int(covered[r]),
+                                 gold if gold >= 0 else "", source[r]])
+            stage.advance(len(split))
     atomic_write_text(out / "labels.csv", buf.getvalue())
 
 

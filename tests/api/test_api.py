@@ -44,7 +44,7 @@ def test_a_dataframe_with_its_own_splits_runs_through_every_function(tmp_path):
     assert list(stats.name) == [f"lf_0{i}" for i in range(1, 6)] and (stats.valid_accuracy > 0.8).all()
     labels = alchemist.label(votes, data, label_model="majority")
     table = labels.frame(data, "test")
-    assert list(table.columns) == ["id", "text", "label", "label_name", "confidence", "covered", "gold"]
+    assert list(table.columns) == ["id", "text", "label", "label_name", "confidence", "covered", "gold", "label_source"]
     assert ((table.label == -1) == ~table.covered).all() and labels.label_model["test"] > 0.85
     result = alchemist.distill(labels, data, features="tfidf", seeds=1)
     path = tmp_path / "model.skops"

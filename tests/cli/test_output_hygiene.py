@@ -45,7 +45,7 @@ def test_load_error_with_a_lone_surrogate_is_reported(tmp_path, capsys):
     (progs / "lf_02.py").write_text("def label_function(x):\n    return 1 if 'spam' in x.lower() else -1\n")
     code = main.main(["apply", str(progs), "--dataset", "demo", "--seeds", "1", "--out", str(tmp_path / "runs")])
     out, err = capsys.readouterr()
-    assert code == 0, err
+    assert code == 1, err  # no usable program, so no label at all: exit 1
     (folder,) = (tmp_path / "runs").iterdir()
     report = json.loads((folder / "report.json").read_text())
     reason = report["programs"][0]["reason"]
@@ -78,7 +78,7 @@ def test_program_error_text_through_the_cli(tmp_path, capsys):
     code = main.main(["apply", str(progs), "--dataset", "demo", "--seeds", "1", "--label-model", "majority",
                       "--out", str(tmp_path / "runs")])
     out, err = capsys.readouterr()
-    assert code == 0, err
+    assert code == 1, err  # no usable program, so no label at all: exit 1
     assert "\x1b" not in out + err and "\x07" not in out + err and "Traceback" not in err
     assert "[/]" in out
     (folder,) = (tmp_path / "runs").iterdir()
@@ -114,7 +114,7 @@ def test_a_fooled_gate_still_leaks_no_secret(tmp_path, capsys, monkeypatch):
     code = main.main(["apply", str(progs), "--dataset", "demo", "--seeds", "1", "--label-model", "majority",
                       "--out", str(tmp_path / "runs")])
     out, err = capsys.readouterr()
-    assert code == 0, err
+    assert code == 1, err  # no usable program, so no label at all: exit 1
     assert secret not in out + err
     (folder,) = (tmp_path / "runs").iterdir()
     for path in folder.rglob("*"):
@@ -133,6 +133,6 @@ def test_odd_program_file_names_print(tmp_path, capsys, name):
     code = main.main(["apply", str(progs), "--dataset", "demo", "--seeds", "1", "--label-model", "majority",
                       "--out", str(tmp_path / "runs")])
     out, err = capsys.readouterr()
-    assert code == 0, err
+    assert code == 1, err  # no usable program, so no label at all: exit 1
     assert "\u202e" not in out and "lf_" in out
     assert Path(tmp_path / "runs").is_dir()

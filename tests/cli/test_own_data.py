@@ -109,18 +109,30 @@ def test_zero_shot_with_no_usable_answer_shows_no_scores(env, capsys):
         code, out, err = cli(["zero-shot", "--dataset", "demo", "--limit", "20", "--yes", "--base-url",
                               server.openai_url, "--seeds", "1", "--out", str(env / "runs"), "--json",
                               str(env / "z.json")], capsys)
-    assert code == 0, err
+    assert code == 1, err  # finished, with nothing to show: scripts can tell
     report = json.loads((env / "z.json").read_text())
     assert report["status"] == "no signal" and "no program voted" in report["status_reason"]
     assert report["label_model"]["test"] is None and report["majority_vote"]["test"] is None
     assert report["distilled"]["test_mean"] is None and "Status: no signal" in out
 
 
+def test_no_usable_program_is_no_signal_and_the_page_does_not_blame_the_test_split(env, capsys, write_programs):
+    folder = write_programs({"lf_01": "import os\ndef label_function(x):\n    return 1\n",
+                             "lf_02": "def label_function(x):\n    return 1 // 0\n"})
+    code, out, err = cli(["apply", str(folder), "--dataset", "demo", "--seeds", "1", "--out", str(env / "o"),
+                          "--json", str(env / "r.json")], capsys)
+    assert code == 1, err
+    report = json.loads((env / "r.json").read_text())
+    assert report["status"] == "no signal" and "no usable program" in report["status_reason"]
+    html = (Path(report["output_dir"]) / "report.html").read_text()
+    assert "no labeled test split" not in html and "the run has no signal" in html
+
+
 def test_one_class_for_every_row_shows_no_scores(env, capsys, write_programs):
     folder = write_programs({"lf_01": "def label_function(x):\n    return 0\n"})
     code, out, err = cli(["apply", str(folder), "--dataset", "demo", "--seeds", "1", "--out", str(env / "o"),
                           "--json", str(env / "r.json")], capsys)
-    assert code == 0, err
+    assert code == 0, err  # labels were made, though they say one thing
     report = json.loads((env / "r.json").read_text())
     assert report["status"] == "no signal" and "one class (ham)" in report["status_reason"]
     assert report["label_model"]["valid"] is None and report["majority_vote"]["test"] is None

@@ -211,3 +211,21 @@ def test_real_datasets_load(shared_data):
         ds = load_dataset(name, shared_data)
         assert tuple(len(ds.splits[s]) for s in ("train", "valid", "test")) == expected
     assert load_dataset("youtube", shared_data).train.weak_labels.shape == (1686, 10)
+
+
+def test_labels_differing_in_case_or_spaces_are_one_class_and_said(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("text,label\na,ham\nb,HAM \nc,spam\nd, Spam\ne,ham\n")
+    ds = load_dataset(str(path))
+    assert ds.card.classes == ["ham", "spam"] and list(ds.train.labels) == [0, 0, 1, 1, 0]
+    assert len(ds.notes) == 1 and "'HAM ', 'ham' as 'ham'" in ds.notes[0] and "' Spam', 'spam' as 'spam'" in ds.notes[0]
+
+
+def test_own_data_named_like_a_built_in_task_gets_its_own_name(tmp_path):
+    path = tmp_path / "finance.jsonl"
+    path.write_text('{"text": "shares up", "label": "up"}\n{"text": "shares down", "label": "down"}\n')
+    ds = load_dataset(str(path))
+    assert ds.name == "finance-own" and ds.card.classes == ["down", "up"]
+    other = tmp_path / "reviews.csv"
+    other.write_text("text,label\nok,pos\nbad,neg\n")
+    assert load_dataset(str(other)).name == "reviews"

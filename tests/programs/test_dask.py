@@ -90,3 +90,16 @@ def test_dask_errors_are_one_line(tmp_path, capsys):
     code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--backend", "dask",
                       "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out")])
     assert code == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_parquet_with_missing_text_reads_those_rows_as_empty(tmp_path, texts, capsys):
+    path = tmp_path / "holes.parquet"
+    column = pd.array([None if i % 7 == 0 else t for i, t in enumerate(texts[:300])], dtype="string")
+    pd.DataFrame({"text": column}).to_parquet(path, row_group_size=100)
+    code = main.main(["apply", str(DEMO_PROGRAMS), "--dataset", str(path), "--backend", "dask", "--classes",
+                      "ham,spam", "--seeds", "1", "--no-distill", "--out", str(tmp_path / "out"),
+                      "--json", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().err
+    matrix = np.load(next((tmp_path / "out").iterdir()) / "label_matrix.npz")["train"]
+    empty = SandboxApplier(demo_programs(), 2).apply([""]).matrix[0]
+    assert matrix.shape == (300, 5) and (matrix[::7] == empty).all()  # a missing text is read as the empty text

@@ -304,7 +304,7 @@ def test_no_test_split_still_renders(tmp_path):
     (out,) = (tmp_path / "runs").iterdir()
     page = (out / "report.html").read_text()
     assert page.index("no test split") < page.index('id="scores"')  # the warning comes first
-    assert "No per-class scores" in page and page.count("None: no labeled test split") == 2
+    assert "No per-class scores: no test split" in page and page.count("None: no test split") == 2
     scores = rows_by_first_cell(parse(page).tables["scores"][0])
     assert scores["label model (majority)"][1] == "—"
 

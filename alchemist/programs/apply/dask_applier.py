@@ -20,6 +20,7 @@ import numpy as np
 
 from alchemist.core.errors import AlchemistError
 from alchemist.core.progress import NullProgress, Progress, plural
+from alchemist.data.readers import cell_text
 from alchemist.programs.apply.base import ProgramApplier, assemble
 from alchemist.programs.program_files import Program
 from alchemist.programs.votes import Votes
@@ -41,7 +42,7 @@ def _apply_block(texts: list[str], sources: list[tuple[str, str]], n_classes: in
 
 
 def _apply_frame_block(frame, text_column: str, sources, n_classes: int, limits: dict) -> dict:
-    texts = ["" if t is None or t != t else str(t) for t in frame[text_column].tolist()]  # NaN -> ""
+    texts = [cell_text(t) for t in frame[text_column].tolist()]  # None, NaN, pd.NA -> ""
     return _apply_block(texts, sources, n_classes, limits)
 
 
