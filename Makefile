@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench clean-venv
+.PHONY: install demo test test-fast bench clean-venv
 
 # The pinned lock first (torch first of all, so its CPU build is used), then this package, editable:
 # `alchemist` on the PATH of the venv, and `import alchemist` from anywhere.
@@ -21,8 +21,13 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) main.py demo
 
+# The whole suite (what CI runs), about 7 minutes on 2 cores after the install; test-fast leaves out the
+# tests marked slow (real terminals, Dask clusters, a browser, a clone, a wheel build): about 3 minutes.
 test: install
 	$(VENV)/bin/pytest -q
+
+test-fast: install
+	$(VENV)/bin/pytest -q -m "not slow"
 
 bench: install
 	$(PY) bench/bench_apply.py --rows 100000 --programs 10

@@ -121,6 +121,7 @@ def test_top_level_entry_points_say_where_their_parts_live():
         assert (ROOT / name).resolve().is_relative_to(PACKAGE / "bundled"), name
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_package_its_data_and_the_command(tmp_path):
     try:
         import setuptools

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from alchemist.core.safe_text import clean
@@ -38,6 +37,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from alchemist.data.images import find_image_datasets
     from alchemist.data.tasks import builtin_card, builtin_names
     from alchemist.pipeline.settings import load_settings, resolve_data_dir
+    from alchemist.report.console import output_console
 
     data_dir = resolve_data_dir(args.data_dir, load_settings())
     flag = f" --data-dir {args.data_dir}" if args.data_dir else ""  # so the printed command gets the same folder
@@ -59,7 +59,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         if root is None and name in sources:
             manual = "   # prints the steps by hand" if sources[name].manual else ""
             commands.append(f"  {download_command(name, flag)}{manual}")
-    console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+    console = output_console()
     console.print(table)
     images = find_image_datasets(data_dir)
     if images:
@@ -173,6 +173,7 @@ def cmd_apply(args: argparse.Namespace, settings) -> int:
     from alchemist.report.console import render
 
     config = config_from_args(args, settings)
+    config.command_line = command_line(getattr(args, "argv", None))
     if args.command == "zero-shot":
         try:
             confirm_zero_shot(config, settings, args.yes)
@@ -296,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     def command() -> int:
         settings = load_settings()
         args = build_parser(settings.defaults, _prog()).parse_args(argv)
+        args.argv = argv  # as typed: the report shows the whole command
         if args.command == "datasets":
             return cmd_datasets(args)
         if args.command in ("apply", "run", "zero-shot"):
@@ -311,6 +313,16 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_wizard(args, settings)
 
     return run_command(command)
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as typed, for the report: quoted as a shell would need it, secrets redacted."""
+    import shlex
+
+    from alchemist.core.safe_text import redact
+
+    words = sys.argv[1:] if argv is None else argv
+    return redact(("alchemist " if _prog() == "alchemist" else "python main.py ") + shlex.join(words))
 
 
 def _prog() -> str:

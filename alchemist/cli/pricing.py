@@ -93,8 +93,9 @@ def ledger(args, settings) -> int:
               "write them)."
               if not found else f"None of the {len(found)} run(s) under {root} match the filters.")
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from alchemist.report.console import output_console
 
     table = Table(title=f"LLM costs of the runs under {root}", title_justify="left")
     for col in by + ["runs", "programs", "LLM calls", "cached ($0)", "input tokens", "output tokens", "dollars"]:
@@ -103,7 +104,7 @@ def ledger(args, settings) -> int:
         table.add_row(*[str(r[f]) for f in by], str(r["runs"]), str(r["programs"]), str(r["llm_calls"]),
                       str(r["cached_calls"]), f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
                       f"${r['cost_usd']:.4f}")
-    Console(width=None if sys.stdout.isatty() else 160, markup=False).print(table)
+    output_console().print(table)
     print(f"Total: ${total:.4f} over {len({p for r in groups for p in r.runs})} run(s).")
     return 0
 

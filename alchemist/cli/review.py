@@ -18,6 +18,7 @@ from rich.text import Text
 
 from alchemist.cli import questions as ask
 from alchemist.core.errors import AlchemistError
+from alchemist.core.files import atomic_write_text
 from alchemist.core.safe_text import clean, code_text
 from alchemist.pipeline.run_config import RunConfig, reapply_config
 from alchemist.pipeline.settings import Settings
@@ -100,12 +101,32 @@ def _show(view: RunView, name: str) -> None:
 
 
 def _edit(path: Path, check) -> None:
-    if failed := ask.open_in_editor(path):
-        console.print(_t(failed))
-        return
-    problem = check(path.read_text(encoding="utf-8", errors="replace"))
-    console.print(_t(f"Problem: {problem}" if problem else
-                     "OK: it passes the safety check and a trial run in the sandbox. Re-apply to see its scores."))
+    """Edit in $EDITOR, checked at once. An edit that breaks the program never silently replaces a working
+    one: the version before it is kept (refinement/NAME.before-edit.py) and putting it back is offered."""
+    before = path.read_text(encoding="utf-8", errors="replace")
+    while True:
+        if failed := ask.open_in_editor(path):
+            console.print(_t(failed))
+            return
+        problem = check(path.read_text(encoding="utf-8", errors="replace"))
+        if not problem:
+            console.print(_t("OK: it passes the safety check and a trial run in the sandbox. Re-apply to see "
+                             "its scores."))
+            return
+        console.print(_t(f"Problem: {problem}"))
+        kept = path.parent / "refinement" / f"{path.name.removesuffix('.disabled').removesuffix('.py')}.before-edit.py"
+        atomic_write_text(kept, before)
+        action = ask.select(f"The edited version has a problem; the one before it is kept in {kept.parent.name}/"
+                            f"{kept.name}.", [Choice("Put back the version before this edit", "revert"),
+                                              Choice("Edit it again", "again"),
+                                              Choice("Keep the edited version (re-apply reports it as rejected)",
+                                                     "keep")])
+        if action == "revert":
+            atomic_write_text(path, before)
+            console.print(_t("Put back: the program is as it was before this edit."))
+            return
+        if action == "keep":
+            return
 
 
 def _valid_column(view: RunView, name: str) -> np.ndarray | None:

@@ -47,6 +47,29 @@ def atomic_write_json(path: Path, obj: object) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def check_writable(path: Path, what: str, folder: bool = True) -> None:
+    """Fail now, in one line, if output cannot go to `path` (a folder to create or fill, or a file to write),
+    rather than after the work: the nearest folder that exists must take a new file (tried, not guessed:
+    root passes permission checks, a read-only disk does not)."""
+    from alchemist.core.errors import AlchemistError
+
+    path = Path(path).expanduser()
+    if folder and path.exists() and not path.is_dir():
+        raise AlchemistError(f"{what} {path}: a file is there, not a folder")
+    if not folder and path.is_dir():
+        raise AlchemistError(f"{what} {path}: that is a folder; give a file name")
+    base = path if folder else path.parent  # a missing folder is made, as atomic writes make it
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise AlchemistError(f"{what} {path}: {base} is a file, so no folder can be made there")
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as e:
+        raise AlchemistError(f"{what} {path}: cannot write in {base} ({e.strerror or e})") from None
+
+
 def new_run_dir(parent: Path, prefix: str = "") -> Path:
     """Create a fresh folder named by the time; add -2, -3... rather than reuse an existing one."""
     parent = Path(parent)

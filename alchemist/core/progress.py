@@ -94,8 +94,9 @@ class _PlainStage:
             unit = self.unit.removesuffix("s") if self.done == 1 else self.unit
             return f"{self.name}: {self.done} {unit} in {elapsed:.1f}s ({speed})"
         if self.total:
-            eta = (self.total - self.done) / rate if rate > 0 else 0
-            return (f"{self.name}: {self.done}/{self.total} {self.unit} ({100 * self.done / self.total:.0f}%), "
+            done = min(self.done, self.total)  # never past 100%, whatever a caller counted
+            eta = (self.total - done) / rate if rate > 0 else 0
+            return (f"{self.name}: {done}/{self.total} {self.unit} ({100 * done / self.total:.0f}%), "
                     f"{speed}, ETA {_eta(eta)}")
         return f"{self.name}: {self.done} {self.unit}, {speed}"
 
@@ -139,7 +140,7 @@ class _RichStage:
         )
         from rich.progress import Progress as RichBar
 
-        self.unit = unit
+        self.unit, self.total = unit, total
         self.done = 0
         self.start = time.monotonic()
         # Work of unknown size (a label model fit) shows a spinner and the time, not a count stuck at "0/?".
@@ -153,7 +154,8 @@ class _RichStage:
 
     def advance(self, n: int = 1) -> None:
         self.done += n
-        self.bar.update(self.task, advance=n, rate=_rate(self.done, time.monotonic() - self.start, self.unit))
+        shown = self.done if self.total is None else min(self.done, self.total)  # never past 100%
+        self.bar.update(self.task, completed=shown, rate=_rate(self.done, time.monotonic() - self.start, self.unit))
 
     def note(self, text: str) -> None:  # kept beside the rate, so the cost stays on the line when it ends
         self.bar.update(self.task, detail=text)

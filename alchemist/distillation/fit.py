@@ -254,8 +254,10 @@ def _choose(sets, options, covered, n_classes, valid_labels, metric, pos, plan, 
     result.valid = None if best[0] < 0 else best[0]
     shown = ", ".join(("" if len(options) == 1 else f"{c['labels']} labels + ") + c["features"]
                       + (f" {c['valid']:.3f}" if c["valid"] is not None else " —") for c in result.candidates)
-    ties = "ties keep the label model chosen on its own, then TF-IDF" if len(options) > 1 else "a tie keeps TF-IDF"
-    result.reason = f"best distilled {metric} on valid ({shown}); {ties}"
+    tied = [r for r in ranked if r[0] == best[0]]
+    ties = ("" if len(tied) < 2 else "; a tie, kept by the label model chosen on its own, then TF-IDF"
+            if len(options) > 1 else "; a tie, kept by TF-IDF")  # said only when it decided
+    result.reason = f"best distilled {metric} on valid ({shown}){ties}"
     return best[3], best[4]
 
 

@@ -72,6 +72,7 @@ class Refiner:
             candidates = self._ask_all(r, weak, columns, gold, shown, texts, current)
         except BudgetExceeded as e:  # decide on the answers already paid for, then stop
             candidates, stopped = e.partial, e
+            self.section["stopped"] = f"in round {r}, {len(weak)} weak program(s): {e}"
         if candidates:
             new_cols = self.apply_valid([ProgramSource(c[2].name, c[2].code) for c in candidates],
                                         f"Round {r}: checking {len(candidates)} new versions on valid")

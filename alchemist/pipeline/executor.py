@@ -44,6 +44,7 @@ from alchemist.report.page_data import agreement, disagreements, generated_by, n
 class Executor:
     def __init__(self, config: RunConfig, progress: Progress | None = None, settings: Settings | None = None):
         config.validate()
+        config.check_outputs()
         self.ctx = RunContext(config, settings or load_settings(), progress or NullProgress())
         self.data = DataStage(self.ctx)
         self.images = ImageStage(self.ctx)
@@ -183,7 +184,7 @@ class Executor:
                                       else str(programs_dir)),
                   "splits": {s: len(sp) for s, sp in dataset.splits.items()}, "status": "running",
                   "data": c.data_spec(), **({"data_note": self.data.note} if self.data.note else {}),
-                  "date": now(), "command": c.command,
+                  "date": now(), "command": c.command, **({"command_line": c.command_line} if c.command_line else {}),
                   "generated_by": generated_by(store.manifest if store
                                                else read_manifest(None if c.human else c.programs_dir)),
                   "valid_balance": valid_balance(dataset.get("valid"), dataset.card.classes),

@@ -31,6 +31,7 @@ class RunConfig:
     label_model: str = "auto"  # auto (chosen on valid) | snorkel | majority | weighted
     seeds: int = 5
     json_path: Path | None = None
+    command_line: str = ""  # the whole command as typed (the report shows it), secrets redacted
     out_dir: Path | None = None  # apply: where the results folder is created; run: the runs' root
     saved_dir: Path = field(default_factory=lambda: in_project("generated_lfs"))
     text_column: str = "text"
@@ -132,6 +133,17 @@ class RunConfig:
         if self.command == "zero-shot" and (self.batch_size < 1 or (self.limit is not None and self.limit < 1)):
             raise AlchemistError("--batch-size and --limit must be at least 1")
 
+
+    def check_outputs(self) -> None:
+        """Every place this run will write can be written, said before any work (one line each)."""
+        from alchemist.core.files import check_writable
+
+        if self.json_path is not None:
+            check_writable(Path(self.json_path), "--json", folder=False)
+        if self.command == "apply" and self.out_dir is None and self.programs_dir is not None and not self.human:
+            check_writable(Path(self.programs_dir) / "results", "the results folder")
+        else:
+            check_writable(Path(self.out_dir or self.saved_dir), "--out" if self.out_dir else "LF_saved_dir")
 
     def data_spec(self) -> dict:
         """Everything that decides which rows a run reads and how they split: recorded in the manifest

@@ -23,16 +23,30 @@ def _errors(errors: dict) -> str:
     return ", ".join(parts) if parts else ""
 
 
+PIPED_WIDTH = 400  # columns when output goes to a file, a pipe or CI: tables never break a word there
+
+
+def output_console(out: TextIO | None = None):
+    """A rich Console for results: the terminal's width on a terminal; plain and wide when piped or saved."""
+    import sys
+
+    from rich.console import Console
+
+    stream = out or sys.stdout
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    return Console(file=out, soft_wrap=False, width=None if tty else PIPED_WIDTH, markup=False,
+                   highlight=tty, color_system="auto" if tty else None)
+
+
 def render(report: dict, out: TextIO | None = None) -> None:
     """Print the program table and the scores."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     def cell(value: object, limit: int = 300) -> Text:  # plain text: no markup, no control characters
         return Text(clean(value, limit))
 
-    console = Console(file=out, soft_wrap=False, width=None if out is None or out.isatty() else 140, markup=False)
+    console = output_console(out)
     metric = report["metric"]
     table = Table(title=cell(f"Labeling programs on {report['dataset']} ({report['programs_source']})"),
                   title_justify="left")
@@ -62,7 +76,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
     scores.add_row(cell(f"label model ({lm['name']})"), _fmt(lm.get("valid")), _fmt(lm.get("test")))
     scores.add_row("majority vote", _fmt(mv.get("valid")), _fmt(mv.get("test")))
     test = dist.get("test_mean")
-    dist_test = "—" if test is None else f"{test:.3f} ± {dist.get('test_std') or 0:.3f}"
+    dist_test = "—" if test is None else f"{test:.3f}" + (f" ± {dist.get('test_std') or 0:.3f}"
+                                                          if len(dist.get("scores") or []) > 1 else "")
     scores.add_row(distilled_label(dist), _fmt(distilled_valid(dist)), dist_test)
     console.print(scores)
     if lm.get("reason"):
@@ -195,7 +210,10 @@ def refinement_line(section: dict | None) -> str:
     if section.get("skipped"):
         return f"Refinement skipped: {section['skipped']}"
     asked = [r for r in section.get("requests", []) if "program" in r]
+    stopped = f" Stopped by the budget: {section['stopped']}." if section.get("stopped") else ""
     if not asked:
+        if stopped:
+            return f"Refinement: no request was made.{stopped}"
         return f"Refinement: no weak programs ({section.get('guard', '')})"
     parts = []
     for r in asked:
@@ -203,10 +221,11 @@ def refinement_line(section: dict | None) -> str:
             parts.append(f"{r['program']} (round {r['round']}): the new version was unusable ({r.get('reason', '')})")
         else:
             parts.append(f"{r['program']} (round {r['round']}, {r['weakness']}): kept the {r.get('kept')} version "
-                         f"({r.get('old_score', 0):.3f} -> {r.get('new_score', 0):.3f})")
+                         f"(votes above chance per row on the deciding half of valid: {r.get('old_score', 0):.3f}"
+                         f" -> {r.get('new_score', 0):.3f})")
     replaced = sum(r.get("kept") == "new" for r in asked)
     return (f"Refinement, {section.get('rounds', 0)} round(s): {len(asked)} request(s), {replaced} program(s) "
-            f"replaced [{section.get('guard', '')}]. " + "; ".join(parts))
+            f"replaced [{section.get('guard', '')}]. " + "; ".join(parts) + stopped)
 
 
 def sandbox_line(report: dict) -> str:

@@ -163,7 +163,7 @@ def _run(report: dict) -> str:
     chosen = escape(lm.get("name", "")) + (f" (asked: {escape(lm['requested'])})"
                                            if lm.get("requested") not in (None, lm.get("name")) else "")
     rows = [("dataset", escape(report.get("dataset", ""))), ("data", _data(report)),
-            ("data note", escape(report.get("data_note", ""))), ("command", escape(report.get("command", ""))),
+            ("data note", escape(report.get("data_note", ""))), ("command", escape(report.get("command_line") or report.get("command", ""))),
             ("programs", f"<code>{escape(report.get('programs_source', ''))}</code>"), *_made_by(report),
             ("date", escape(report.get("date", ""))), ("cost", _cost(report)),
             ("zero-shot comparison", _zero_shot(report)),
@@ -178,7 +178,8 @@ def _run(report: dict) -> str:
 def _scores(report: dict) -> str:
     lm, mv, dist = (report.get(k) or {} for k in ("label_model", "majority_vote", "distilled"))
     test = _float(dist.get("test_mean"))
-    dist_test = "—" if test is None else f"{test:.3f} ± {_float(dist.get('test_std')) or 0:.3f}"
+    dist_test = "—" if test is None else f"{test:.3f}" + (f" ± {_float(dist.get('test_std')) or 0:.3f}"
+                                                          if len(dist.get("scores") or []) > 1 else "")
     rows = [(f"label model ({escape(lm.get('name', ''))})", _num(lm.get("valid")), _num(lm.get("test"))),
             ("majority vote", _num(mv.get("valid")), _num(mv.get("test"))),
             (escape(distilled_label(dist)), _num(distilled_valid(dist)), dist_test)]

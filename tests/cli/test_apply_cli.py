@@ -172,6 +172,7 @@ def test_datasets_command_lists_tasks_and_sources(tmp_path, capsys):
     assert "missing" in out and "WRENCH" in out and "Kaggle" in out
 
 
+@pytest.mark.slow
 def test_human_youtube_matches_wrench(shared_data, tmp_path, capsys):
     code, _, err = run(["apply", "--human", "--dataset", "youtube", "--data-dir", str(shared_data), "--seeds", "2",
                         "--out", str(tmp_path), "--json", str(tmp_path / "r.json")], capsys)
@@ -182,6 +183,7 @@ def test_human_youtube_matches_wrench(shared_data, tmp_path, capsys):
     assert report["distilled"]["test_mean"] > 0.75 and len(report["programs"]) == 10
 
 
+@pytest.mark.slow
 def test_human_sms_majority_vote_matches_wrench(shared_data, tmp_path, capsys):
     code, _, err = run(["apply", "--human", "--dataset", "sms", "--data-dir", str(shared_data), "--seeds", "1",
                         "--no-vetting", "--out", str(tmp_path), "--json", str(tmp_path / "r.json")], capsys)
@@ -190,3 +192,14 @@ def test_human_sms_majority_vote_matches_wrench(shared_data, tmp_path, capsys):
     assert report["metric"] == "f1"
     assert report["majority_vote"]["test"] == pytest.approx(0.2397, abs=0.01)  # WRENCH MV: 23.97
     assert report["distilled"]["test_mean"] is not None
+
+
+def test_output_piped_to_a_file_is_wide_and_never_breaks_a_word(tmp_path, capsys, write_programs):
+    folder = write_programs({"lf_01": (DEMO_PROGRAMS / "lf_01.py").read_text(),
+                             "lf_02": (DEMO_PROGRAMS / "lf_01.py").read_text()})  # a duplicate, with its reason
+    code, out, err = run(["apply", str(folder), "--dataset", "demo", "--seeds", "1", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "program" in line and "status" in line)
+    assert "coverage" in header and "valid acc" in header and "errors / reason" in header
+    assert "the same votes as lf_01 on every train and valid row" in out  # one cell, one line
+    assert "\x1b[" not in out  # no colour codes in a file

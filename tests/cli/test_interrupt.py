@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT
 
 LOOP = "def label_function(x):\n    while True:\n        pass\n"
-pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find worker processes")
+pytestmark = [pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find worker processes"),
+              pytest.mark.slow]
 
 
 def workers_under(marker: str) -> list[int]:
@@ -53,14 +54,16 @@ def start_apply(tmp_path: Path) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_ctrl_c_stops_workers_and_marks_run_interrupted(tmp_path):
+@pytest.mark.parametrize("sent, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                              (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_stops_workers_and_marks_run_interrupted(tmp_path, sent, code, said):
     proc = start_apply(tmp_path)
     assert wait_for(lambda: workers_under(str(tmp_path)), 30), "no worker started"
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sent)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err and "interrupted" in err
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and said in err
     assert wait_for(lambda: not workers_under(str(tmp_path)), 5)
     (folder,) = (tmp_path / "out").iterdir()
     report = json.loads((folder / "report.json").read_text())

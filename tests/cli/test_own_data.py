@@ -141,6 +141,7 @@ def test_one_class_for_every_row_shows_no_scores(env, capsys, write_programs):
 
 
 # --- 6: files follow the umask ----------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600)])
 def test_outputs_follow_the_umask(env, umask, mode):
     script = (f"import os, sys; os.umask({umask}); sys.argv = ['main.py', 'apply', {str(DEMO_PROGRAMS)!r}, "
@@ -154,6 +155,7 @@ def test_outputs_follow_the_umask(env, umask, mode):
 
 
 # --- 7: nothing lands in the clone or beside the cache folder ----------------------------------------------
+@pytest.mark.slow
 def test_the_demo_leaves_a_clean_clone_clean(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("needs git")
@@ -217,3 +219,15 @@ def test_predict_from_a_run_folder_with_text_and_plain_text_input(env, capsys):
     empty.mkdir()
     code, _, err = cli(["predict", str(empty), "--text", "x"], capsys)
     assert code == 2 and "results/<time>/distilled_model.skops" in err
+
+
+@pytest.mark.parametrize("where", ["out", "json"])
+def test_an_output_place_that_cannot_be_written_is_one_line_before_any_work(env, capsys, where):
+    blocker = env / "a-file"
+    blocker.write_text("not a folder")
+    target = ["--out", str(blocker / "runs")] if where == "out" else ["--json", str(blocker / "sub" / "r.json")]
+    with FakeLLM(smart_reply) as server:
+        code, out, err = cli(["run", "--dataset", "demo", "--base-url", server.openai_url, "--num-programs", "1",
+                              *target], capsys)
+        assert server.calls == 0  # nothing spent
+    assert code == 2 and err.count("\n") == 1 and "is a file" in err, err

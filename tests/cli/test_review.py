@@ -194,3 +194,24 @@ def test_program_names_in_menus_are_clean(tmp_path, monkeypatch, screen):
     view = load_run(tmp_path)
     review._program(view, name, lambda code: "", None, lambda: None)
     assert asked and all(text == clean(text, 10_000) for text in asked), asked
+
+
+def test_an_edit_that_breaks_the_program_keeps_the_good_one_and_offers_it_back(tmp_path, monkeypatch):
+    from alchemist.cli import questions
+
+    program = tmp_path / "lf_01.py"
+    good = "def label_function(x):\n    return 1 if 'http' in x else -1\n"
+    program.write_text(good)
+    monkeypatch.setattr(questions, "open_in_editor", lambda path: path.write_text("def label_function(x)\n") and "")
+    answers = iter(["again", "revert"])
+    asked = []
+    monkeypatch.setattr(questions, "select", lambda message, choices, default=None: asked.append(message)
+                        or next(answers))
+    check = lambda source: "" if source == good else "syntax error"  # noqa: E731 - the gate and trial, stood in for
+    review._edit(program, check)
+    assert program.read_text() == good and len(asked) == 2  # edited twice, put back
+    assert (tmp_path / "refinement" / "lf_01.before-edit.py").read_text() == good
+    answers = iter(["keep"])
+    review._edit(program, check)
+    assert program.read_text() == "def label_function(x)\n"  # kept as the user chose; the good one is still aside
+    assert (tmp_path / "refinement" / "lf_01.before-edit.py").read_text() == good

@@ -17,7 +17,8 @@ from alchemist.cli import main
 from alchemist.cli.parser import build_parser
 from alchemist.testing.fake_llm import FakeLLM, angle_index, smart_reply
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system"),
+              pytest.mark.slow]  # a real terminal per test: `make test-fast` leaves them out
 
 CLEAR = "\x15"  # Ctrl-U: clear a text prompt's default
 # (question pattern, keys that answer it) for a new alchemist run on the demo data

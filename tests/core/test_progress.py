@@ -42,3 +42,17 @@ def test_a_report_with_no_model_says_none_was_trained():
     from alchemist.report.console import distilled_label
 
     assert distilled_label({"seeds": 5, "trained_on": 300, "test_mean": None}) == "distilled model (none trained)"
+
+
+def test_a_count_past_the_total_never_shows_past_100_percent():
+    out = io.StringIO()
+    with PlainProgress(out, every=0.0).stage("Embedding texts", total=10, unit="rows") as stage:
+        stage.advance(8)
+        stage.advance(5)  # a caller counted more than it announced
+    assert "13/10" not in out.getvalue() and "(130%)" not in out.getvalue() and "10/10 rows (100%)" in out.getvalue()
+    rich = io.StringIO()
+    progress = RichProgress(rich)
+    progress.console.width = 200
+    with progress.stage("Embedding texts", total=10, unit="rows") as stage:
+        stage.advance(13)
+    assert "13/10" not in rich.getvalue() and "10/10" in rich.getvalue()

@@ -374,6 +374,17 @@ def test_an_unreachable_endpoint_is_one_line(tmp_path, capsys, monkeypatch):
     assert "\n" not in str(e.value) and leftovers(tmp_path) == []
 
 
+def test_a_host_name_that_does_not_resolve_fails_at_once(tmp_path, monkeypatch):
+    import huggingface_hub.utils._http as hub_http
+
+    waits: list[float] = []
+    monkeypatch.setattr(hub_http.time, "sleep", waits.append)  # the client's back-off would be ~23 s
+    monkeypatch.setenv("HF_ENDPOINT", "https://no-such-host.invalid")  # .invalid never resolves (RFC 2606)
+    with pytest.raises(DatasetError, match="cannot resolve no-such-host.invalid.*HF_ENDPOINT") as e:
+        dl.download("youtube", tmp_path, progress=NullProgress())
+    assert waits == [] and "\n" not in str(e.value) and leftovers(tmp_path) == []
+
+
 def test_offline_mode_is_said_plainly(hub, tmp_path, monkeypatch):
     from huggingface_hub import constants
 

@@ -145,3 +145,17 @@ def test_no_refinement_requested_means_no_request(env, capsys):
         main.main(["run", "--dataset", "demo", "--refine-rounds", "x"])
     assert main.main(["run", "--dataset", "demo", "--refine-rounds", "9", "--base-url", "http://127.0.0.1:9"]) == 2
     assert "--refine-rounds must be between 0 and 5" in capsys.readouterr().err
+
+
+def test_a_budget_that_stops_refinement_is_said_not_taken_for_no_weak_programs(env, capsys):
+    with FakeLLM(responder(BETTER)) as server:
+        code = main.main(["run", "--dataset", "demo", "--mode", "scriptoriumws", "--num-programs", "3",
+                          "--base-url", server.openai_url, "--seeds", "1", "--features", "tfidf", "--concurrency", "1",
+                          "--max-cost", "0.0019", "--out", str(env / "runs"), "--json", str(env / "r.json")])
+        out = capsys.readouterr().out
+        refine_calls = sum("Improve this labeling function" in FakeLLM._prompt_text(r["body"]) for r in server.requests)
+    report = json.loads((env / "r.json").read_text())
+    assert code == 0 and report["programs_written"] == 3 and refine_calls == 0
+    assert "could cost up to" in report["refinement"]["stopped"]
+    text = " ".join(out.split())
+    assert "Stopped by the budget" in text and "no weak programs" not in text

@@ -18,6 +18,8 @@ from alchemist.sandbox import ProgramSource, SandboxApplier, SandboxLimits
 OS = ("def _os():\n    for c in ().__class__.__base__.__subclasses__():\n"
       "        if c.__name__ == '_wrap_close':\n            return c.__init__.__globals__\n")
 
+pytestmark = pytest.mark.slow  # a Dask cluster per test
+
 
 def demo_programs() -> list[ProgramSource]:
     return [ProgramSource(p.stem, p.read_text()) for p in sorted(DEMO_PROGRAMS.glob("lf_*.py"))]

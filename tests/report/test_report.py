@@ -218,7 +218,7 @@ def test_demo_page_sections_hold_the_runs_numbers(demo_run):
     lm, dist, classes = report["label_model"], report["distilled"], report["classes"]
     # run info: mode-less apply, today's date, no LLM cost
     run = rows_by_first_cell(tables["run"][0])
-    assert run["dataset"] == ["demo"] and run["command"] == ["apply"] and run["date"] == [report["date"]]
+    assert run["dataset"] == ["demo"] and run["command"] == [report["command_line"]] and report["command_line"].startswith("python main.py apply ") and run["date"] == [report["date"]]
     assert "no manifest.json" in run["written by"][0] and run["cost"] == ["$0: no LLM call"]
     # scores
     scores = rows_by_first_cell(tables["scores"][0])
@@ -310,6 +310,7 @@ def test_no_test_split_still_renders(tmp_path):
 
 
 # --- a real browser -------------------------------------------------------------------------------
+@pytest.mark.slow
 @needs_browser
 def test_a_real_browser_renders_the_page(demo_run, tmp_path):
     report, out = demo_run
@@ -327,6 +328,7 @@ def test_a_real_browser_renders_the_page(demo_run, tmp_path):
     assert colours is None or len(colours) > 50, "the page rendered blank"
 
 
+@pytest.mark.slow
 @needs_browser
 def test_long_names_never_run_into_the_bars_in_a_browser(tmp_path):
     long = "lf_" + "a_very_long_and_descriptive_program_name_" * 6

@@ -145,6 +145,7 @@ def _fetch(src: Source, folder: Path, progress: Progress) -> Found:
                            "TRANSFORMERS_OFFLINE is set, also by an earlier RAG or embeddings step in this "
                            f"process); run `{download_command(src.name)}` in a shell without them")
     hub = Hub(src, folder, progress)
+    hub.check_name()
     progress.log(f"{src.name}: {src.size_text} from {src.where} at {hub.endpoint}")
     return {role: [(hub.get(path), f"{src.repo}:{path}") for path in hub.resolve(pattern)]
             for role, pattern in src.files.items()}

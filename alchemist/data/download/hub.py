@@ -34,6 +34,20 @@ class Hub:
         self.endpoint = (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         self.token = os.environ.get("HF_TOKEN") or None  # None: huggingface_hub's own login, if any
 
+    def check_name(self) -> None:
+        """Fail at once, not after the client's back-off (~20 s of retries), when the Hub's host name does not
+        resolve: no network, no DNS, or a mistyped HF_ENDPOINT."""
+        import socket
+        from urllib.parse import urlparse
+
+        host = urlparse(self.endpoint).hostname or self.endpoint
+        try:
+            socket.getaddrinfo(host, None)
+        except (socket.gaierror, UnicodeError) as e:
+            raise DatasetError(f"{self.endpoint}: cannot resolve {host} ({getattr(e, 'strerror', None) or e}): no "
+                               "network or no DNS here; check the network, or set HF_ENDPOINT to a mirror; nothing "
+                               "was written") from None
+
     def resolve(self, pattern: str) -> list[str]:
         """A plain path as is; a * pattern matched against the files of its folder at the pinned revision."""
         if not any(c in pattern for c in "*?["):
