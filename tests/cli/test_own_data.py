@@ -231,3 +231,20 @@ def test_an_output_place_that_cannot_be_written_is_one_line_before_any_work(env,
                               *target], capsys)
         assert server.calls == 0  # nothing spent
     assert code == 2 and err.count("\n") == 1 and "is a file" in err, err
+
+
+def test_the_users_own_ids_go_through_labels_csv_and_predict(env, capsys):
+    data = reviews_csv(env / "reviews.csv")
+    lines = data.read_text().splitlines()  # ids of the user's own, ...
+    data.write_text("\n".join(f"R-{line}" if i else line for i, line in enumerate(lines)) + "\n")
+    code, _, err = cli(["apply", str(DEMO_PROGRAMS), "--dataset", str(data), "--text-column", "review_text",
+                        "--label-column", "sentiment", "--id-column", "review_id", "--seeds", "1", "--features",
+                        "tfidf", "--out", str(env / "o")], capsys)
+    assert code == 0, err
+    (results,) = (env / "o").iterdir()
+    ids = [row["id"] for row in csv.DictReader((results / "labels.csv").open())]
+    assert len(ids) == 600 and all(i.startswith("R-") for i in ids) and len(set(ids)) == 600
+    code, out, err = cli(["predict", str(results), "--input", str(data), "--text-column", "review_text",
+                          "--id-column", "review_id"], capsys)
+    assert code == 0, err
+    assert [row["id"] for row in csv.DictReader(io.StringIO(out))][:3] == ["R-0", "R-1", "R-2"]

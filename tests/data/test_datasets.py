@@ -229,3 +229,23 @@ def test_own_data_named_like_a_built_in_task_gets_its_own_name(tmp_path):
     other = tmp_path / "reviews.csv"
     other.write_text("text,label\nok,pos\nbad,neg\n")
     assert load_dataset(str(other)).name == "reviews"
+
+
+def test_tsv_parquet_and_other_encodings_are_read_and_workbooks_refused_with_what_to_do(tmp_path):
+    import pandas as pd
+
+    (tmp_path / "rows.tsv").write_text("id\ttext\tlabel\nA7\tgreat song, really\tham\nB9\tclick here\tspam\n")
+    ds = load_dataset(str(tmp_path / "rows.tsv"))
+    assert ds.train.texts == ["great song, really", "click here"] and ds.train.ids == ["A7", "B9"]
+    pd.DataFrame({"key": ["k1", "k2"], "text": ["hi", None], "label": ["ham", "spam"]}).to_parquet(tmp_path / "p.parquet")
+    ds = load_dataset(str(tmp_path / "p.parquet"), columns=Columns(id="key"))
+    assert ds.train.texts == ["hi", ""] and ds.train.ids == ["k1", "k2"]
+    (tmp_path / "latin.csv").write_bytes("text,label\ncaf\xe9 au lait,ham\nfree,spam\n".encode("cp1252"))
+    with pytest.raises(DatasetError, match=r"not UTF-8 text \(byte 0xe9 at position 14\).*--encoding cp1252"):
+        load_dataset(str(tmp_path / "latin.csv"))
+    assert load_dataset(str(tmp_path / "latin.csv"), columns=Columns(encoding="cp1252")).train.texts[0] == "café au lait"
+    (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(DatasetError, match="save the sheet as CSV"):
+        load_dataset(str(tmp_path / "book.xlsx"))
+    with pytest.raises(DatasetError, match="no id column 'ref'"):
+        load_dataset(str(tmp_path / "rows.tsv"), columns=Columns(id="ref"))

@@ -361,3 +361,23 @@ def test_invisible_characters_in_a_source_are_shown_not_dropped():
     page = render_html(minimal_report(programs=[{"name": "lf_01", "status": "ok", "source": source_text(source)}]))
     assert "fr\\u200bee" in page and "    \\x0c    return 1" in page
     assert "\u200b" not in page and "\x0c" not in page
+
+
+def test_one_fit_shows_no_spread_and_refinement_names_its_score():
+    from alchemist.report.console import refinement_line, render
+
+    def report(scores):
+        return minimal_report(programs_source="p", label_model={"name": "majority", "valid": 0.8, "test": 0.8},
+                              majority_vote={"valid": 0.8, "test": 0.8},
+                              distilled={"seeds": len(scores), "test_mean": 0.9, "test_std": 0.0, "scores": scores},
+                              timings_s={"apply": 0, "label_model": 0, "distill": 0, "total": 0}, splits={"test": 9})
+
+    for scores, shown in (([0.9], "0.900 ±"), ([0.9, 0.9], "0.900 ± 0.000")):
+        out = io.StringIO()
+        render(report(scores), out)
+        assert (shown in out.getvalue()) == (len(scores) > 1) and (shown in render_html(report(scores))) == (
+            len(scores) > 1)
+    line = refinement_line({"rounds": 1, "guard": "g", "requests": [
+        {"round": 1, "program": "lf_01", "weakness": "w", "status": "ok", "kept": "new", "old_score": 0.1,
+         "new_score": 0.3}]})
+    assert "votes above chance per row on the deciding half of valid: 0.100 -> 0.300" in line
