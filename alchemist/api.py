@@ -21,6 +21,21 @@ from typing import Sequence
 from alchemist.core.errors import AlchemistError
 
 
+def _need(value, kind: str, what: str, hint: str):
+    """The API's arguments checked by kind: a wrong one is one line saying what was expected."""
+    import importlib
+
+    module, _, name = kind.rpartition(".")
+    expected = getattr(importlib.import_module(module), name)
+    if not isinstance(value, expected):
+        raise AlchemistError(f"{what} should be a {name} ({hint}), not {type(value).__name__}")
+    return value
+
+
+def _data(value):
+    return _need(value, "alchemist.data.datasets.Dataset", "the data", "what alchemist.load_data returns")
+
+
 def _progress(show: bool):
     from alchemist.core.progress import NullProgress, make_progress
 
@@ -29,7 +44,8 @@ def _progress(show: bool):
 
 def load_data(source, *, text_column: str = "text", label_column: str | None = "label",
               classes: Sequence[str] | None = None, task_card: str | Path | None = None,
-              data_dir: str | Path | None = None, name: str | None = None, hold_out: bool = True):
+              data_dir: str | Path | None = None, name: str | None = None, hold_out: bool = True,
+              id_column: str | None = None, encoding: str = "utf-8"):
     """A Dataset (splits of texts and gold labels, and the task card) from a built-in task's name, a CSV /
     JSONL / WRENCH file or folder, or a pandas DataFrame (text and label columns, an optional `split`
     column). A labeled source without valid/test splits gets them held out of train (15% each,
@@ -40,13 +56,19 @@ def load_data(source, *, text_column: str = "text", label_column: str | None = "
 
     if hasattr(source, "columns") and hasattr(source, "iloc"):  # a pandas DataFrame
         dataset = dataset_from_frame(source, name or "data", text_column, label_column,
-                                     list(classes) if classes else None)
-    else:
+                                     list(classes) if classes else None, id_column=id_column)
+    elif isinstance(source, (str, Path)):
         folder = Path(data_dir) if data_dir else resolve_data_dir(None, load_settings())
-        dataset = load_dataset(str(source), folder, Columns(text_column, label_column),
+        dataset = load_dataset(str(source), folder, Columns(text_column, label_column, id=id_column,
+                                                            encoding=encoding),
                                list(classes) if classes else None, Path(task_card) if task_card else None)
+    else:
+        raise AlchemistError(f"load_data takes a built-in task's name, a path, or a pandas DataFrame, not "
+                             f"{type(source).__name__} (for a Series: load_data(series.to_frame('text')))")
     if hold_out:
-        dataset, _ = split_for_evaluation(dataset, EvalSplit())
+        notes = dataset.notes
+        dataset, note = split_for_evaluation(dataset, EvalSplit())
+        dataset.notes = notes + ([note] if note else [])
     return dataset
 
 
@@ -66,6 +88,7 @@ def write_programs(data, *, n: int = 10, mode: str | None = None, code_model: st
     """Have an LLM write `n` labeling programs for `data`, exactly as `alchemist run` does (the same modes,
     trial runs in the sandbox, refinement on valid, budget cap `max_cost` in dollars): saved with their
     manifest (every prompt, reply, token and dollar) in a run folder under `out` (default: generated_lfs/).
+    Shows its progress (LLM calls take a while) unless `progress=False`.
     Defaults come from config.json; the knowledge model defaults to config.json's where it goes to the same
     provider as the code model, else to the code model itself."""
     from alchemist.pipeline.context import RunContext
@@ -76,7 +99,7 @@ def write_programs(data, *, n: int = 10, mode: str | None = None, code_model: st
     from alchemist.programs.apply import make_applier
     from alchemist.programs.program_files import Programs, load_program_dir
 
-    if data.modality != "text":
+    if _data(data).modality != "text":
         raise AlchemistError("write_programs takes text data; image runs go through `alchemist run` (docs/images.md)")
     settings = load_settings()
     given = {"mode": mode, "code_model": code_model, "knowledge_model": knowledge_model,
@@ -102,8 +125,15 @@ def apply(programs, data, *, backend: str = "local", scheduler: str | None = Non
     from alchemist.pipeline.settings import load_settings
     from alchemist.programs.apply import make_applier
 
+    from alchemist.programs.program_files import Program
+
+    _data(data)
     if backend not in ("local", "dask"):
         raise AlchemistError(f"unknown backend {backend!r} (choose local or dask)")
+    programs = list(programs)
+    if not all(isinstance(p, Program) for p in programs):
+        raise AlchemistError("apply takes programs from alchemist.load_programs(folder) or write_programs(...), "
+                             "not file names or text")
     folder = load_settings().cache_root / "columns" if cache else None
     applier = make_applier(backend, data.card.n_classes, limits, cache_folder=folder, scheduler=scheduler)
     splits = {name: split.rows for name, split in data.splits.items()}
@@ -118,7 +148,8 @@ def program_stats(votes, data):
     from alchemist.labeling.labels import vet_votes
     from alchemist.report.outputs import program_rows
 
-    verdicts, _ = vet_votes(votes, data, leave_out=False)
+    _need(votes, "alchemist.programs.votes.Votes", "the votes", "what alchemist.apply returns")
+    verdicts, _ = vet_votes(votes, _data(data), leave_out=False)
     rows, _ = program_rows(data, votes, verdicts)
     columns = ["name", "status", "reason", "coverage", "overlap", "conflict", "valid_accuracy", "valid_support",
                "valid_chance", "errors", "faults", "from_cache"]
@@ -135,7 +166,8 @@ def label(votes, data, *, label_model: str = "auto", vetting: bool = True, progr
 
     if label_model not in LABEL_MODELS:
         raise AlchemistError(f"unknown label model '{label_model}' (choose from {', '.join(LABEL_MODELS)})")
-    _, notes = vet_votes(votes, data, leave_out=vetting)
+    _need(votes, "alchemist.programs.votes.Votes", "the votes", "what alchemist.apply returns")
+    _, notes = vet_votes(votes, _data(data), leave_out=vetting)
     labels = make_labels(votes, data, label_model, _progress(progress))
     labels.warnings[:0] = notes
     return labels
@@ -153,7 +185,10 @@ def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: b
 
     if features not in FEATURES:
         raise AlchemistError(f"unknown features '{features}' (choose from {', '.join(FEATURES)})")
-    if data.modality != "text":
+    if not isinstance(seeds, int) or seeds < 1:
+        raise AlchemistError(f"seeds must be a whole number of at least 1, not {seeds!r}")
+    _need(labels, "alchemist.labeling.labels.Labels", "the labels", "what alchemist.label returns")
+    if _data(data).modality != "text":
         raise AlchemistError("distill takes text data; image runs distill on CLIP embeddings through `alchemist run`")
     if "train" not in labels.probs:
         raise AlchemistError("no labels to distill from (no usable program voted on train); see labels.warnings")
@@ -179,7 +214,9 @@ def predict(model, texts: Sequence[str]):
     if isinstance(model, (str, Path)):
         model = load_model(Path(model))
     model = getattr(model, "model", model)  # a DistillResult holds the model
-    texts = [str(t) for t in texts]
+    if not hasattr(model, "predict_proba") or not hasattr(model, "classes"):
+        raise AlchemistError("predict takes what alchemist.distill returns, a DistilledModel, or a saved model's path")
+    texts = [texts] if isinstance(texts, str) else [str(t) for t in texts]  # one text is one row, not its letters
     probs = model.predict_proba(texts)
     label = probs.argmax(1)
     return pd.DataFrame({"text": texts, "label": label, "label_name": [model.classes[k] for k in label],

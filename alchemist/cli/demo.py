@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from alchemist.core.errors import AlchemistError
-from alchemist.core.paths import DEMO
+from alchemist.core.paths import DEMO, command
 from alchemist.llm.catalogue import ModelSpec
 
 RECORDED_DIR = DEMO / "recorded_replies"
@@ -55,5 +55,5 @@ def run_demo(out: Path | None = None, seeds: int = 3, record: bool = False) -> i
     render(report)
     if not record:
         print("This was the recorded demo: the LLM replies were replayed, not generated. For real runs see "
-              "`python main.py run --help` or start the wizard with `python main.py`.", file=sys.stderr)
+              f"`{command()} run --help` or start the wizard with `{command()}`.", file=sys.stderr)
     return 0

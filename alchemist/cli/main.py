@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alchemist.core.errors import AlchemistError, run_command
+from alchemist.core.paths import command
 
 if TYPE_CHECKING:
     from alchemist.pipeline.run_config import RunConfig
@@ -82,7 +83,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
 
     common = dict(
         dataset=args.dataset, data_dir=resolve_data_dir(args.data_dir, settings), label_model=args.label_model,
-        seeds=args.seeds, json_path=Path(args.json) if args.json else None,
+        seeds=args.seeds, json_path=_json_path(args.json),
         out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
         text_column=args.text_column, label_column=args.label_column or None, id_column=args.id_column or None,
         encoding=args.encoding,
@@ -117,6 +118,15 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds, concepts_per_class=args.concepts_per_class,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
+
+
+def _json_path(value: str | None) -> Path | None:
+    """--json FILE, or - for the standard output."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise AlchemistError("--json needs a file name (or - for the standard output)")
+    return Path("/dev/stdout") if value == "-" else Path(value)
 
 
 def _llm_choices(args: argparse.Namespace) -> dict:
@@ -193,7 +203,7 @@ def cmd_wizard(args: argparse.Namespace, settings) -> int:
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise AlchemistError("the wizard needs an interactive terminal; for scripts use "
-                             "`python main.py run --dataset NAME ...` (see `python main.py run --help`)")
+                             f"`{command()} run --dataset NAME ...` (see `{command()} run --help`)")
     from alchemist.cli import review, wizard
     from alchemist.cli.questions import WizardExit
     from alchemist.core.safe_text import clean
@@ -227,7 +237,7 @@ def cmd_review(args: argparse.Namespace, settings) -> int:
     from alchemist.core.progress import make_progress
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise AlchemistError("review is interactive and needs a terminal; `python main.py apply RUN_DIR` "
+        raise AlchemistError(f"review is interactive and needs a terminal; `{command()} apply RUN_DIR` "
                              "re-applies a run from a script")
     from alchemist.cli import review
 
@@ -239,7 +249,8 @@ def cmd_review(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from alchemist.core.files import atomic_write_text
+    from alchemist.core.files import atomic_write_text, check_writable
+    from alchemist.core.safe_text import clean
     from alchemist.distillation.model import load_model
     from alchemist.distillation.predict import existing_images, image_inputs, input_texts, model_path
 
@@ -248,6 +259,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
     if output is not None and not output.parent.is_dir():  # before the work, not after it
         raise AlchemistError(f"--output {output}: the folder {output.parent} does not exist")
+    if output is not None:
+        check_writable(output, "--output", folder=False)
     model = load_model(model_path(Path(args.results_dir)))
     images = model.features.name == "clip"
     if images and args.text:
@@ -273,9 +286,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["id", "image" if images else "text", "label", "label_name", "confidence"])
-    for i, text, p in zip(ids, texts, probs, strict=True):
+    shown = (lambda cell: clean(cell, 10_000)) if output is None and sys.stdout.isatty() else str  # noqa: E731
+    for i, text, p in zip(ids, texts, probs, strict=True):  # on a terminal: never raw escape sequences
         k = int(p.argmax())
-        writer.writerow([i, text, k, model.classes[k], f"{p[k]:.4f}"])
+        writer.writerow([shown(i), shown(text), k, model.classes[k], f"{p[k]:.4f}"])
     if output is None:
         sys.stdout.write(buf.getvalue())
     else:
@@ -294,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return pricing(argv[1:], prog=f"{_prog()} pricing")
 
-    def command() -> int:
+    def dispatch() -> int:
         settings = load_settings()
         args = build_parser(settings.defaults, _prog()).parse_args(argv)
         args.argv = argv  # as typed: the report shows the whole command
@@ -312,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(Path(args.out) if args.out else None, args.seeds)
         return cmd_wizard(args, settings)
 
-    return run_command(command)
+    return run_command(dispatch)
 
 
 def command_line(argv: list[str] | None = None) -> str:

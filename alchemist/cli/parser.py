@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-EPILOG = "Type `python main.py COMMAND --help` (or `alchemist COMMAND --help`) for a command's options."
+from alchemist.core.paths import command
+
+EPILOG = "Type `{prog} COMMAND --help` for a command's options."
 
 
 def _positive_float(text: str) -> float:
@@ -33,8 +35,8 @@ def _positive_int(text: str) -> int:
 def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", required=required, metavar="NAME|PATH",
-                   help="a built-in task (see `main.py datasets`), or a CSV/JSONL file or a folder of "
-                        "train/valid/test files of your own"
+                   help=f"a built-in task (see `{command()} datasets`), or a CSV / TSV / JSONL / Parquet file or a "
+                        "folder of train/valid/test files of your own"
                         + ("" if required else "; without it, `apply RUN_DIR` uses the data (file, columns, "
                                                "classes, data folder, splits) recorded in the run's manifest"))
     g.add_argument("--data-dir", metavar="DIR",
@@ -86,7 +88,7 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                    help="labels only: no distilled model (labels.csv still has every row the programs voted on)")
     g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],
                    help=f"seeds of the distilled MLP; test score is mean ± std (default: {defaults['seeds']})")
-    g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
+    g.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH (- for the standard output)")
     g.add_argument("--out", metavar="DIR", help=out_help)
     s = p.add_argument_group("sandbox")
     s.add_argument("--timeout", type=_positive_float, default=defaults["row_timeout_s"], metavar="SECONDS",
@@ -181,10 +183,10 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
 def build_parser(defaults: dict, prog: str = "main.py") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="Alchemist: label data with LLM-written labeling programs.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG.format(prog=command()), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    w = sub.add_parser("wizard", help="the interactive wizard (also what `python main.py` alone starts)")
+    w = sub.add_parser("wizard", help=f"the interactive wizard (also what `{command()}` alone starts)")
     w.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets")
     w.add_argument("--out", metavar="DIR", help="root of the run folders (default: LF_saved_dir, generated_lfs/)")
 
@@ -248,7 +250,7 @@ def build_parser(defaults: dict, prog: str = "main.py") -> argparse.ArgumentPars
 
     p = sub.add_parser("predict", help="label new text (or images) with a run's distilled model")
     p.add_argument("results_dir", metavar="RESULTS_DIR",
-                   help="a results folder (holds distilled_model.pkl), or a run folder (its newest results)")
+                   help="a results folder (holds distilled_model.skops), or a run folder (its newest results)")
     p.add_argument("--text", action="append", default=[], help="a text to label (repeatable)")
     p.add_argument("--image", action="append", default=[], metavar="PATH",
                    help="an image to label with an image run's model, or a folder of them (repeatable)")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from alchemist.core.errors import AlchemistError, run_command
+from alchemist.core.paths import command
 from alchemist.generate.zero_shot import DEFAULT_BATCH_SIZE
 
 
@@ -89,7 +90,7 @@ def ledger(args, settings) -> int:
         print(json.dumps({"rows": rows, "total_usd": total}, indent=2))
         return 0
     if not rows:  # a sentence, not an empty table that looks like something went wrong
-        print(f"No runs under {root} yet: no {lg.MANIFEST} in it or below (`main.py run` and `main.py zero-shot` "
+        print(f"No runs under {root} yet: no {lg.MANIFEST} in it or below (`{command()} run` and `{command()} zero-shot` "
               "write them)."
               if not found else f"None of the {len(found)} run(s) under {root} match the filters.")
         return 0
@@ -172,14 +173,14 @@ def fetch_tokenizer(settings) -> int:
 def main(argv: list[str] | None = None, prog: str = "pricing.py") -> int:
     from alchemist.pipeline.settings import load_settings
 
-    def command() -> int:
+    def dispatch() -> int:
         settings = load_settings()
         args = build_parser(prog).parse_args(argv)
         if args.fetch_tokenizer:
             return fetch_tokenizer(settings)
         return zero_shot(args, settings) if args.zero_shot else ledger(args, settings)
 
-    return run_command(command)
+    return run_command(dispatch)
 
 
 if __name__ == "__main__":

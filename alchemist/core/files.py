@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from datetime import datetime
 from functools import cache
@@ -18,10 +19,27 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
+def _special(path: Path) -> bool:
+    """A target that exists and is not a regular file once links are followed: /dev/null, /dev/stdout, a
+    FIFO. Renaming over it would replace a device (or the link) with a file, so it is written in place."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename over the target. The file gets the
-    permissions the umask gives, so teammates can read reports as they read any other file."""
+    permissions the umask gives, so teammates can read reports as they read any other file. A link to a
+    file has its target replaced (the link stays); a device or a pipe (`--json /dev/stdout`) is written to
+    in place, never replaced."""
     path = Path(path)
+    if _special(path):
+        with open(path, "wb") as f:
+            f.write(data)
+        return
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -58,6 +76,8 @@ def check_writable(path: Path, what: str, folder: bool = True) -> None:
         raise AlchemistError(f"{what} {path}: a file is there, not a folder")
     if not folder and path.is_dir():
         raise AlchemistError(f"{what} {path}: that is a folder; give a file name")
+    if not folder and _special(path):
+        return  # a device or a pipe (/dev/stdout): written in place, as it is
     base = path if folder else path.parent  # a missing folder is made, as atomic writes make it
     while not base.exists() and base != base.parent:
         base = base.parent

@@ -24,6 +24,14 @@ DATASET_SOURCES = BUNDLED / "dataset_sources.json"
 HOME_ENV = "ALCHEMIST_HOME"
 
 
+def command() -> str:
+    """How the user runs the command line, for messages that say what to type: `alchemist` when this
+    process is the installed command, else `python main.py` (a clone)."""
+    import sys
+
+    return "alchemist" if Path(sys.argv[0] if sys.argv else "").name == "alchemist" else "python main.py"
+
+
 def project_home() -> Path:
     """The user's project folder: $ALCHEMIST_HOME, else the current folder."""
     env = os.environ.get(HOME_ENV)

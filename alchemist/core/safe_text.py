@@ -33,6 +33,25 @@ def redact(text: str) -> str:
     return KEY_PATTERN.sub("[redacted]", text)
 
 
+def safe_url(url: str | None) -> str:
+    """An address fit to print or store: a password in it and every query value replaced by [redacted]
+    (`http://user:pw@host/v1?api_key=...`); what the request uses is the address as given."""
+    if not url:
+        return ""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':')[0]}:[redacted]@{host}" if ":" in user else f"[redacted]@{host}"
+        query = urlencode([(k, "[redacted]") for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="[]")
+        return redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+    except ValueError:
+        return "[an address that cannot be shown]"
+
+
 def clean(text: object, limit: int = 500, one_line: bool = True) -> str:
     """Printable text: no control characters (a newline becomes ' | ' on one line), secrets
     redacted, at most `limit` characters."""

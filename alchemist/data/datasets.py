@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from alchemist.core.errors import DatasetError
-from alchemist.core.paths import DEMO
+from alchemist.core.paths import DEMO, command
 from alchemist.data.images import (
     check_groups_wanted,
     csv_image_column,
@@ -22,7 +22,7 @@ from alchemist.data.images import (
     read_csv,
     read_folder,
 )
-from alchemist.data.readers import Columns, RawSplit, cell_text, find_split_file, missing, read_label_json, read_split
+from alchemist.data.readers import Columns, RawSplit, add_row, find_split_file, read_label_json, read_split
 from alchemist.data.tasks import TaskCard, builtin_card, card_for_classes, is_builtin, load_card_file
 
 SPLITS = ("train", "valid", "test")
@@ -40,6 +40,9 @@ class Split:
     weak_labels: np.ndarray | None = None  # (n, m) int8 votes of the dataset's own programs
     groups: list[str] | None = None  # a group per row (e.g. Waterbirds' label x background): worst-group accuracy
     program_rows: object = None  # what programs are called with when it is not the text (image runs: ScoreRows)
+
+    def __repr__(self) -> str:  # a notebook shows this: a summary, never every row
+        return f"Split({self.name!r}, {len(self):,} rows, {int(self.labeled.sum()):,} with gold labels)"
 
     @property
     def rows(self):
@@ -70,6 +73,11 @@ class Dataset:
 
     def get(self, split: str) -> Split | None:
         return self.splits.get(split)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name} {len(s):,}" for name, s in self.splits.items())
+        return f"Dataset({self.name!r}, classes={self.card.classes}, {sizes}" + (
+            f", {self.modality}" if self.modality != "text" else "") + ")"
 
     @property
     def train(self) -> Split:
@@ -161,7 +169,7 @@ def _resolve_root(name: str, data_dir: Path | None) -> tuple[Path, TaskCard | No
             hint = next((p.name for p in (where / "PARTIAL.md", where / "NOT_AVAILABLE.md") if p.is_file()), None)
             raise DatasetError(f"{where}: no train split (train.json or train.json.gz) for '{name}'"
                                + (f"; see {where / hint}" if hint else "")
-                               + "; `python main.py datasets` says where to get it")
+                               + f"; `{command()} datasets` says where to get it")
         return root, card
     path = Path(name).expanduser()
     if path.exists():
@@ -171,7 +179,7 @@ def _resolve_root(name: str, data_dir: Path | None) -> tuple[Path, TaskCard | No
     if data_dir and (data_dir / name).exists():  # a folder, or a file in it (e.g. waterbirds/metadata.csv)
         return data_dir / name, None
     raise DatasetError(f"unknown dataset '{name}': not a built-in task and no such file or folder "
-                       "(`python main.py datasets` lists the built-in tasks)")
+                       f"(`{command()} datasets` lists the built-in tasks)")
 
 
 def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | None = None,
@@ -183,6 +191,7 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
         return load_images(root, cols, classes, card_path)
     if card is None and root.is_dir() and find_split_file(root, "train") is None and (found := csv_in_folder(root)):
         return load_images(found, cols, classes, card_path)  # e.g. Waterbirds: metadata.csv beside the images
+    split_note = ""
     if root.is_file():
         files = {"train": root}
         folder = root.parent
@@ -196,11 +205,35 @@ def load_dataset(name: str, data_dir: Path | None = None, columns: Columns | Non
     for raw in raws.values():
         if not raw.texts:  # caught here, before anything is spent on an empty file
             raise DatasetError(f"{raw.path}: no rows (only a header?)")
-    notes: list[str] = []
+    if root.is_file() and raws["train"].parts is not None:
+        raws, split_note = partition(raws["train"], cols.split)
+    notes: list[str] = [split_note] if split_note else []
     card = _pick_card(card, card_path, classes, folder, root, raws, notes)
     splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
     _check_weak_widths(splits)
     return Dataset(name=card.name, card=card, root=root, splits=splits, notes=notes)
+
+
+SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "val": "valid", "validation": "valid",
+               "dev": "valid", "test": "test", "testing": "test"}
+
+
+def partition(raw: RawSplit, column: str) -> tuple[dict[str, RawSplit], str]:
+    """One file's rows into the splits its split column names (train/training, valid/val/validation/dev,
+    test/testing, any case); a row with another value or none is a one-line error naming it."""
+    rows: dict[str, list[int]] = {}
+    for i, value in enumerate(raw.parts or []):
+        name = SPLIT_NAMES.get(value.lower())
+        if name is None:
+            raise DatasetError(f"{raw.path}: row '{raw.ids[i]}' has {column} {value!r}, not one of train, valid, "
+                               f"test (or training, val, validation, dev, testing)")
+        rows.setdefault(name, []).append(i)
+    if "train" not in rows:
+        raise DatasetError(f"{raw.path}: its {column} column names no train row")
+    out = {name: RawSplit(raw.path, [raw.ids[i] for i in idx], [raw.texts[i] for i in idx],
+                          [raw.labels[i] for i in idx]) for name, idx in sorted(rows.items(), key=lambda kv: SPLITS.index(kv[0]))}
+    sizes = ", ".join(f"{len(v.ids):,} {k}" for k, v in out.items())
+    return out, f"{raw.path.name}: its '{column}' column puts the rows in splits ({sizes})"
 
 
 def own_name(root: Path) -> str:
@@ -257,7 +290,7 @@ def require_text(dataset: Dataset, what: str) -> Dataset:
     """Text-only work (zero-shot labeling and its estimate) refuses images with one line, before any cost."""
     if dataset.modality == "image":
         raise DatasetError(f"{dataset.root}: {what} labels text; a text LLM cannot see images — for images use "
-                           "`main.py run` (programs over CLIP concept scores, docs/images.md)")
+                           f"`{command()} run` (programs over CLIP concept scores, docs/images.md)")
     return dataset
 
 
@@ -360,7 +393,7 @@ def split_for_evaluation(dataset: Dataset, plan: EvalSplit) -> tuple[Dataset, st
 
 def dataset_from_frame(frame, name: str = "data", text_column: str = "text", label_column: str | None = "label",
                        classes: list[str] | None = None, split_column: str = "split",
-                       card: TaskCard | None = None) -> Dataset:
+                       card: TaskCard | None = None, id_column: str | None = None) -> Dataset:
     """A pandas DataFrame as a Dataset (the notebook's way in): a text column, an optional label column
     (class names or ids; blank = unlabeled), and an optional `split` column (train/valid/test); without
     one, every row is train (split_for_evaluation can hold labeled rows out)."""
@@ -372,25 +405,18 @@ def dataset_from_frame(frame, name: str = "data", text_column: str = "text", lab
         if label_column is not None:
             raise DatasetError(f"the DataFrame has no label column '{label_column}'")
     where = Path(f"<DataFrame {name}>")
-    names = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
-    part = (frame[split_column].astype(str).str.strip().str.lower().map(names) if split_column in frame.columns
-            else None)
-    raws: dict[str, RawSplit] = {}
-    for split in SPLITS:
-        rows = frame if part is None else frame[part == split]
-        if (part is None and split != "train") or not len(rows):
-            continue
-        ids = [str(i) for i in (rows["id"] if "id" in rows.columns else rows.index)]
-        texts = [cell_text(t) for t in rows[text_column]]
-        labels = [None if missing(v) else (v.item() if hasattr(v, "item") else v)
-                  for v in (rows[label_column] if label_column else [None] * len(rows))]
-        raws[split] = RawSplit(where, ids, texts, labels)
-    if "train" not in raws:
-        raise DatasetError(f"the DataFrame has no train rows (its '{split_column}' column has no 'train')")
+    cols = Columns(text=text_column, label=label_column, id=id_column, split=split_column)
+    raw = RawSplit(where, [], [], [])
+    for number, row in enumerate(frame.to_dict("records"), 1):
+        add_row(raw, row, cols, f"row {number}")
+    notes: list[str] = []
+    raws, split_note = partition(raw, split_column) if raw.parts is not None else ({"train": raw}, "")
+    if split_note:
+        notes.append(split_note)
     if card is None:
-        chosen = classes or _infer_classes(list(raws.values()))
+        chosen = classes or _infer_classes(list(raws.values()), notes)
         if not chosen:
             raise DatasetError("the DataFrame has no labels to learn the classes from: give classes=[...]")
         card = card_for_classes(name, chosen)
     splits = {s: _to_split(s, raw, card) for s, raw in raws.items()}
-    return Dataset(name=card.name, card=card, root=where, splits=splits)
+    return Dataset(name=card.name, card=card, root=where, splits=splits, notes=notes)

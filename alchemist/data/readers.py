@@ -31,6 +31,7 @@ class Columns:
     group: str | None = None  # image CSVs: the group column(s), comma-separated (None: `group` if present)
     id: str | None = None  # the rows' own ids (None: a column named `id`, if any; else the row number)
     encoding: str = "utf-8"  # of CSV / TSV / JSONL files
+    split: str = "split"  # a column saying which rows are train / valid / test, when a file has it
 
 
 @dataclass
@@ -40,6 +41,7 @@ class RawSplit:
     texts: list[str]
     labels: list[object]  # raw label values (int, str or None) before mapping to class ids
     weak: list[list[int]] | None = None
+    parts: list[str] | None = None  # each row's value of the split column, when the file has one
 
 
 # --- reading files --------------------------------------------------------------------------------
@@ -62,20 +64,31 @@ def read_all(path: Path, encoding: str = "utf-8") -> str:
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise DatasetError(f"{path}: corrupt gzip file ({e or 'truncated'})") from None
     except UnicodeDecodeError as e:
-        byte = e.object[e.start:e.start + 1].hex() if isinstance(e.object, bytes) else "?"
+        byte = e.object[e.start:e.start + 1].hex() if isinstance(e.object, (bytes, bytearray)) else "?"
         shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         raise DatasetError(f"{path}: not {shown} text (byte 0x{byte} at position {e.start:,}); a file saved by "
                            "Excel or an older Windows program is often cp1252 or latin-1: pass --encoding cp1252 "
                            "(or latin-1, utf-16)") from None
+    except UnicodeError as e:  # e.g. utf-16 without a byte-order mark, a codec that cannot decode at all
+        raise DatasetError(f"{path}: cannot be read as {encoding} text ({e}); try --encoding utf-8, cp1252 or "
+                           "latin-1") from None
     except OSError as e:
         raise DatasetError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def read_wrench(path: Path) -> RawSplit:
+def parse_json(text: str, path: Path, where: str = ""):
+    """json.loads with every failure one line naming the file (and the line): bad JSON, absurd nesting."""
     try:
-        data = json.loads(read_all(path))
+        return json.loads(text)
     except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        at = where or f"line {e.lineno}, column {e.colno}"
+        raise DatasetError(f"{path}: not valid JSON ({at}: {e.msg})") from None
+    except RecursionError:
+        raise DatasetError(f"{path}: JSON nested too deeply{' (' + where + ')' if where else ''}") from None
+
+
+def read_wrench(path: Path) -> RawSplit:
+    data = parse_json(read_all(path), path)
     if not isinstance(data, dict):
         raise DatasetError(f"{path}: expected a JSON object of rows keyed by id (WRENCH layout)")
     raw = RawSplit(path, [], [], [], [])
@@ -100,10 +113,7 @@ def read_jsonl(path: Path, cols: Columns) -> RawSplit:
     for lineno, line in enumerate(read_all(path, cols.encoding).splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{path}: line {lineno} is not valid JSON ({e.msg})") from None
+        row = parse_json(line, path, f"line {lineno}")
         if not isinstance(row, dict):
             raise DatasetError(f"{path}: line {lineno} is not a JSON object")
         add_row(raw, row, cols, f"line {lineno}")
@@ -131,7 +141,7 @@ def read_parquet_rows(path: Path, cols: Columns) -> RawSplit:
 
     try:
         frame = pd.read_parquet(path)
-    except (OSError, ValueError, ImportError) as e:
+    except Exception as e:  # noqa: BLE001 - pyarrow and pandas raise many kinds: every one is "cannot read"
         raise DatasetError(f"{path}: cannot read it as Parquet ({type(e).__name__}: {str(e)[:200]})") from None
     raw = RawSplit(path, [], [], [])
     for number, row in enumerate(frame.to_dict("records"), 1):
@@ -151,23 +161,36 @@ def add_row(raw: RawSplit, row: dict, cols: Columns, where: str) -> None:
     raw.texts.append(cell_text(row[cols.text]))
     label = row.get(cols.label) if cols.label else None
     raw.labels.append(None if missing(label) else label)
+    if cols.split and cols.split in row:
+        if raw.parts is None:
+            raw.parts = [""] * (len(raw.ids) - 1)
+        raw.parts.append(cell_text(row[cols.split]).strip())
 
 
 def missing(value: object) -> bool:
-    """None, NaN, pandas' NA or NaT: a cell with nothing in it (an empty row's text, an unlabeled row)."""
+    """None, NaN, pandas' NA or NaT: a cell with nothing in it (an empty row's text, an unlabeled row). A
+    cell holding a list, an array or a mapping is not missing (it is read as its text)."""
     if value is None:
         return True
+    if isinstance(value, (str, bytes, list, tuple, dict, set)) or hasattr(value, "__array__") and getattr(
+            value, "ndim", 0):
+        return False
     try:
         import pandas as pd
 
-        return bool(pd.isna(value)) if not isinstance(value, (list, tuple, dict)) else False
+        return bool(pd.isna(value))
     except (ImportError, TypeError, ValueError):
         return value != value  # NaN
 
 
 def cell_text(value: object) -> str:
-    """A cell as text; a missing one is the empty string, as an empty row is everywhere else."""
-    return "" if missing(value) else str(value)
+    """A cell as text; a missing one is the empty string, as an empty row is everywhere else; bytes are
+    read as UTF-8 (never shown as b'...')."""
+    if missing(value):
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
 
 
 def read_texts(path: Path, text_column: str = "text", id_column: str | None = None,
@@ -196,10 +219,7 @@ def read_split(path: Path, cols: Columns) -> RawSplit:
 
 
 def read_label_json(path: Path) -> list[str]:
-    try:
-        data = json.loads(read_all(path))
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    data = parse_json(read_all(path), path)
     if (not isinstance(data, dict) or not data
             or sorted(data) != sorted(str(i) for i in range(len(data)))
             or not all(isinstance(v, str) for v in data.values())):
@@ -236,7 +256,7 @@ def columns_of(path: Path) -> list[str]:
     if name.endswith(".jsonl"):
         try:
             row = json.loads(first)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return []
         return [str(k) for k in row] if isinstance(row, dict) else []
     return []

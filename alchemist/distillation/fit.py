@@ -129,6 +129,12 @@ class DistillResult:
     def mean(self) -> float | None:
         return float(np.mean(self.scores)) if self.scores else None
 
+    def __repr__(self) -> str:
+        test = "—" if self.mean is None else f"{self.mean:.3f}" + (f" ± {self.std:.3f}" if len(self.scores) > 1 else "")
+        return (f"DistillResult({self.classifier or self.features or 'no model'}, trained on {self.trained_on:,} rows, "
+                f"valid {self.valid if self.valid is None else round(self.valid, 3)}, test {test}"
+                + (f"; {self.error}" if self.error else "") + ")")
+
     @property
     def std(self) -> float | None:
         return float(np.std(self.scores)) if self.scores else None

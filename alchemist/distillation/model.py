@@ -21,6 +21,7 @@ import numpy as np
 
 from alchemist.core.errors import AlchemistError
 from alchemist.core.files import atomic_write_bytes
+from alchemist.core.paths import command
 from alchemist.distillation.features import ClipFeatures, CombinedFeatures, EmbeddingFeatures, Features, TfidfFeatures
 
 MODEL_FILE = "distilled_model.skops"
@@ -73,39 +74,103 @@ def _state(model: DistilledModel) -> dict:
             "encoder": encoder, "vectorizer": tfidf.vectorizer if tfidf is not None else None, "classifier": clf}
 
 
+MAX_FILE_BYTES = 512 * 2**20  # a model this tool saves is a few MB; more is refused before it is read
+MAX_UNPACKED_BYTES = 2 * 2**30  # what the archive's members may hold once unpacked (a zip bomb is refused)
+PRECISIONS = ("fp32", "bf16")
+
+
+def _bad(where: Path, what: str) -> AlchemistError:
+    return AlchemistError(f"{where}: not a distilled model this tool saved ({what}); it is not loaded")
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes: a regular file (after links), of a sane size, whose archive unpacks to a sane size."""
+    import io
+    import stat
+    import zipfile
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise AlchemistError(f"{path}: no distilled model here") from None
+    except OSError as e:
+        raise AlchemistError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _bad(path, "not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise _bad(path, f"{info.st_size:,} bytes, more than any model it saves")
+    try:
+        data = path.read_bytes()
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise AlchemistError(f"{path}: not a readable distilled model ({type(e).__name__}: {e})") from None
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise _bad(path, "its archive unpacks to more than any model it saves")
+    return data
+
+
+def _vectorizer(value: object, where: Path):
+    """A TF-IDF vectorizer as this tool fits them: it reads the text it is given (never files), with the
+    built-in analyzers only."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if type(value) is not TfidfVectorizer or value.input != "content" or value.analyzer not in (
+            "word", "char", "char_wb") or value.preprocessor is not None or value.tokenizer is not None \
+            or not hasattr(value, "vocabulary_") or not hasattr(value, "idf_"):
+        raise _bad(where, "its text features are not a fitted TF-IDF vectorizer of the kind this tool fits")
+    return value
+
+
+def _classifier(value: object, n_classes: int, where: Path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    if type(value) not in (LogisticRegression, MLPClassifier) or not hasattr(value, "classes_"):
+        raise _bad(where, "its classifier is not a fitted one of the kinds this tool trains")
+    known = np.asarray(value.classes_)
+    if known.ndim != 1 or not len(known) or known.dtype.kind not in "iu" or known.min() < 0 or known.max() >= n_classes:
+        raise _bad(where, "its classifier's classes do not match its class names")
+    return value
+
+
 def _features(state: dict, where: Path) -> Features:
     from alchemist.distillation.embeddings import TextEncoder
 
-    name, enc = state.get("features"), state.get("encoder") or {}
+    name, enc = state.get("features"), state.get("encoder")
     if name == "tfidf":
-        return TfidfFeatures(state["vectorizer"])
+        return TfidfFeatures(_vectorizer(state.get("vectorizer"), where))
+    if not isinstance(enc, dict):
+        raise _bad(where, "no description of its embedding model")
     if name == "clip":
         from alchemist.images.clip import ClipEncoder
 
-        return ClipFeatures(ClipEncoder(str(enc.get("model"))))
+        if not isinstance(enc.get("model"), str) or not enc["model"]:
+            raise _bad(where, "no CLIP model named")
+        return ClipFeatures(ClipEncoder(enc["model"]))
     if name in ("embeddings", "combined"):
-        embeddings = EmbeddingFeatures(TextEncoder(max_tokens=int(enc.get("max_tokens", 96)),
-                                                   precision=enc.get("precision")))
-        return embeddings if name == "embeddings" else CombinedFeatures(TfidfFeatures(state["vectorizer"]),
-                                                                        embeddings)
+        tokens, precision = enc.get("max_tokens"), enc.get("precision")
+        if type(tokens) is not int or not 8 <= tokens <= 512 or precision not in PRECISIONS:
+            raise _bad(where, "its embedding settings are out of range")
+        embeddings = EmbeddingFeatures(TextEncoder(max_tokens=tokens, precision=precision))
+        if name == "embeddings":
+            return embeddings
+        return CombinedFeatures(TfidfFeatures(_vectorizer(state.get("vectorizer"), where)), embeddings)
     raise AlchemistError(f"{where}: a distilled model with unknown features {name!r} (made by a newer version?)")
 
 
 def load_model(path: Path) -> DistilledModel:
-    """Load a model this tool saved; nothing in the file can run code (see the module docstring)."""
+    """Load a model this tool saved; nothing in the file can run code, read files or reach the terminal
+    raw (see the module docstring): a file that is not such a model is one line, never a traceback."""
     import skops.io as sio
+
+    from alchemist.core.safe_text import clean
 
     path = Path(path)
     if path.name.endswith(".pkl") or (not path.exists() and (path.parent / LEGACY_FILE).is_file()):
         raise AlchemistError(f"{path.parent / LEGACY_FILE}: a model saved as a pickle by an earlier version, which "
                              "is not opened (unpickling can run code); re-create it, for free: "
-                             "`python main.py apply RUN_DIR` (RUN_DIR: the run folder that holds the programs)")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise AlchemistError(f"{path}: no distilled model here") from None
-    except OSError as e:
-        raise AlchemistError(f"{path}: cannot read it ({e.strerror or e})") from None
+                             f"`{command()} apply RUN_DIR` (RUN_DIR: the run folder that holds the programs)")
+    data = _read(path)
     try:
         untrusted = sio.get_untrusted_types(data=data)
         if untrusted:
@@ -115,13 +180,20 @@ def load_model(path: Path) -> DistilledModel:
     except AlchemistError:
         raise
     except Exception as e:  # noqa: BLE001 - any damage to the archive is one message
-        raise AlchemistError(f"{path}: not a readable distilled model ({type(e).__name__}: {e})") from None
+        raise AlchemistError(f"{path}: not a readable distilled model ({type(e).__name__}: {clean(e, 200)})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise AlchemistError(f"{path}: not a distilled model saved by this tool")
     if state.get("version") != VERSION:
-        raise AlchemistError(f"{path}: a distilled model of format version {state.get('version')}, which this "
-                             f"version does not read (it reads {VERSION})")
+        raise AlchemistError(f"{path}: a distilled model of format version {clean(state.get('version'), 20)}, which "
+                             f"this version does not read (it reads {VERSION})")
     classes = state.get("classes")
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise AlchemistError(f"{path}: the model's class names are damaged")
-    return DistilledModel(_features(state, path), state["classifier"], classes)
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) and c for c in classes):
+        raise _bad(path, "its class names are damaged")
+    classes = [clean(c, 100) for c in classes]  # printed by predict: never raw control characters
+    try:
+        return DistilledModel(_features(state, path), _classifier(state.get("classifier"), len(classes), path),
+                              classes)
+    except AlchemistError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged part of a trusted object: one message
+        raise _bad(path, f"{type(e).__name__}: {clean(e, 200)}") from None

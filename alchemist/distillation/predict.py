@@ -20,7 +20,8 @@ def model_path(folder: Path) -> Path:
             return folder / name
     if not folder.is_dir():
         return folder / MODEL_FILE
-    found = sorted([*folder.glob(f"results/*/{MODEL_FILE}"), *folder.glob(f"results/*/{LEGACY_FILE}")],
+    found = sorted([p for p in [*folder.glob(f"results/*/{MODEL_FILE}"), *folder.glob(f"results/*/{LEGACY_FILE}")]
+                    if p.is_file() and not p.is_symlink()],  # a link to /dev/zero or a FIFO is not a model
                    key=lambda p: p.parent.name)
     if found:
         print(f"using the newest results of this run: {found[-1].parent}", file=sys.stderr)
@@ -36,8 +37,8 @@ def input_texts(path: Path, column: str, id_column: str | None = None,
     name = path.name.removesuffix(".gz").lower()
     if name.endswith((".csv", ".tsv", ".tab", ".jsonl", ".json", ".parquet", ".pq", *WORKBOOKS)):
         return read_texts(path, column, id_column, encoding)
-    lines = [line for line in read_all(path, encoding).splitlines() if line.strip()]
-    return [str(i) for i in range(len(lines))], lines
+    numbered = [(str(i), line) for i, line in enumerate(read_all(path, encoding).splitlines()) if line.strip()]
+    return [i for i, _ in numbered], [line for _, line in numbered]  # ids: line numbers (from 0), blanks skipped
 
 
 def image_inputs(paths: list[str]) -> tuple[list[str], list[str]]:

@@ -45,7 +45,9 @@ class RunLLM:
                      if mode_cls.two_stage else None)
         for spec in {code, knowledge} - {None}:
             check_api_key(spec)
-        session = LLMSession(CallSettings(base_url=config.get("base_url"), concurrency=int(config.get("concurrency") or 8)),
+        recorded = config.get("base_url") if isinstance(config.get("base_url"), str) else None
+        base_url = None if recorded and "[redacted]" in recorded else recorded  # a secret in it was not stored
+        session = LLMSession(CallSettings(base_url=base_url, concurrency=int(config.get("concurrency") or 8)),
                              cache=ResponseCache(settings.cache_dir), on_call=self.store.record_call)
         prompts = prompts_for(dataset, config.get("description"), config.get("prompt_rows", 8))
         self.mode = mode_cls(prompts, session, ModeSettings(code, knowledge, config.get("knowledge_type"),

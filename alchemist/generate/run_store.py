@@ -16,6 +16,7 @@ from pathlib import Path
 
 from alchemist.core.errors import AlchemistError
 from alchemist.core.files import atomic_write_json, atomic_write_text, new_run_dir
+from alchemist.core.paths import command
 from alchemist.core.safe_text import clean
 
 MANIFEST = "manifest.json"
@@ -82,7 +83,7 @@ class RunStore:
     def write_program(self, path: Path, program, header: dict) -> None:
         """Write a program file (header comment + code; a reply without code is kept as comments)."""
         lines = [f"# Alchemist labeling program {program.name}, generated; edit it and re-apply with",
-                 f"# python main.py apply {shlex.quote(str(self.dir))}   (the manifest records the data)"]
+                 f"# {command()} apply {shlex.quote(str(self.dir))}   (the manifest records the data)"]
         # Values may quote the program (its strategy line, a gate reason): one clean line each, so none can
         # end the comment and put code outside the code that was checked.
         lines += [f"# {clean(k, 100)}: {clean(v, 2000)}" for k, v in header.items() if v not in (None, "")]

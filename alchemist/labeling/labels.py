@@ -35,6 +35,12 @@ class Labels:
     by_model: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # split -> (rows, probs):
     # the distilled model's labels of the rows no program voted on, once there is a distilled model
 
+    def __repr__(self) -> str:
+        lm = self.label_model
+        return (f"Labels(label model {lm.get('name')!r}: valid {lm.get('valid')}, test {lm.get('test')}; "
+                f"covered rows: {', '.join(f'{k} {int(v.sum()):,}' for k, v in self.covered.items()) or 'none'}"
+                + (f"; no signal: {self.no_signal}" if self.no_signal else "") + ")")
+
     def final(self, split: str, n_rows: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Every row's label, confidence and where the label came from: the label model where a program
         voted ("programs"), the distilled model where none did ("distilled model"), else -1 / nan / ""."""
@@ -129,6 +135,8 @@ def make_labels(votes: Votes, dataset: Dataset, requested: str = "auto", progres
                         "measure how common that class is")
         for part in (out.label_model, out.majority_vote):
             part.update(valid=None, test=None)
+            part.pop("valid_per_class", None)
+            part.pop("test_per_class", None)  # no per-class scores of nothing either
     return out
 
 

@@ -80,7 +80,10 @@ def destinations(models: list[ModelSpec | None], override: str | None = None) ->
             names = places.setdefault((PROVIDER_NAMES.get(spec.provider, spec.provider), spec.endpoint(override)), [])
             if spec.name not in names:
                 names.append(spec.name)
-    return "; ".join(f"{who} at {url or '(no address)'} ({', '.join(names)})" for (who, url), names in places.items())
+    from alchemist.core.safe_text import safe_url
+
+    return "; ".join(f"{who} at {safe_url(url) or '(no address)'} ({', '.join(names)})"
+                     for (who, url), names in places.items())
 
 
 def get_model(name: str, catalogue: dict[str, ModelSpec]) -> ModelSpec:

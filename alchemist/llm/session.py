@@ -21,7 +21,7 @@ from typing import Callable
 
 from alchemist.core.concurrency import AdaptiveLimit
 from alchemist.core.errors import AlchemistError
-from alchemist.core.safe_text import redact
+from alchemist.core.safe_text import redact, safe_url
 from alchemist.llm.cache import ResponseCache, request_key
 from alchemist.llm.catalogue import ModelSpec
 
@@ -125,8 +125,8 @@ class _Provider:
     def _not_json(self, resp: object) -> str:
         body = str(resp).lstrip()[:200]
         what = "HTML" if body[:1] == "<" else "text" if body else "an empty reply"
-        return f"{self.spec.name}: the server at {self.url} answered {what}, not JSON — check --base-url (or the " \
-               f"model's base_url in config.json)"
+        return f"{self.spec.name}: the server at {safe_url(self.url)} answered {what}, not JSON — check --base-url " \
+               f"(or the model's base_url in config.json)"
 
     def __init__(self, spec: ModelSpec, settings: CallSettings):
         self.spec, self.settings = spec, settings
@@ -232,7 +232,7 @@ class LLMSession:
         params = self.params(spec, temperature, max_tokens)
         endpoint = spec.endpoint(self.settings.base_url)
         key = request_key(spec.provider, spec.api_id, system, user, params, sample, endpoint)
-        record = {"model": spec.name, "provider": spec.provider, "api_id": spec.api_id, "endpoint": endpoint,
+        record = {"model": spec.name, "provider": spec.provider, "api_id": spec.api_id, "endpoint": safe_url(endpoint),
                   "sample": sample,
                   "params": params, "key": key, "system": system, "user": user,
                   "prompt_sha256": self.prompt_sha256(system, user), **(meta or {})}
@@ -315,10 +315,12 @@ class LLMSession:
                 self.limit.release(throttled=getattr(exc, "status_code", None) == 429)
                 retry, wait, what = _retryable(exc)
                 if not retry:
-                    raise LLMError(f"{spec.name} ({spec.provider} at {provider.url}): {what}") from None
+                    raise LLMError(f"{spec.name} ({spec.provider} at {safe_url(provider.url)}): {what}") from None
                 if attempt == attempts:
-                    raise LLMError(f"{spec.name} ({spec.provider} at {provider.url}): gave up after {attempts} "
-                                   f"attempts; last error: {what}") from None
+                    hint = ("; is the server running there?" if "connection failed" in what
+                            and spec.provider == "openai-compatible" else "")
+                    raise LLMError(f"{spec.name} ({spec.provider} at {safe_url(provider.url)}): gave up after "
+                                   f"{attempts} attempts; last error: {what}{hint}") from None
                 delay = wait if wait is not None else self.settings.backoff_s * 2 ** (attempt - 1)
                 self.sleep(min(60.0, delay) * (1 if wait is not None else 0.5 + random.random() / 2))
             else:

@@ -16,6 +16,7 @@ import numpy as np
 
 from alchemist.core.errors import AlchemistError
 from alchemist.core.progress import plural
+from alchemist.core.safe_text import safe_url
 from alchemist.data.datasets import Dataset
 from alchemist.generate.modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
 from alchemist.generate.prompts import TaskPrompts, concepts_prompt, pick_examples, prompts_for
@@ -313,7 +314,7 @@ class GenerationStage:
                 "knowledge_type": c.knowledge_type if knowledge_model else None,
                 "num_programs": c.num_programs, "temperature": c.temperature,
                 "max_output_tokens": c.max_output_tokens, "description": c.description,
-                "base_url": c.base_url, "offline": c.offline, "max_cost": c.max_cost, "concurrency": c.concurrency,
+                "base_url": safe_url(c.base_url) or None, "offline": c.offline, "max_cost": c.max_cost, "concurrency": c.concurrency,
                 "trial_rows": c.trial_rows, "prompt_rows": c.prompt_rows, "refine_rounds": c.refine_rounds,
                 "label_model": c.label_model, "seeds": c.seeds, "features": c.features,
                 **({"clip_model": c.clip_model, "concepts_per_class": c.concepts_per_class} if images else {}),

@@ -20,6 +20,9 @@ class Program:
     status: str = "ok"  # ok | rejected (by the gate or unreadable)
     reason: str = ""
 
+    def __repr__(self) -> str:
+        return f"Program({self.name!r}, {self.status}{': ' + self.reason if self.reason else ''})"
+
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.source.encode("utf-8", "replace")).hexdigest()
@@ -48,6 +51,10 @@ class Programs:
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.items]
+
+    def __repr__(self) -> str:
+        ok = sum(p.status == "ok" for p in self.items)
+        return f"Programs({len(self.items)} from {self.folder}, {ok} passed the gate: {', '.join(self.names)})"
 
     @property
     def cost_usd(self) -> float:

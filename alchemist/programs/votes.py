@@ -28,6 +28,10 @@ class Votes:
     def usable(self) -> list[int]:
         return [i for i, s in enumerate(self.statuses) if s == "ok"]
 
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name} {len(m):,}" for name, m in self.matrices.items())
+        return f"Votes({len(self.names)} programs, {len(self.usable)} usable; rows: {sizes})"
+
     def frame(self, split: str = "train"):
         """One split's votes as a pandas DataFrame, a column per program (-1 = abstain)."""
         import pandas as pd

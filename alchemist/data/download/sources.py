@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alchemist.core.paths import DATASET_SOURCES
+from alchemist.core.paths import DATASET_SOURCES, command
 from alchemist.data.datasets import SPLITS
 
 
@@ -68,7 +68,7 @@ def how_to_get(name: str, sources: dict[str, Source]) -> str:
 
 
 def download_command(name: str, flag: str = "") -> str:
-    return f"python main.py datasets --download {name}{flag}"
+    return f"{command()} datasets --download {name}{flag}"
 
 
 def manual_steps(src: Source, flag: str = "") -> str:
