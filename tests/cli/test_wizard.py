@@ -390,8 +390,8 @@ def test_workbench_run_review_edit_reapply_and_exit(tmp_path, server):
     child.expect("lf_02:")
     send(child, "Edit\r")
     child.expect("Problem: ")  # the editor left a syntax error: said at once
-    child.expect("lf_02:")
-    send(child, "Edit\r")
+    child.expect("the one before it is kept")  # the working version is kept aside, and offered back
+    send(child, "Edit it again\r")
     child.expect("OK: it passes")
     child.expect("lf_02:")
     send(child, "Back to\r")

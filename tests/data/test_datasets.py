@@ -249,3 +249,39 @@ def test_tsv_parquet_and_other_encodings_are_read_and_workbooks_refused_with_wha
         load_dataset(str(tmp_path / "book.xlsx"))
     with pytest.raises(DatasetError, match="no id column 'ref'"):
         load_dataset(str(tmp_path / "rows.tsv"), columns=Columns(id="ref"))
+
+
+def test_a_split_column_in_a_file_puts_rows_in_splits_and_an_unknown_value_names_the_row(tmp_path):
+    path = tmp_path / "mine.csv"
+    rows = [f"{i},text {i},{'ham' if i % 2 else 'spam'},{['train', 'Validation', 'test'][i % 3]}" for i in range(30)]
+    path.write_text("id,text,label,split\n" + "\n".join(rows) + "\n")
+    ds = load_dataset(str(path))
+    assert {s: len(v) for s, v in ds.splits.items()} == {"train": 10, "valid": 10, "test": 10}
+    assert "its 'split' column puts the rows in splits (10 train, 10 valid, 10 test)" in ds.notes[0]
+    path.write_text("id,text,label,split\n1,a,ham,train\n2,b,spam,holdout\n")
+    with pytest.raises(DatasetError, match="row '2' has split 'holdout'"):
+        load_dataset(str(path))
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("deep.jsonl", "[" * 100_000 + "\n", "nested too deeply"),
+    ("bom.csv", "text\nhi\n", "cannot be read as utf-16"),
+])
+def test_hostile_files_are_one_line(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(str(tmp_path / name), columns=Columns(encoding="utf-16" if name == "bom.csv" else "utf-8"))
+
+
+def test_array_cells_are_text_not_a_crash(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": [[1, 2], [3], None], "label": ["a", "b", "a"]})  # a column of lists
+    frame.to_parquet(tmp_path / "arrays.parquet")
+    ds = load_dataset(str(tmp_path / "arrays.parquet"))
+    assert ds.train.texts[2] == "" and ds.train.texts[0].startswith("[") and "3" in ds.train.texts[1]
+    from alchemist.data.datasets import dataset_from_frame
+
+    mixed = pd.DataFrame({"text": [np.array([1, 2]), "plain"], "label": ["a", "b"]})
+    assert dataset_from_frame(mixed).train.texts[1] == "plain"
