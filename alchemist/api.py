@@ -124,7 +124,6 @@ def apply(programs, data, *, backend: str = "local", scheduler: str | None = Non
     abstain), `.frame(split)`, `.statuses`, `.reasons`."""
     from alchemist.pipeline.settings import load_settings
     from alchemist.programs.apply import make_applier
-
     from alchemist.programs.program_files import Program
 
     _data(data)

@@ -140,7 +140,8 @@ class DistillResult:
         return float(np.std(self.scores)) if self.scores else None
 
 
-def _fit(feats, X, y, seed: int):
+def fit_one(feats, X, y, seed: int):
+    """One classifier of these features fitted on (X, y) with this seed (convergence warnings are expected)."""
     clf = feats.classifier(seed, X.shape[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -159,14 +160,14 @@ def _fit_all(jobs: list[tuple], advance: Callable[[int], None]) -> dict:
     out = {}
     for key, feats, X, y, seed in jobs:
         if key not in pooled:
-            out[key] = _fit(feats, X, y, seed)
+            out[key] = fit_one(feats, X, y, seed)
             advance(1)
     if not pool:
         return out
     from joblib import Parallel, delayed
 
     def one(key, feats, X, y, seed):
-        return key, _fit(feats, X, y, seed)
+        return key, fit_one(feats, X, y, seed)
 
     with Parallel(n_jobs=min(len(pool), _cores()), return_as="generator_unordered") as parallel:
         for key, clf in parallel(delayed(one)(*job) for job in pool):

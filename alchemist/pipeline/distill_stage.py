@@ -9,6 +9,7 @@ import numpy as np
 
 from alchemist.data.datasets import Dataset
 from alchemist.distillation.embeddings import TextEncoder
+from alchemist.distillation.gold import gold_only
 from alchemist.distillation.training import build_features, plan_features, predict_rows, train, training_sample
 from alchemist.labeling.labels import Labels
 from alchemist.pipeline.context import RunContext
@@ -56,6 +57,7 @@ class DistillStage:
         res = train(data, sets, options, c.seeds, self.ctx.progress)
         if res.model is not None:
             result["labeled_uncovered"] = self._label_uncovered(dataset, labels, res.model)
+            self._gold_baseline(data, sets, res, result)
         self.ctx.timings["distill"] = time.monotonic() - start
         if res.error:
             self.ctx.warn(f"no distilled model: {res.error}")
@@ -70,6 +72,27 @@ class DistillStage:
                                 self.images.encoder().description if dataset.modality == "image" else None})
         result["model"] = res.model
         return result
+
+    def _gold_baseline(self, data: Dataset, sets, res, result: dict) -> None:
+        """The same features and classifier on valid's gold rows alone, beside the distilled model; when the
+        programs do not beat it on test, the report says so first."""
+        valid, test = data.get("valid"), data.get("test")
+        chosen = next((s for s in sets if s.features.name == res.features), None)
+        if chosen is None or valid is None or not valid.has_labels:
+            return
+        with self.ctx.progress.stage("Gold labels alone (the baseline)", total=None, unit="steps"):
+            gold = gold_only(chosen, valid.labels, test.labels if test is not None and test.has_labels else None,
+                             data.card.classes, self.ctx.config.seeds, data.card.metric, data.card.positive_class)
+        if gold is None:
+            return
+        result["gold_only"] = gold.to_dict()
+        if gold.mean is not None and res.mean is not None:
+            result["gold_only"]["difference"] = round(res.mean - gold.mean, 4)
+            if res.mean <= gold.mean:
+                self.ctx.warnings.insert(0, f"the programs do not beat the gold labels you already have: a "
+                                            f"{gold.classifier} trained on the {gold.rows:,} gold rows of valid "
+                                            f"alone scores {gold.mean:.3f} on test, the distilled model "
+                                            f"{res.mean:.3f}")
 
     def _label_uncovered(self, dataset: Dataset, labels: Labels, model) -> int:
         """The distilled model labels the rows no program voted on (labels.csv marks them), a chunk at a time."""

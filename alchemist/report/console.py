@@ -79,7 +79,11 @@ def render(report: dict, out: TextIO | None = None) -> None:
     dist_test = "—" if test is None else f"{test:.3f}" + (f" ± {dist.get('test_std') or 0:.3f}"
                                                           if len(dist.get("scores") or []) > 1 else "")
     scores.add_row(distilled_label(dist), _fmt(distilled_valid(dist)), dist_test)
+    if gold := gold_row(dist):
+        scores.add_row(*gold)
     console.print(scores)
+    if line := gold_line(dist):
+        console.print(cell(line, 1000))
     if lm.get("reason"):
         console.print(cell(f"Label model {lm['name']}: {lm['reason']}", 1000))
     if line := features_line(dist):
@@ -177,6 +181,28 @@ def _print_groups(console, cell, report: dict) -> None:
                       cell(f"{part.get('worst_group')}: {_fmt(part.get('worst_group_accuracy'))}", 60),
                       *(_fmt((groups.get(g) or {}).get("accuracy")) for g in names))
     console.print(table)
+
+
+def gold_row(dist: dict) -> tuple[str, str, str] | None:
+    """The baseline's row of the scores table: the same features and classifier on the gold rows alone."""
+    gold = dist.get("gold_only")
+    if not isinstance(gold, dict):
+        return None
+    test = gold.get("test_mean")
+    shown = "—" if test is None else f"{test:.3f}" + (f" ± {gold.get('test_std') or 0:.3f}"
+                                                      if len(gold.get("scores") or []) > 1 else "")
+    return f"gold labels only ({gold.get('rows', 0):,} valid rows)", _fmt(gold.get("valid_cv")) + " (cv)", shown
+
+
+def gold_line(dist: dict) -> str:
+    """The distilled model against the gold-only baseline on test, in one sentence."""
+    gold = dist.get("gold_only")
+    if not isinstance(gold, dict) or gold.get("test_mean") is None or dist.get("test_mean") is None:
+        return ""
+    diff = dist["test_mean"] - gold["test_mean"]
+    return (f"Against the gold labels alone: the distilled model scores {diff:+.3f} on test "
+            f"({dist['test_mean']:.3f} vs {gold['test_mean']:.3f} from a {gold.get('classifier', 'classifier')} "
+            f"trained on the {gold.get('rows', 0):,} gold rows of valid)")
 
 
 def distilled_label(dist: dict) -> str:

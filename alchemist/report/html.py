@@ -11,7 +11,15 @@ from pathlib import Path
 
 from alchemist.core.files import atomic_write_text
 from alchemist.core.safe_text import html_text
-from alchemist.report.console import distilled_label, distilled_valid, features_line, refinement_line, sandbox_line
+from alchemist.report.console import (
+    distilled_label,
+    distilled_valid,
+    features_line,
+    gold_line,
+    gold_row,
+    refinement_line,
+    sandbox_line,
+)
 
 NAME_CHARS = 200  # a program or class name: the full one is in the title, CSS cuts what is shown
 SOURCE_CHARS = 20_000
@@ -183,8 +191,10 @@ def _scores(report: dict) -> str:
     rows = [(f"label model ({escape(lm.get('name', ''))})", _num(lm.get("valid")), _num(lm.get("test"))),
             ("majority vote", _num(mv.get("valid")), _num(mv.get("test"))),
             (escape(distilled_label(dist)), _num(distilled_valid(dist)), dist_test)]
+    if gold := gold_row(dist):
+        rows.append(tuple(escape(v) for v in gold))
     body = "".join(f'<tr><td>{a}</td><td class="n">{b}</td><td class="n">{c}</td></tr>' for a, b, c in rows)
-    notes = [f"Label model {lm.get('name', '')}: {lm['reason']}" if lm.get("reason") else "",
+    notes = [gold_line(dist), f"Label model {lm.get('name', '')}: {lm['reason']}" if lm.get("reason") else "",
              features_line(dist), refinement_line(report.get("refinement"))]
     notes_html = "".join(f"<p>{escape(n, 3000)}</p>" for n in notes if n)
     overall = (f"<p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))}, "
