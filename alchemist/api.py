@@ -179,7 +179,7 @@ def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: b
     test, `.valid`, `.features`, `.candidates`."""
     from alchemist.core.choices import FEATURES
     from alchemist.distillation.embeddings import TextEncoder
-    from alchemist.distillation.training import build_features, plan_features, train, training_sample
+    from alchemist.distillation.training import build_features, plan_features, stack_for, train, training_sample
     from alchemist.pipeline.settings import load_settings
 
     if features not in FEATURES:
@@ -192,12 +192,12 @@ def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: b
     if "train" not in labels.probs:
         raise AlchemistError("no labels to distill from (no usable program voted on train); see labels.warnings")
     shown = _progress(progress)
-    sample, options, _ = training_sample(data, labels.options)
+    sample, options, _, rows = training_sample(data, labels.options)
     valid = sample.get("valid")
     encoder = TextEncoder(load_settings().cache_root / "embeddings")
     names, _ = plan_features(sample, features, valid is not None and valid.has_labels, encoder)
     sets, _, _ = build_features(sample, names, encoder, shown)
-    result = train(sample, sets, options, seeds, shown)
+    result = train(sample, sets, options, seeds, shown, stack=stack_for(labels, sets, data.card.n_classes, rows))
     if result.error:
         raise AlchemistError(f"no distilled model: {result.error}")
     return result

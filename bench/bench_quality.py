@@ -64,13 +64,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated datasets to run")
+    parser.add_argument("--no-naive", action="store_true", help="only our pipeline (no naive run beside it)")
     args = parser.parse_args()
     shared = Path(os.environ.get("ALCHEMIST_SHARED_DATA", ROOT.parent / "shared" / "datasets"))
     if not shared.is_dir():
         sys.exit(f"needs the shared datasets at {shared}")
     only = {d for d in args.only.split(",") if d}
-    print(f"{'dataset':9} {'programs':9} {'metric':6} {'label model test':>17} {'distilled test':>15}  choices",
-          flush=True)
+    print(f"{'dataset':9} {'programs':9} {'metric':6} {'label model test':>17} {'distilled test':>15} "
+          f"{'gold only':>9}  choices", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for dataset, programs in CASES:
             if only and dataset not in only or not (shared / dataset).is_dir():
@@ -78,15 +79,18 @@ def main() -> None:
             if programs is not None and not programs.is_dir():
                 continue
             data_dir = data_dir_for(dataset, shared, Path(tmp))
-            naive = run(dataset, programs, data_dir, args.seeds, True, Path(tmp) / "naive")
+            naive = None if args.no_naive else run(dataset, programs, data_dir, args.seeds, True, Path(tmp) / "naive")
             ours = run(dataset, programs, data_dir, args.seeds, False, Path(tmp) / "ours")
             left_out = sum(p["status"] in ("duplicate", "no coverage", "below chance") for p in ours["programs"])
-            lm = f"{naive['label_model']['test']:.3f} -> {ours['label_model']['test']:.3f}"
-            dist = f"{naive['distilled']['test_mean']:.3f} -> {ours['distilled']['test_mean']:.3f}"
-            feats = ours["distilled"].get("features", {}).get("chosen", "")
+            before = (lambda part: "" if naive is None else f"{naive[part[0]][part[1]]:.3f} -> ")
+            lm = before(("label_model", "test")) + f"{ours['label_model']['test']:.3f}"
+            dist = before(("distilled", "test_mean")) + f"{ours['distilled']['test_mean']:.3f}"
+            gold = (ours["distilled"].get("gold_only") or {}).get("test_mean")
+            feats = ours["distilled"].get("features", {})
             print(f"{dataset:9} {'human' if programs is None else 'LLM-style':9} {ours['metric']:6} {lm:>17} "
-                  f"{dist:>15}  {ours['label_model']['name']}, {feats}, {left_out} of {len(ours['programs'])} "
-                  "vetted out", flush=True)
+                  f"{dist:>15} {'—' if gold is None else f'{gold:.3f}':>9}  {ours['label_model']['name']}, "
+                  f"{feats.get('labels', '')} labels + {feats.get('chosen', '')}, {left_out} of "
+                  f"{len(ours['programs'])} vetted out", flush=True)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         seeds=args.seeds, json_path=_json_path(args.json),
         out_dir=Path(args.out) if args.out else None, saved_dir=settings.saved_dir,
         text_column=args.text_column, label_column=args.label_column or None, id_column=args.id_column or None,
-        encoding=args.encoding,
+        encoding=args.encoding, answers=Path(args.answers).expanduser() if args.answers else None,
+        use_answers=not args.no_answers,
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
         vetting=not args.no_vetting, features=args.features, distill=not args.no_distill, group_column=args.group_column or None,
@@ -320,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_predict(args)
         if args.command == "review":
             return cmd_review(args, settings)
+        if args.command == "annotate":
+            from alchemist.cli.annotate import cmd_annotate
+
+            return cmd_annotate(args, settings)
         if args.command == "demo":
             from alchemist.cli.demo import run_demo
 

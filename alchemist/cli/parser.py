@@ -52,6 +52,11 @@ def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None
                    help="text encoding of CSV / TSV / JSONL files (default: utf-8; e.g. cp1252 or latin-1 for "
                         "files saved by Excel on Windows)")
     g.add_argument("--classes", metavar="A,B,...", help="class names in id order, for your own data")
+    g.add_argument("--answers", metavar="FILE",
+                   help=f"gold labels a person gave with `{command()} annotate` (default: annotations/<dataset>.jsonl "
+                        "in the project folder, when there is one): random answers become the valid split, chosen "
+                        "ones train the distilled model")
+    g.add_argument("--no-answers", action="store_true", help="ignore the answers file of `annotate`")
     g.add_argument("--task-card", metavar="FILE", help="task card JSON for your own data (default: task.json beside it)")
     i = p.add_argument_group("images (a folder of train/valid/test class folders, or a CSV of image paths: "
                              "docs/images.md)")
@@ -244,6 +249,21 @@ def build_parser(defaults: dict, prog: str = "main.py") -> argparse.ArgumentPars
                                    "disagreements with the label model; edit in $EDITOR, turn off/on, ask the LLM "
                                    "for a fixed version, write more programs; re-apply and compare scores.")
     v.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (generated_lfs/<dataset>/<mode>/<run-id>)")
+
+    n = sub.add_parser("annotate", help="label rows yourself, one at a time in the terminal: a gold set in minutes",
+                       description="Show one row at a time; answer with its class's key (1..k), s skip, u undo, b back, "
+                                   "q quit. Every answer is saved at once in annotations/<dataset>.jsonl (resumed "
+                                   "next time). The next run or apply on the dataset uses the random answers as its "
+                                   "valid split, and chosen answers to train the distilled model (docs/annotate.md).")
+    _add_data_options(n)
+    n.add_argument("--pool", choices=("random", "chosen"), default="random",
+                   help="random: a random sample, the only answers scores and choices rest on (default); chosen: "
+                        "rows the programs are unsure of or disagree on, or no program voted on (training only)")
+    n.add_argument("--programs", metavar="DIR", help="with --pool chosen: a folder of programs, or a run folder")
+    n.add_argument("--import", dest="import_csv", metavar="CSV",
+                   help="add the labels you already have: a CSV of id,label (label = class name or id) into the pool "
+                        "of --pool")
+    n.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)  # tests: answers from a pipe
 
     sub.add_parser("pricing", help="what every run cost, by dataset and mode (the same as `python pricing.py`; "
                                    "`pricing --help` lists its options)", add_help=False)

@@ -70,6 +70,8 @@ class Dataset:
     modality: str = "text"  # or "image": a row's text is its image's path
     concepts: list[str] | None = None  # image runs: the concepts programs' inputs are scored against
     notes: list[str] = field(default_factory=list)  # what was done while reading it (said before any spending)
+    train_gold: np.ndarray | None = None  # a person's answers to chosen train rows (-1 elsewhere): training only
+    gold_rows: dict | None = None  # where the valid split's gold labels came from, when not from the data
 
     def get(self, split: str) -> Split | None:
         return self.splits.get(split)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from alchemist.distillation.embeddings import EmbeddingError, TextEncoder
@@ -85,18 +86,30 @@ class Selection:
     fold: np.ndarray | None = None  # cross-fitting: a fold per valid row ...
     leave_out: list[np.ndarray] = field(default_factory=list)  # ... and per fold the train rows left out
     description: str = "fitted on train, scored on valid"
+    train_text: np.ndarray | None = None  # an id per distinct text, train rows ...
+    valid_text: np.ndarray | None = None  # ... and valid rows: which train rows a valid row's text is
+
+    def same_text(self, valid_rows: np.ndarray, n_train: int) -> np.ndarray:
+        """Train rows whose text is that of one of these valid rows (bool mask over train)."""
+        if self.train_text is None or self.valid_text is None:
+            return np.zeros(n_train, dtype=bool)
+        return np.isin(self.train_text, self.valid_text[valid_rows])
 
 
 def selection(train_texts: Sequence[str], valid_texts: Sequence[str]) -> Selection:
     """Disjoint splits: score every valid row. A few valid texts also in train (duplicates in the data):
     score only the others. Mostly shared (train *is* valid): 3-fold cross-fitting."""
-    train_set = set(train_texts)
-    seen = np.array([t in train_set for t in valid_texts], dtype=bool)
+    ids: dict[str, int] = {}
+    train_text = np.array([ids.setdefault(t, len(ids)) for t in train_texts], dtype=np.int64)
+    known = len(ids)
+    valid_text = np.array([ids.setdefault(t, len(ids)) for t in valid_texts], dtype=np.int64)
+    seen = valid_text < known
+    texts = {"train_text": train_text, "valid_text": valid_text}
     if not seen.any():
-        return Selection(~seen)
+        return Selection(~seen, **texts)
     if (~seen).sum() >= max(MIN_UNSEEN, len(valid_texts) // 2):
         return Selection(~seen, description=f"fitted on train, scored on the {int((~seen).sum())} valid rows "
-                                            f"whose text is not in train ({int(seen.sum())} are)")
+                                            f"whose text is not in train ({int(seen.sum())} are)", **texts)
     fold = np.random.default_rng(0).permutation(len(valid_texts)) % SELECTION_FOLDS
     text_folds: dict[str, set[int]] = {}
     for text, f in zip(valid_texts, fold, strict=True):
@@ -105,7 +118,7 @@ def selection(train_texts: Sequence[str], valid_texts: Sequence[str]) -> Selecti
                  for f in range(SELECTION_FOLDS)]
     return Selection(np.ones(len(valid_texts), dtype=bool), fold, leave_out,
                      f"{SELECTION_FOLDS}-fold cross-fitting on valid: {int(seen.sum())} of its "
-                     f"{len(valid_texts)} texts are also in train")
+                     f"{len(valid_texts)} texts are also in train", **texts)
 
 
 # --- training ----------------------------------------------------------------------------------------
@@ -140,17 +153,18 @@ class DistillResult:
         return float(np.std(self.scores)) if self.scores else None
 
 
-def fit_one(feats, X, y, seed: int):
-    """One classifier of these features fitted on (X, y) with this seed (convergence warnings are expected)."""
+def fit_one(feats, X, y, seed: int, weight: np.ndarray | None = None):
+    """One classifier of these features fitted on (X, y) with this seed (convergence warnings are expected);
+    `weight`: a weight per row (None: all 1)."""
     clf = feats.classifier(seed, X.shape[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
+        clf.fit(X, y) if weight is None else clf.fit(X, y, sample_weight=weight)
     return clf
 
 
 def _fit_all(jobs: list[tuple], advance: Callable[[int], None]) -> dict:
-    """Fit every (key, feats, X, y, seed) job; independent MLP fits run side by side on the machine's cores
+    """Fit every (key, feats, X, y, seed, weight) job; independent MLP fits run side by side on the machine's cores
     (processes: the MLP's sparse products hold the GIL) once the data is big enough to pay for them.
     Deterministic (logistic regression) fits take well under a second: here, not worth shipping X to a process."""
     pool = [job for job in jobs if not job[1].deterministic]
@@ -158,16 +172,16 @@ def _fit_all(jobs: list[tuple], advance: Callable[[int], None]) -> dict:
         pool = []
     pooled = {job[0] for job in pool}
     out = {}
-    for key, feats, X, y, seed in jobs:
+    for key, feats, X, y, seed, weight in jobs:
         if key not in pooled:
-            out[key] = fit_one(feats, X, y, seed)
+            out[key] = fit_one(feats, X, y, seed, weight)
             advance(1)
     if not pool:
         return out
     from joblib import Parallel, delayed
 
-    def one(key, feats, X, y, seed):
-        return key, fit_one(feats, X, y, seed)
+    def one(key, feats, X, y, seed, weight):
+        return key, fit_one(feats, X, y, seed, weight)
 
     with Parallel(n_jobs=min(len(pool), _cores()), return_as="generator_unordered") as parallel:
         for key, clf in parallel(delayed(one)(*job) for job in pool):
@@ -183,46 +197,120 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass
+class Recipe:
+    """What one candidate learns from: a label model's train labels (the programs), the gold rows of
+    valid, or both. A recipe that learns from gold is only ever scored on gold rows it did not see."""
+
+    name: str  # shown: "weighted", "weighted + gold", "stacked + gold", "gold only"
+    labels: np.ndarray | None  # train labels, -1 where unused (None: the gold rows alone)
+    gold: bool = False
+    stack: "Stack | None" = None  # labels the train rows by a model of the votes fitted on the gold rows
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def train_labels(self, use: np.ndarray | None, valid_labels: np.ndarray | None) -> np.ndarray | None:
+        """The train labels this recipe learns from, given the gold rows it may use."""
+        if self.stack is None:
+            return self.labels
+        key = use.tobytes()
+        if key not in self._memo:
+            self._memo[key] = self.stack.labels(use, valid_labels)
+        return self._memo[key]
+
+
+@dataclass
+class Stack:
+    """A logistic regression over each row's votes (one-hot per class), the label model's probabilities
+    and its sentence embedding, fitted on the gold rows; it labels the train rows some program voted on.
+    Unlike a label model it learns from gold which programs to trust on which kind of text."""
+
+    train: np.ndarray  # (train rows, inputs)
+    valid: np.ndarray  # (valid rows, inputs)
+    covered: np.ndarray  # train rows some program voted on
+
+    def labels(self, use: np.ndarray, valid_labels: np.ndarray) -> np.ndarray:
+        from sklearn.linear_model import LogisticRegression
+
+        rows = np.flatnonzero(use & (valid_labels >= 0))
+        out = np.full(len(self.covered), -1)
+        if len(np.unique(valid_labels[rows])) < 2:
+            return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = LogisticRegression(C=1.0, max_iter=1000).fit(self.valid[rows], valid_labels[rows])
+        out[self.covered] = model.classes_[model.predict_proba(self.train[self.covered]).argmax(1)]
+        return out
+
+
+def stack_inputs(votes: np.ndarray, probs: np.ndarray, embedding: np.ndarray, n_classes: int) -> np.ndarray:
+    """One row per text: its votes one-hot per class, the label model's probabilities, its embedding."""
+    votes = np.asarray(votes)
+    onehot = [(votes == c).astype(np.float32) for c in range(n_classes)]
+    return np.hstack([*onehot, np.asarray(probs, dtype=np.float32), np.asarray(embedding, dtype=np.float32)])
+
+
+def recipes_for(options: dict[str, np.ndarray], with_gold: bool, stack: Stack | None = None) -> list[Recipe]:
+    """Each label model's labels; with gold rows to learn from, also the first (the label model chosen on
+    its own) with the gold rows added, the stacked model's labels with the gold rows (given its inputs),
+    and the gold rows alone (the baseline, so it can win)."""
+    out = [Recipe(name, labels) for name, labels in options.items()]
+    if with_gold:
+        first = next(iter(options))
+        out.append(Recipe(f"{first} + gold" if first else "programs + gold", options[first], gold=True))
+        if stack is not None:
+            out.append(Recipe("stacked + gold", None, gold=True, stack=stack))
+        out.append(Recipe("gold only", None, gold=True))
+    return out
+
+
 def fit_count(sets: Sequence[FeatureSet], seeds: int, select: bool, plan: Selection | None,
-              label_options: int = 1) -> int:
+              label_options: int = 1, gold_recipes: int = 0) -> int:
     """How many classifier fits `distill` makes: the progress bar's total."""
     folds = plan is not None and plan.fold is not None
-    pairs = len(sets) * label_options
+    pairs = len(sets) * (label_options + gold_recipes)
     selecting = select and pairs > 1
     per_candidate = (SELECTION_FOLDS if folds else 1) if selecting else 0
+    gold_extra = len(sets) * gold_recipes * (0 if folds else SELECTION_FOLDS - 1) if selecting else 0
     chosen = max((1 if s.features.deterministic else seeds) for s in sets) if sets else 0
     reused = 1 if selecting and not folds else 0  # the chosen candidate's selection fit is its first seed
-    return per_candidate * pairs + chosen - reused
+    return per_candidate * pairs + gold_extra + chosen - reused
 
 
 def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.ndarray], classes: list[str],
             seeds: int, valid_labels: np.ndarray | None = None, test_labels: np.ndarray | None = None,
             metric: str = "acc", positive_class: int = 1, plan: Selection | None = None,
-            on_fit: Callable[[int], None] | None = None) -> DistillResult:
+            on_fit: Callable[[int], None] | None = None, with_gold: bool = False,
+            stack: Stack | None = None) -> DistillResult:
     """`train_labels`: a label model's hard labels (-1 for rows no program covered), or several label
-    models' labels by name (first = the preferred one), to choose from together with the features."""
+    models' labels by name (first = the preferred one), to choose from together with the features.
+    `with_gold`: valid's gold rows are also candidates' training data (chosen by cross-fitting on valid);
+    `stack`: the inputs of the stacked candidate (see Stack)."""
     options = train_labels if isinstance(train_labels, dict) else {"": np.asarray(train_labels)}
     first_labels = next(iter(options.values()))
     result = DistillResult(seeds=seeds)
     covered = np.asarray(first_labels) >= 0
     result.trained_on = int(covered.sum())
-    options = {n: np.asarray(v)[covered] for n, v in options.items() if len(np.unique(np.asarray(v)[covered])) >= 2}
+    options = {n: np.asarray(v) for n, v in options.items() if len(np.unique(np.asarray(v)[covered])) >= 2}
     if not sets:
         result.error = "no usable features in the training text"
         return result
     if not options:
         result.error = "the label model's labels on covered rows hold fewer than two classes"
         return result
+    gold_ok = (with_gold and valid_labels is not None and sets[0].valid is not None
+               and len(np.unique(valid_labels[valid_labels >= 0])) >= 2)
+    recipes = recipes_for(options, gold_ok, stack)
     advance = on_fit or (lambda n: None)
     first_models: dict[tuple[str, str], object] = {}
-    lname, chosen = _choose(sets, options, covered, len(classes), valid_labels, metric, positive_class, plan,
-                            result, first_models, advance)
-    feats, y = chosen.features, options[lname]
-    result.features, result.labels, result.classifier = feats.name, lname, feats.label
+    recipe, chosen = _choose(sets, recipes, len(classes), valid_labels, metric, positive_class, plan, result,
+                             first_models, advance)
+    feats = chosen.features
+    result.features, result.labels, result.classifier = feats.name, recipe.name, feats.label
     result.seeds = 1 if feats.deterministic else seeds
-    X = chosen.train[covered]
-    fitted = {0: first_models[(lname, feats.name)]} if (lname, feats.name) in first_models else {}
-    fitted.update(_fit_all([(seed, feats, X, y, seed) for seed in range(result.seeds) if seed not in fitted],
+    X, y, w = _training_set(chosen, recipe, valid_labels, plan, None)
+    result.trained_on = len(y)
+    fitted = {0: first_models[(recipe.name, feats.name)]} if (recipe.name, feats.name) in first_models else {}
+    fitted.update(_fit_all([(seed, feats, X, y, seed, w) for seed in range(result.seeds) if seed not in fitted],
                            advance))
     for seed in range(result.seeds):
         clf = fitted[seed]
@@ -238,68 +326,143 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.
     return result
 
 
-def _choose(sets, options, covered, n_classes, valid_labels, metric, pos, plan, result, first_models,
-            advance) -> tuple[str, FeatureSet]:
-    first = next(iter(options))
+def _stack(parts: list):
+    if any(sparse.issparse(p) for p in parts):
+        return sparse.vstack([sparse.csr_matrix(p) for p in parts]).tocsr()
+    return np.vstack(parts)
+
+
+def _training_set(s: FeatureSet, recipe: Recipe, valid_labels: np.ndarray | None, plan: Selection | None,
+                  held: np.ndarray | None) -> tuple[object, np.ndarray, np.ndarray | None]:
+    """The recipe's rows and their weights: its train labels and, learning from gold, valid's gold rows — all
+    but the valid rows `held` out (and the train rows with their text). A gold row's label replaces the
+    programs' on train rows with its text; the gold rows weigh as much in all as the programs' rows (a
+    few hundred gold rows would otherwise be lost among thousands of train rows)."""
+    n_train = s.train.shape[0]
+    drop = np.zeros(n_train, dtype=bool)
+    if held is not None and plan is not None:  # never learn the held-out rows' texts from train either
+        drop |= plan.same_text(np.flatnonzero(held), n_train)
+    use = None
+    if recipe.gold:
+        use = (valid_labels >= 0) & (np.ones(len(valid_labels), bool) if held is None else ~held)
+        if plan is not None:
+            drop |= plan.same_text(np.flatnonzero(use), n_train)
+    labels = recipe.train_labels(use, valid_labels)
+    parts, ys = [], []
+    if labels is not None:
+        keep = (labels >= 0) & ~drop
+        parts.append(s.train[keep])
+        ys.append(labels[keep])
+    if use is None:
+        return _stack(parts), np.concatenate(ys), None
+    parts.append(s.valid[use])
+    ys.append(valid_labels[use])
+    n_programs, n_gold = (len(ys[0]) if len(ys) == 2 else 0), int(use.sum())
+    weight = np.ones(n_programs + n_gold)
+    weight[n_programs:] = max(1.0, n_programs / max(1, n_gold))
+    return _stack(parts), np.concatenate(ys), weight
+
+
+def _choose(sets, recipes: list[Recipe], n_classes, valid_labels, metric, pos, plan, result, first_models,
+            advance) -> tuple[Recipe, FeatureSet]:
     tfidf = next((s for s in sets if s.features.name == "tfidf"), sets[0])
-    if len(sets) == 1 and len(options) == 1:
+    if len(sets) == 1 and len(recipes) == 1:
         result.reason = f"{sets[0].features.label}: as requested"
-        return first, sets[0]
+        return recipes[0], sets[0]
     if valid_labels is None or sets[0].valid is None:
         result.reason = "no valid labels to choose on: TF-IDF + MLP, the default"
-        return first, tfidf
+        return recipes[0], tfidf
     plan = plan or Selection(np.ones(len(valid_labels), dtype=bool))
-    result.selection = plan.description
-    pairs = [(lname, s) for lname in options for s in sets]
-    scores = _valid_scores(pairs, options, covered, n_classes, valid_labels, metric, pos, plan, first_models, advance)
+    result.selection = plan.description + ("; candidates that learn from gold rows are cross-fitted on them"
+                                           if any(r.gold for r in recipes) and plan.fold is None else "")
+    pairs = [(r, s) for r in recipes for s in sets]
+    scores = _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan, first_models, advance)
     ranked = []
-    for (lname, s), v in zip(pairs, scores, strict=True):
-        result.candidates.append({"labels": lname, "features": s.features.name, "valid": v})
-        # ties: the label model chosen on its own first, then TF-IDF
-        ranked.append(((-1.0 if v is None else v), -list(options).index(lname), s.features.name == "tfidf", lname, s))
-    best = max(ranked, key=lambda t: t[:3])
+    for i, ((recipe, s), v) in enumerate(zip(pairs, scores, strict=True)):
+        result.candidates.append({"labels": recipe.name, "features": s.features.name, "valid": v,
+                                  "gold": recipe.gold})
+        # ties: the programs' labels first (the label model chosen on its own first), then TF-IDF
+        ranked.append(((-1.0 if v is None else v), -recipes.index(recipe), s.features.name == "tfidf", i))
+    best = max(ranked)
+    recipe, chosen = pairs[best[3]]
     result.valid = None if best[0] < 0 else best[0]
-    shown = ", ".join(("" if len(options) == 1 else f"{c['labels']} labels + ") + c["features"]
-                      + (f" {c['valid']:.3f}" if c["valid"] is not None else " —") for c in result.candidates)
+    shown = ", ".join(_candidate_name(c, len(recipes)) + (f" {c['valid']:.3f}" if c["valid"] is not None else " —")
+                      for c in result.candidates)
     tied = [r for r in ranked if r[0] == best[0]]
     ties = ("" if len(tied) < 2 else "; a tie, kept by the label model chosen on its own, then TF-IDF"
-            if len(options) > 1 else "; a tie, kept by TF-IDF")  # said only when it decided
+            if len(recipes) > 1 else "; a tie, kept by TF-IDF")  # said only when it decided
     result.reason = f"best distilled {metric} on valid ({shown}){ties}"
-    return best[3], best[4]
+    return recipe, chosen
 
 
-def _valid_scores(pairs, options, covered, n_classes, valid_labels, metric, pos, plan: Selection, first_models,
+def _candidate_name(c: dict, n_recipes: int) -> str:
+    if n_recipes == 1:
+        return c["features"]
+    return f"{c['labels']}{'' if c.get('gold') else ' labels'} + {c['features']}"
+
+
+def _folds(recipe: Recipe, plan: Selection, valid_labels: np.ndarray) -> list[np.ndarray] | None:
+    """The valid rows held out of each fit (bool masks); None: one fit, on train alone, scored on plan.rows."""
+    if plan.fold is not None:
+        return [plan.fold == f for f in range(SELECTION_FOLDS)]
+    if not recipe.gold:
+        return None
+    return folds_of(np.where(plan.rows, valid_labels, -1), SELECTION_FOLDS)
+
+
+def _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan: Selection, first_models,
                   advance) -> list[float | None]:
-    """Each (labels, features) candidate's valid score; all their fits run together (see _fit_all)."""
-    labels_all = {lname: np.full(covered.shape[0], -1) for lname in options}
-    for lname, y in options.items():
-        labels_all[lname][covered] = y
-    jobs, skipped = [], set()
-    for lname, s in pairs:
-        if plan.fold is None:
-            jobs.append(((lname, s.features.name, -1), s.features, s.train[covered], options[lname], 0))
+    """Each (recipe, features) candidate's valid score; all their fits run together (see _fit_all)."""
+    jobs, folds, skipped = [], {}, set()
+    for recipe, s in pairs:
+        key = (recipe.name, s.features.name)
+        folds[key] = _folds(recipe, plan, valid_labels)
+        if folds[key] is None:
+            if recipe.gold:  # too few gold rows of some class to hold any out
+                skipped.add(key)
+                continue
+            jobs.append(((*key, -1), s.features, *_training_set(s, recipe, valid_labels, plan, None)[:2], 0, None))
             continue
-        for f in range(SELECTION_FOLDS):
-            keep = covered & ~plan.leave_out[f]
-            if len(np.unique(labels_all[lname][keep])) < 2:
-                skipped.add((lname, s.features.name))
+        for f, held in enumerate(folds[key]):
+            X, y, w = _training_set(s, recipe, valid_labels, plan, held)
+            if len(np.unique(y)) < 2:
+                skipped.add(key)
                 advance(1)
                 continue
-            jobs.append(((lname, s.features.name, f), s.features, s.train[keep], labels_all[lname][keep], 0))
+            jobs.append(((*key, f), s.features, X, y, 0, w))
     fitted = _fit_all(jobs, advance)
+    scored = np.where(plan.rows, valid_labels, -1)
     scores = []
-    for lname, s in pairs:
-        name = s.features.name
-        if (lname, name) in skipped:
+    for recipe, s in pairs:
+        key = (recipe.name, s.features.name)
+        if key in skipped:
             scores.append(None)
-        elif plan.fold is None:
-            clf = first_models[(lname, name)] = fitted[(lname, name, -1)]  # reused as the first seed
+        elif folds[key] is None:
+            clf = first_models[key] = fitted[(*key, -1)]  # reused as the first seed
             predicted = full_proba(clf, s.valid[plan.rows], n_classes).argmax(1)
             scores.append(score(valid_labels[plan.rows], predicted, metric, pos))
         else:
-            predicted = np.zeros(len(valid_labels), dtype=int)
-            for f in range(SELECTION_FOLDS):
-                part = plan.fold == f
-                predicted[part] = full_proba(fitted[(lname, name, f)], s.valid[part], n_classes).argmax(1)
-            scores.append(score(valid_labels, predicted, metric, pos))
+            predicted = np.full(len(valid_labels), -1)
+            for f, held in enumerate(folds[key]):
+                predicted[held] = full_proba(fitted[(*key, f)], s.valid[held], n_classes).argmax(1)
+            scores.append(score(scored, predicted, metric, pos))
     return scores
+
+
+def folds_of(labels: np.ndarray, k: int = 5, seed: int = 0) -> list[np.ndarray] | None:
+    """Stratified folds of the labeled rows (each a bool mask over all rows); None when some class has too
+    few rows for two folds."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels)
+    rows = np.flatnonzero(labels >= 0)
+    counts = np.bincount(labels[rows]) if len(rows) else np.zeros(0, int)
+    if len(rows) < 4 or len(np.unique(labels[rows])) < 2 or counts[counts > 0].min() < 2:
+        return None
+    out = []
+    splitter = StratifiedKFold(min(k, int(counts[counts > 0].min())), shuffle=True, random_state=seed)
+    for _, held in splitter.split(rows, labels[rows]):
+        mask = np.zeros(len(labels), bool)
+        mask[rows[held]] = True
+        out.append(mask)
+    return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alchemist.distillation.fit import FeatureSet, fit_one
+from alchemist.distillation.fit import FeatureSet, fit_one, folds_of
 from alchemist.distillation.model import DistilledModel, full_proba
 from alchemist.labeling.metrics import score
 
@@ -37,24 +37,6 @@ class GoldResult:
     def to_dict(self) -> dict:
         return {"rows": self.rows, "features": self.features, "classifier": self.classifier,
                 "valid_cv": self.valid_cv, "test_mean": self.mean, "test_std": self.std, "scores": self.scores}
-
-
-def folds_of(labels: np.ndarray, k: int = FOLDS, seed: int = 0) -> list[np.ndarray] | None:
-    """Stratified folds of the labeled rows (each a bool mask over all rows); None when some class has too
-    few rows for two folds."""
-    from sklearn.model_selection import StratifiedKFold
-
-    rows = np.flatnonzero(labels >= 0)
-    counts = np.bincount(labels[rows])
-    smallest = counts[counts > 0].min() if len(rows) else 0
-    if len(rows) < 4 or smallest < 2 or len(np.unique(labels[rows])) < 2:
-        return None
-    out = []
-    for _, held in StratifiedKFold(min(k, int(smallest)), shuffle=True, random_state=seed).split(rows, labels[rows]):
-        mask = np.zeros(len(labels), bool)
-        mask[rows[held]] = True
-        out.append(mask)
-    return out
 
 
 def gold_only(chosen: FeatureSet, valid_labels: np.ndarray, test_labels: np.ndarray | None, classes: list[str],

@@ -21,7 +21,8 @@ import numpy as np
 from alchemist.core.progress import NullProgress, Progress
 from alchemist.data.datasets import SPLITS, Dataset, subset
 from alchemist.distillation.embeddings import TextEncoder
-from alchemist.distillation.fit import DistillResult, FeatureSet, candidates_for, distill, fit_count, prepare, selection
+from alchemist.distillation.fit import (DistillResult, FeatureSet, Stack, candidates_for, distill, fit_count, prepare,
+                                       selection, stack_inputs)
 
 TRAIN_ROWS_MAX = 50_000  # an MLP fit on 50k TF-IDF rows takes about half a minute on 2 cores
 EMBED_BUDGET_S = 300.0  # embeddings are chosen when computing them would take at most this long
@@ -33,21 +34,22 @@ def _duration(seconds: float) -> str:
 
 
 def training_sample(dataset: Dataset, options: dict[str, np.ndarray], cap: int = TRAIN_ROWS_MAX,
-                    seed: int = 0) -> tuple[Dataset, dict[str, np.ndarray], str]:
+                    seed: int = 0) -> tuple[Dataset, dict[str, np.ndarray], str, np.ndarray | None]:
     """At most `cap` train rows that some program voted on, drawn at random (seeded), with their labels;
-    the dataset and options unchanged below that. Returns them and a note ("" when nothing was sampled)."""
+    the dataset and options unchanged below that. Returns them, a note ("" when nothing was sampled) and
+    the train rows kept (None: all)."""
     first = next(iter(options.values()), None)
     if first is None:
-        return dataset, options, ""
+        return dataset, options, "", None
     covered = np.flatnonzero(np.asarray(first) >= 0)
     if len(covered) <= cap:
-        return dataset, options, ""
+        return dataset, options, "", None
     rows = np.sort(np.random.default_rng(seed).choice(covered, cap, replace=False))
     train = subset(dataset.train, rows)
     sampled = dataclasses.replace(dataset, splits={**dataset.splits, "train": train})
     note = (f"the distilled model trains on a random sample of {cap:,} of the {len(covered):,} train rows some "
             f"program voted on (what finishes in minutes); the label model labels all of them")
-    return sampled, {name: np.asarray(labels)[rows] for name, labels in options.items()}, note
+    return sampled, {name: np.asarray(labels)[rows] for name, labels in options.items()}, note, rows
 
 
 def plan_features(dataset: Dataset, requested: str, can_choose: bool, encoder: TextEncoder | None,
@@ -84,22 +86,37 @@ def build_features(dataset: Dataset, names: Sequence[str], encoder: TextEncoder 
 
 
 def train(dataset: Dataset, sets: Sequence[FeatureSet], options: dict[str, np.ndarray], seeds: int,
-          progress: Progress | None = None) -> DistillResult:
-    """Choose on valid among (features x label models' train labels), train the winner over `seeds`, score
-    it on test. `options`: label model name -> train labels (-1 where no program voted)."""
+          progress: Progress | None = None, with_gold: bool = True, stack: Stack | None = None) -> DistillResult:
+    """Choose on valid among (features x label models' train labels, also with valid's gold rows and the
+    gold rows alone when `with_gold`), train the winner over `seeds`, score it on test. `options`: label
+    model name -> train labels (-1 where no program voted)."""
     card = dataset.card
     valid, test = dataset.get("valid"), dataset.get("test")
     valid_labels = valid.labels if valid is not None and valid.has_labels else None
-    choosing = valid_labels is not None and len(sets) * len(options) > 1
+    with_gold = with_gold and valid_labels is not None and len(np.unique(valid_labels[valid_labels >= 0])) >= 2
+    choosing = valid_labels is not None and (len(sets) * len(options) > 1 or with_gold)
     plan = selection(dataset.train.texts, valid.texts) if choosing else None
-    steps = fit_count(sets, seeds, valid_labels is not None, plan, len(options))
+    steps = fit_count(sets, seeds, valid_labels is not None, plan, len(options), 2 if with_gold else 0)
     title = ("Distilling (" + (" or ".join(s.features.label for s in sets) or "no features")
              + (f", labels of {len(options)} label models" if len(options) > 1 else "")
              + (f", {len(dataset.train):,} sampled rows" if len(dataset.train) >= TRAIN_ROWS_MAX else "") + ")")
     with (progress or NullProgress()).stage(title, total=steps, unit="fits") as stage:
         return distill(sets, options, card.classes, seeds, valid_labels,
                        test.labels if test is not None and test.has_labels else None,
-                       card.metric, card.positive_class, plan=plan, on_fit=stage.advance)
+                       card.metric, card.positive_class, plan=plan, on_fit=stage.advance, with_gold=with_gold,
+                       stack=stack if with_gold else None)
+
+
+def stack_for(labels, sets: Sequence[FeatureSet], n_classes: int, rows: np.ndarray | None = None) -> Stack | None:
+    """The stacked candidate's inputs (see fit.Stack) from a run's `Labels` and the embedding features;
+    None without embeddings or votes on valid. `rows`: the train rows the distilled model trains on."""
+    emb = next((s for s in sets if s.features.name == "embeddings"), None)
+    if emb is None or emb.valid is None or "valid" not in labels.votes or "train" not in labels.votes:
+        return None
+    take = (lambda a: a) if rows is None else (lambda a: np.asarray(a)[rows])
+    train = stack_inputs(take(labels.votes["train"]), take(labels.probs["train"]), emb.train, n_classes)
+    valid = stack_inputs(labels.votes["valid"], labels.probs["valid"], emb.valid, n_classes)
+    return Stack(train, valid, take(labels.covered["train"]))
 
 
 def predict_rows(model, texts: Sequence[str], progress: Progress | None = None, title: str = "Labeling rows",

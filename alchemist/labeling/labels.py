@@ -30,6 +30,7 @@ class Labels:
     majority_vote: dict = field(default_factory=lambda: {"valid": None, "test": None})
     options: dict[str, np.ndarray] = field(default_factory=dict)  # label model -> train labels to distill from
     covered: dict[str, np.ndarray] = field(default_factory=dict)  # split -> rows some usable program voted on
+    votes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # split -> the usable programs' votes
     no_signal: str = ""  # why the scores mean nothing ("" when they do)
     warnings: list[str] = field(default_factory=list)
     by_model: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # split -> (rows, probs):
@@ -153,6 +154,7 @@ def _fill(out: Labels, votes: Votes, dataset: Dataset, name: str, model) -> None
     for split_name, L in votes.matrices.items():
         probs = model.predict_proba(L[:, cols])
         out.probs[split_name] = probs
+        out.votes[split_name] = L[:, cols]
         out.covered[split_name] = (L[:, cols] >= 0).any(axis=1)
         if split_name == "train":  # what the distilled model learns from: the covered rows' labels
             out.label_model["train_distribution"] = distribution(probs.argmax(1)[out.covered["train"]],

@@ -34,6 +34,7 @@ class DataStage:
         self.ctx.warnings.extend(dataset.notes)
         if dataset.modality == "image":
             self._check_image_run(dataset)
+        dataset = self._answers(dataset)
         dataset, self.note = split_for_evaluation(dataset, EvalSplit(c.split_valid, c.split_test, c.split_seed))
         if self.note:
             self.ctx.progress.log(f"note: {self.note}")
@@ -50,6 +51,21 @@ class DataStage:
         for warning in found:
             self.ctx.progress.log(f"warning: {warning}")
         self.ctx.warnings.extend(found)
+        return dataset
+
+    def _answers(self, dataset: Dataset) -> Dataset:
+        """A person's answers (alchemist annotate), said before anything is spent."""
+        c = self.ctx.config
+        if not c.use_answers or dataset.modality != "text" or "train" not in dataset.splits:
+            return dataset
+        from alchemist.annotation.use import find, with_answers
+
+        answers = find(dataset, c.answers)
+        if answers is None or not answers.answers:
+            return dataset
+        dataset, _, note = with_answers(dataset, answers)
+        self.ctx.progress.log(f"note: {note}")
+        self.ctx.warnings.append(note)
         return dataset
 
     def _check_image_run(self, dataset: Dataset) -> None:

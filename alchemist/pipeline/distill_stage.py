@@ -10,7 +10,8 @@ import numpy as np
 from alchemist.data.datasets import Dataset
 from alchemist.distillation.embeddings import TextEncoder
 from alchemist.distillation.gold import gold_only
-from alchemist.distillation.training import build_features, plan_features, predict_rows, train, training_sample
+from alchemist.distillation.training import (build_features, plan_features, predict_rows, stack_for, train,
+                                            training_sample)
 from alchemist.labeling.labels import Labels
 from alchemist.pipeline.context import RunContext
 from alchemist.pipeline.image_stage import ImageStage
@@ -40,11 +41,11 @@ class DistillStage:
         if "train" not in labels.probs:
             return result
         start = time.monotonic()
-        data, options = dataset, labels.options
+        data, options, rows = dataset, self._with_chosen(dataset, labels.options), None
         if dataset.modality == "image":
             sets = self.images.feature_sets(dataset)
         else:
-            data, options, sampled = training_sample(dataset, labels.options)
+            data, options, sampled, rows = training_sample(dataset, options)
             valid = data.get("valid")
             uncovered = [t for name, split in dataset.splits.items() if name in labels.covered
                          for t, hit in zip(split.texts, labels.covered[name], strict=True) if not hit]
@@ -54,7 +55,8 @@ class DistillStage:
             self.ctx.warnings.extend([*([sampled] if sampled else []), *notes, *built])
             if embedding_s is not None:
                 self.ctx.timings["embeddings"] = embedding_s
-        res = train(data, sets, options, c.seeds, self.ctx.progress)
+        res = train(data, sets, options, c.seeds, self.ctx.progress,
+                    stack=stack_for(labels, sets, dataset.card.n_classes, rows))
         if res.model is not None:
             result["labeled_uncovered"] = self._label_uncovered(dataset, labels, res.model)
             self._gold_baseline(data, sets, res, result)
@@ -72,6 +74,14 @@ class DistillStage:
                                 self.images.encoder().description if dataset.modality == "image" else None})
         result["model"] = res.model
         return result
+
+    @staticmethod
+    def _with_chosen(dataset: Dataset, options: dict) -> dict:
+        """A person's answers to chosen train rows replace the programs' labels there (training only)."""
+        gold = dataset.train_gold
+        if gold is None:
+            return options
+        return {name: np.where(gold >= 0, gold, labels) for name, labels in options.items()}
 
     def _gold_baseline(self, data: Dataset, sets, res, result: dict) -> None:
         """The same features and classifier on valid's gold rows alone, beside the distilled model; when the

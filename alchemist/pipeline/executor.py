@@ -41,6 +41,17 @@ from alchemist.report.outputs import program_rows, write_labels, write_row_label
 from alchemist.report.page_data import agreement, disagreements, generated_by, now, read_manifest, valid_balance
 
 
+def gold_rows(dataset: Dataset) -> dict:
+    """How many gold rows each use rests on, and where they came from."""
+    valid = dataset.get("valid")
+    n_valid = int(valid.labeled.sum()) if valid is not None else 0
+    given = dataset.gold_rows or {}
+    chosen = int((dataset.train_gold >= 0).sum()) if dataset.train_gold is not None else 0
+    return {"source": "answers file" if given else "the data's valid split" if n_valid else "none",
+            **({"file": given["file"]} if given else {}),
+            "scores_vetting_choices": n_valid, "training_only": chosen}
+
+
 class Executor:
     def __init__(self, config: RunConfig, progress: Progress | None = None, settings: Settings | None = None):
         config.validate()
@@ -188,6 +199,7 @@ class Executor:
                   "generated_by": generated_by(store.manifest if store
                                                else read_manifest(None if c.human else c.programs_dir)),
                   "valid_balance": valid_balance(dataset.get("valid"), dataset.card.classes),
+                  "gold_rows": gold_rows(dataset),
                   **({"modality": "image", "concepts": dataset.concepts, "clip_model": c.clip_model}
                      if dataset.modality == "image" else {}),
                   **generation}

@@ -38,6 +38,8 @@ class RunConfig:
     label_column: str | None = "label"
     id_column: str | None = None  # the rows' own ids (default: a column named id, if any)
     encoding: str = "utf-8"  # of the user's CSV / TSV / JSONL files
+    answers: Path | None = None  # a person's answers (alchemist annotate); default annotations/<dataset>.jsonl
+    use_answers: bool = True  # False (--no-answers): ignore them
     classes: list[str] | None = None
     task_card: Path | None = None
     # image datasets: group column(s) of a CSV, the CLIP model, the concepts (a file; else the LLM's / the run's)

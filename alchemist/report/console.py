@@ -82,6 +82,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
     if gold := gold_row(dist):
         scores.add_row(*gold)
     console.print(scores)
+    if line := gold_rows_line(report):
+        console.print(cell(line, 1000))
     if line := gold_line(dist):
         console.print(cell(line, 1000))
     if lm.get("reason"):
@@ -226,7 +228,29 @@ def features_line(dist: dict) -> str:
     if not feats.get("reason"):
         return ""
     how = f" [{feats['selection']}]" if feats.get("selection") else ""
-    return f"Distilled from {feats.get('labels')} labels with {feats.get('chosen')} features: {feats['reason']}{how}"
+    return f"Distilled from {learned_from(feats.get('labels') or '')} with {feats.get('chosen')} features: {feats['reason']}{how}"
+
+
+def learned_from(recipe: str) -> str:
+    """What the distilled model learned from, for people."""
+    if recipe == "gold only":
+        return "the gold rows of valid alone"
+    if recipe == "stacked + gold":
+        return "a model of the votes fitted on the gold rows, and the gold rows"
+    if recipe.endswith(" + gold"):
+        return f"{recipe[:-len(' + gold')]} labels and the gold rows of valid"
+    return f"{recipe} labels" if recipe else "the label model's labels"
+
+
+def gold_rows_line(report: dict) -> str:
+    """How many gold rows each use rests on."""
+    g = report.get("gold_rows")
+    if not isinstance(g, dict) or not (g.get("scores_vetting_choices") or g.get("training_only")):
+        return ""
+    where = f"random answers in {g['file']}" if g.get("file") else "labeled valid rows"
+    chosen = g.get("training_only") or 0
+    return (f"Gold rows: {g.get('scores_vetting_choices', 0):,} {where} score the run and make every choice"
+            + (f"; {chosen:,} chosen answers train the distilled model only" if chosen else "") + ".")
 
 
 def refinement_line(section: dict | None) -> str:

@@ -16,6 +16,7 @@ from alchemist.report.console import (
     distilled_valid,
     features_line,
     gold_line,
+    gold_rows_line,
     gold_row,
     refinement_line,
     sandbox_line,
@@ -194,7 +195,7 @@ def _scores(report: dict) -> str:
     if gold := gold_row(dist):
         rows.append(tuple(escape(v) for v in gold))
     body = "".join(f'<tr><td>{a}</td><td class="n">{b}</td><td class="n">{c}</td></tr>' for a, b, c in rows)
-    notes = [gold_line(dist), f"Label model {lm.get('name', '')}: {lm['reason']}" if lm.get("reason") else "",
+    notes = [gold_rows_line(report), gold_line(dist), f"Label model {lm.get('name', '')}: {lm['reason']}" if lm.get("reason") else "",
              features_line(dist), refinement_line(report.get("refinement"))]
     notes_html = "".join(f"<p>{escape(n, 3000)}</p>" for n in notes if n)
     overall = (f"<p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))}, "

@@ -32,9 +32,9 @@ class SlowEncoder:
 def test_training_sample_caps_the_rows_and_keeps_their_labels():
     data = load_data("demo")
     labels = np.where(np.arange(len(data.train)) % 4 == 0, -1, np.arange(len(data.train)) % 2)
-    same, options, note = training_sample(data, {"snorkel": labels}, cap=10_000)
+    same, options, note, _ = training_sample(data, {"snorkel": labels}, cap=10_000)
     assert same is data and note == ""
-    sampled, options, note = training_sample(data, {"snorkel": labels, "majority": 1 - labels}, cap=100)
+    sampled, options, note, kept = training_sample(data, {"snorkel": labels, "majority": 1 - labels}, cap=100)
     assert len(sampled.train) == 100 and (options["snorkel"] >= 0).all() and set(options) == {"snorkel", "majority"}
     kept = {row_id: i for i, row_id in enumerate(data.train.ids)}
     assert all(options["snorkel"][k] == labels[kept[row_id]] for k, row_id in enumerate(sampled.train.ids))
