@@ -116,7 +116,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         knowledge_model=args.knowledge_model,  # None: the code model, or config.json's where it goes to the same place
         knowledge_type=args.knowledge_type, num_programs=args.num_programs, **_llm_choices(args),
         temperature=args.temperature, max_output_tokens=args.max_output_tokens, trial_rows=args.trial_rows,
-        prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds, concepts_per_class=args.concepts_per_class,
+        prompt_rows=args.prompt_rows, refine_rounds=args.refine_rounds, silver=args.silver, concepts_per_class=args.concepts_per_class,
         rag_paths=[Path(p) for p in args.rag_path], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
         top_k=args.top_k, embeddings=args.embeddings)
 

@@ -149,6 +149,10 @@ def _add_generation_options(p: argparse.ArgumentParser, defaults: dict) -> None:
                    help=f"scriptoriumws: the code LLM writes each program; alchemist: a knowledge LLM first "
                         f"writes prior knowledge, then the code LLM writes from it; alchemist-rag: the same, with "
                         f"knowledge drawn from your documents (--rag-path) (default: {defaults['mode']})")
+    g.add_argument("--silver", type=_positive_int, default=0, metavar="N",
+                   help="no gold labels and no time to make some (see `annotate`)? the code LLM labels N random "
+                        "train rows first (priced, within --max-cost, cached); they stand in for gold in vetting and "
+                        "every choice only, marked silver, never called gold (docs/annotate.md)")
     g.add_argument("--code-model", default=defaults["code_model"], metavar="MODEL",
                    help=f"model that writes the programs, from config.json's catalogue (default: {defaults['code_model']})")
     g.add_argument("--knowledge-model", default=None, metavar="MODEL",

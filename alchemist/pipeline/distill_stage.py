@@ -55,11 +55,13 @@ class DistillStage:
             self.ctx.warnings.extend([*([sampled] if sampled else []), *notes, *built])
             if embedding_s is not None:
                 self.ctx.timings["embeddings"] = embedding_s
-        res = train(data, sets, options, c.seeds, self.ctx.progress,
+        silver = (dataset.gold_rows or {}).get("source") == "silver"  # for choices only: never trained on
+        res = train(data, sets, options, c.seeds, self.ctx.progress, with_gold=not silver,
                     stack=stack_for(labels, sets, dataset.card.n_classes, rows))
         if res.model is not None:
             result["labeled_uncovered"] = self._label_uncovered(dataset, labels, res.model)
-            self._gold_baseline(data, sets, res, result)
+            if not silver:
+                self._gold_baseline(data, sets, res, result)
         self.ctx.timings["distill"] = time.monotonic() - start
         if res.error:
             self.ctx.warn(f"no distilled model: {res.error}")

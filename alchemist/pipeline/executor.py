@@ -47,6 +47,8 @@ def gold_rows(dataset: Dataset) -> dict:
     n_valid = int(valid.labeled.sum()) if valid is not None else 0
     given = dataset.gold_rows or {}
     chosen = int((dataset.train_gold >= 0).sum()) if dataset.train_gold is not None else 0
+    if given.get("source") == "silver":
+        return {**given, "scores_vetting_choices": n_valid, "training_only": 0}
     return {"source": "answers file" if given else "the data's valid split" if n_valid else "none",
             **({"file": given["file"]} if given else {}),
             "scores_vetting_choices": n_valid, "training_only": chosen}

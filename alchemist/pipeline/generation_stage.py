@@ -17,7 +17,7 @@ import numpy as np
 from alchemist.core.errors import AlchemistError
 from alchemist.core.progress import plural
 from alchemist.core.safe_text import safe_url
-from alchemist.data.datasets import Dataset
+from alchemist.data.datasets import Dataset, subset
 from alchemist.generate.modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
 from alchemist.generate.prompts import TaskPrompts, concepts_prompt, pick_examples, prompts_for
 from alchemist.generate.rag import KnowledgeStore, RagSettings, build_query
@@ -163,6 +163,8 @@ class GenerationStage:
         start = time.monotonic()
         refiner = None
         with self._recording(store, lambda: f"{len(saved)} program(s)"):
+            if c.silver and dataset.modality == "text":  # before the programs: refinement learns from them
+                self._silver(dataset, session, store, code_model)
             if dataset.modality == "image":  # the concepts first: the programs read their scores
                 self._image_concepts(dataset, session, store, knowledge_model or code_model)
             mode = mode_cls(prompts_for(dataset, c.description, c.prompt_rows), session,
@@ -192,6 +194,42 @@ class GenerationStage:
         if not saved:
             raise AlchemistError(f"no programs were written; see {store.dir / 'manifest.json'}")
         return store.dir
+
+    def _silver(self, dataset: Dataset, session: LLMSession, store: RunStore, spec: ModelSpec) -> None:
+        """--silver N: the code LLM labels N random train rows; they become the valid split, marked silver
+        (vetting and choices only). Nothing is done when valid already has gold labels."""
+        from alchemist.generate.zero_shot import DEFAULT_BATCH_SIZE
+
+        c = self.ctx.config
+        valid = dataset.get("valid")
+        if valid is not None and valid.has_labels:
+            self.ctx.warn(f"--silver {c.silver} not used: the valid split has gold labels")
+            return
+        train = dataset.train
+        rows = np.sort(np.random.default_rng(0).choice(len(train), min(c.silver, len(train)), replace=False))
+        texts = [train.texts[r] for r in rows]
+        prompts = TaskPrompts(dataset.card, c.description)
+        est = zero_shot_estimate(prompts, spec, texts, TokenCounter(spec, self.ctx.settings.cache_root / "tiktoken"),
+                                 DEFAULT_BATCH_SIZE)
+        self.ctx.progress.log(f"note: silver labels: {spec.name} labels {len(rows):,} random train rows "
+                              f"({est.calls} calls, about ${est.usd:.4f}); they stand in for gold in vetting and "
+                              "choices only")
+        with self.ctx.progress.stage(f"Silver labels ({spec.name})", total=len(rows), unit="rows") as self._stage:
+            result = ZeroShotLabeler(prompts, session, spec, DEFAULT_BATCH_SIZE).label(
+                texts, tick=self._stage.advance, split="silver")
+        answered = result.labels >= 0
+        silver = subset(train, rows[answered], "valid")
+        silver.labels = result.labels[answered].astype(np.int64)
+        taken = set(rows[answered].tolist())
+        splits = {"train": subset(train, [r for r in range(len(train)) if r not in taken]), "valid": silver}
+        splits.update({k: v for k, v in dataset.splits.items() if k not in ("train", "valid")})
+        dataset.splits = splits
+        dataset.gold_rows = {"source": "silver", "model": spec.name, "asked": len(rows),
+                             "labeled": int(answered.sum()), "unparseable_replies": result.failed_calls}
+        store.manifest["silver"] = dataset.gold_rows
+        store.write()
+        if not answered.any():
+            self.ctx.warn(f"--silver: {spec.name} gave no usable label for any of the {len(rows)} rows")
 
     def _image_concepts(self, dataset: Dataset, session: LLMSession, store: RunStore, model: ModelSpec) -> None:
         """The concepts of an image run — the knowledge LLM's list, or --concepts FILE — shown to the

@@ -78,6 +78,7 @@ class RunConfig:
     trial_rows: int = 20
     prompt_rows: int = 8  # unlabeled train rows shown in the code prompt (0: none)
     refine_rounds: int = 1  # rounds in which weak programs are rewritten from their valid mistakes (0: none)
+    silver: int = 0  # --silver N: the code LLM labels N random train rows, used as valid for choices only
     # RAG mode (mode == "alchemist-rag")
     rag_paths: list[Path] = field(default_factory=list)
     chunk_size: int = 1000

@@ -70,7 +70,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
 
     scores = Table(title=f"Scores ({metric}{' of the positive class' if metric == 'f1' else ''})",
                    title_justify="left")
-    for col in ("", "valid", "test"):
+    silver = (report.get("gold_rows") or {}).get("source") == "silver"
+    for col in ("", "valid (silver)" if silver else "valid", "test"):
         scores.add_column(col, justify="left" if not col else "right")
     lm, mv, dist = report["label_model"], report["majority_vote"], report["distilled"]
     scores.add_row(cell(f"label model ({lm['name']})"), _fmt(lm.get("valid")), _fmt(lm.get("test")))
@@ -247,6 +248,10 @@ def gold_rows_line(report: dict) -> str:
     g = report.get("gold_rows")
     if not isinstance(g, dict) or not (g.get("scores_vetting_choices") or g.get("training_only")):
         return ""
+    if g.get("source") == "silver":
+        return (f"Silver rows, not gold: {g.get('scores_vetting_choices', 0):,} train rows labeled by {g.get('model')} "
+                f"(of {g.get('asked', 0):,} asked) stand in for gold in vetting and every choice; the valid column "
+                f"is agreement with them (the label model agrees on {_fmt(report.get('label_model', {}).get('valid'))}).")
     where = f"random answers in {g['file']}" if g.get("file") else "labeled valid rows"
     chosen = g.get("training_only") or 0
     return (f"Gold rows: {g.get('scores_vetting_choices', 0):,} {where} score the run and make every choice"

@@ -201,8 +201,10 @@ def _scores(report: dict) -> str:
     overall = (f"<p>Train coverage {_num(report.get('coverage'))}, overlap {_num(report.get('overlap'))}, "
                f"conflict {_num(report.get('conflict'))}.</p>")
     metric = escape(report.get("metric", "")) + (" of the positive class" if report.get("metric") == "f1" else "")
+    silver = (report.get("gold_rows") or {}).get("source") == "silver"
     return _section("scores", f"Scores ({metric})",
-                    '<table><tr><th></th><th class="n">valid</th><th class="n">test</th></tr>'
+                    '<table><tr><th></th><th class="n">' + ("valid (silver)" if silver else "valid")
+                    + '</th><th class="n">test</th></tr>'
                     f"{body}</table>{notes_html}{overall}")
 
 
