@@ -56,6 +56,16 @@ def cmd_annotate(args: argparse.Namespace, settings) -> int:
     return Session(answers, train.ids, train.texts, order, args.pool, sys.stdin, sys.stdout).run()
 
 
+def annotate_now(dataset, pool: str = "random", programs: Path | None = None) -> Answers:
+    """A session from the wizard or the review screen, on this dataset's train rows."""
+    train = dataset.train
+    answers = open_for(default_path(dataset.name), dataset.name, train.ids, train.texts, dataset.card.classes)
+    order = _chosen(dataset, programs) if pool == "chosen" and programs is not None else random_order(len(train))
+    print(f"Answers are saved in {answers.path} as you give them; q ends the session.")
+    Session(answers, train.ids, train.texts, order, pool, sys.stdin, sys.stdout).run()
+    return answers
+
+
 def _chosen(dataset, programs: Path):
     """The chosen pool's order, from the programs' votes on train (in the sandbox; cached by the column cache)."""
     import alchemist

@@ -203,12 +203,16 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
         choices = [Choice(f"{clean(p.name, 60)}{'' if p.enabled else ' (off)'}", p.name) for p in view.programs] + [
             Choice("Re-apply (only changed programs run again) and compare the scores", "apply"),
             Choice("Write more programs aimed at the weakest class (asks the LLM; priced first)", "more"),
+            Choice("Label rows yourself (annotate: gold labels for the next re-apply)", "annotate"),
             Choice("Back", "back")]
         pick = ask.select("Which program? (or an action)", choices)
         if pick == "back":
             return
         if pick == "apply":
             reapply(run_dir, settings, progress, view.report)
+            continue
+        if pick == "annotate":
+            _annotate(run_dir, config, settings)
             continue
         try:
             if pick == "more":
@@ -218,6 +222,24 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
             llm = _program(view, pick, check, llm, lambda: _llm(run_dir, settings, dataset, config))
         except AlchemistError as e:
             console.print(_t(f"error: {e}", 1000))
+
+
+def _annotate(run_dir: Path, config: RunConfig, settings: Settings) -> None:
+    """A session on the run's data as read (before any answers are moved into valid)."""
+    from alchemist.cli.annotate import annotate_now
+    from alchemist.data.datasets import load_dataset
+    from alchemist.data.readers import Columns
+
+    pool = ask.select("Which rows?", [
+        Choice("Random rows (the only answers scores and choices rest on)", "random"),
+        Choice("The rows these programs are least sure of, or where none voted (training only)", "chosen")])
+    try:
+        raw = load_dataset(config.dataset, config.data_dir, Columns(config.text_column, config.label_column, None,
+                                                                    config.id_column, config.encoding),
+                           config.classes, config.task_card)
+        annotate_now(raw, pool, run_dir if pool == "chosen" else None)
+    except AlchemistError as e:
+        console.print(_t(f"error: {e}", 1000))
 
 
 def _llm(run_dir: Path, settings: Settings, dataset, config: RunConfig):

@@ -62,6 +62,7 @@ class Answers:
     group_column: str = ""  # image CSVs: group column(s) for worst-group accuracy
     clip_model: str = "openai/clip-vit-base-patch32"
     concepts_file: str = ""  # image runs: "" lets the knowledge LLM list the concepts
+    silver: int = 0  # data without gold: rows the code LLM labels for the choices (0: none)
 
     @property
     def dataset_arg(self) -> str:
@@ -357,6 +358,7 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
         "Describe the dataset and the labeling task in your own words (it goes into every prompt):",
         default, lambda t: "" if t.strip() else "a description is needed").strip()
     images = dataset.modality == "image"
+    answers.silver = 0 if images else ask_gold(dataset)
     if images:
         answers = ask_images(answers)
     modes = [(n, label) for n, label in MODES if not (images and n == "alchemist-rag")]  # images: concepts, not documents
@@ -374,6 +376,27 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     return answers, dataset
 
 
+def ask_gold(dataset) -> int:
+    """Data without gold labels: label some rows now, have the LLM label some (silver), or go on; returns
+    the number of silver rows (0 for none)."""
+    from alchemist.annotation.answers import default_path
+
+    if any(split.has_labels for split in dataset.splits.values()):
+        return 0
+    have = default_path(dataset.name)
+    pick = ask.select(
+        "Your data has no gold labels: nothing can be scored, vetted or chosen on them. Make some?"
+        + (f" ({have} holds answers already: the run will use them)" if have.exists() else ""), [
+            Choice("Label some rows myself now (one at a time, about 5 s a row, each saved at once)", "annotate"),
+            Choice("Have the code LLM label 100 rows, for the choices only (silver; priced with the run)", "silver"),
+            Choice("Go on without", "none")])
+    if pick == "annotate":
+        from alchemist.cli.annotate import annotate_now
+
+        annotate_now(dataset)
+    return 100 if pick == "silver" else 0
+
+
 def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path | None,
                images: bool = False) -> RunConfig:
     two_stage = answers.mode in TWO_STAGE
@@ -385,7 +408,7 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
         code_model=answers.code_model,
         knowledge_model=answers.knowledge_model if two_stage or images else settings.defaults["knowledge_model"],
         knowledge_type=answers.knowledge_type if two_stage else settings.defaults["knowledge_type"],
-        num_programs=answers.num_programs, refine_rounds=answers.refine_rounds,
+        num_programs=answers.num_programs, refine_rounds=answers.refine_rounds, silver=answers.silver,
         concurrency=answers.concurrency, max_cost=float(answers.max_cost) if answers.max_cost else None,
         description=answers.descriptions.get(answers.dataset_arg),
         text_column=answers.text_column if own else "text",

@@ -215,3 +215,31 @@ def test_an_edit_that_breaks_the_program_keeps_the_good_one_and_offers_it_back(t
     review._edit(program, check)
     assert program.read_text() == "def label_function(x)\n"  # kept as the user chose; the good one is still aside
     assert (tmp_path / "refinement" / "lf_01.before-edit.py").read_text() == good
+
+
+def test_the_review_screen_asks_a_person_for_the_rows_its_programs_are_unsure_of(made_run, monkeypatch, tmp_path):
+    import io
+
+    run_dir, _ = made_run
+    monkeypatch.setenv("ALCHEMIST_HOME", str(tmp_path))
+    monkeypatch.setattr(review.ask, "select", lambda *a, **k: "chosen")
+    monkeypatch.setattr("sys.stdin", io.StringIO("2\nq\n"))
+    review._annotate(run_dir, reapply_config(load_settings(), run_dir), load_settings())
+    lines = [json.loads(x) for x in (tmp_path / "annotations" / "demo.jsonl").read_text().splitlines()]
+    assert [(r["pool"], r["label"]) for r in lines if r["kind"] == "answer"] == [("chosen", "spam")]
+
+
+def test_the_wizard_offers_gold_labels_only_to_data_without_them(monkeypatch, tmp_path):
+    from helpers import reviews_csv
+
+    from alchemist.cli import wizard
+    from alchemist.data.datasets import load_dataset
+
+    asked = []
+    monkeypatch.setattr(wizard.ask, "select", lambda *a, **k: asked.append(a[0]) or "silver")
+    assert wizard.ask_gold(load_dataset("demo", DEMO_DIR.parent)) == 0 and not asked
+    from alchemist.data.readers import Columns
+
+    unlabeled = load_dataset(str(reviews_csv(tmp_path / "mine.csv", labeled=False)), columns=Columns("review_text"),
+                             classes=["ham", "spam"])
+    assert wizard.ask_gold(unlabeled) == 100 and "no gold labels" in asked[0]
