@@ -205,7 +205,7 @@ class Recipe:
     name: str  # shown: "weighted", "weighted + gold", "stacked + gold", "gold only"
     labels: np.ndarray | None  # train labels, -1 where unused (None: the gold rows alone)
     gold: bool = False
-    stack: "Stack | None" = None  # labels the train rows by a model of the votes fitted on the gold rows
+    stack: Stack | None = None  # labels the train rows by a model of the votes fitted on the gold rows
     _memo: dict = field(default_factory=dict, repr=False)
 
     def train_labels(self, use: np.ndarray | None, valid_labels: np.ndarray | None) -> np.ndarray | None:

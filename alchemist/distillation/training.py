@@ -21,8 +21,17 @@ import numpy as np
 from alchemist.core.progress import NullProgress, Progress
 from alchemist.data.datasets import SPLITS, Dataset, subset
 from alchemist.distillation.embeddings import TextEncoder
-from alchemist.distillation.fit import (DistillResult, FeatureSet, Stack, candidates_for, distill, fit_count, prepare,
-                                       selection, stack_inputs)
+from alchemist.distillation.fit import (
+    DistillResult,
+    FeatureSet,
+    Stack,
+    candidates_for,
+    distill,
+    fit_count,
+    prepare,
+    selection,
+    stack_inputs,
+)
 
 TRAIN_ROWS_MAX = 50_000  # an MLP fit on 50k TF-IDF rows takes about half a minute on 2 cores
 EMBED_BUDGET_S = 300.0  # embeddings are chosen when computing them would take at most this long

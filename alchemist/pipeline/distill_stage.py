@@ -10,8 +10,14 @@ import numpy as np
 from alchemist.data.datasets import Dataset
 from alchemist.distillation.embeddings import TextEncoder
 from alchemist.distillation.gold import gold_only
-from alchemist.distillation.training import (build_features, plan_features, predict_rows, stack_for, train,
-                                            training_sample)
+from alchemist.distillation.training import (
+    build_features,
+    plan_features,
+    predict_rows,
+    stack_for,
+    train,
+    training_sample,
+)
 from alchemist.labeling.labels import Labels
 from alchemist.pipeline.context import RunContext
 from alchemist.pipeline.image_stage import ImageStage

@@ -53,7 +53,7 @@ def test_back_shows_the_row_before_and_a_new_answer_replaces_the_old(home, monke
 
 
 def test_ctrl_d_keeps_everything_and_a_pipe_without_the_flag_is_refused(home, monkeypatch, capsys):
-    code, out, _ = annotate(monkeypatch, capsys, "2\n")  # input ends (a closed terminal)
+    code, _, _ = annotate(monkeypatch, capsys, "2\n")  # input ends (a closed terminal)
     assert code == 0 and len([r for r in records(home) if r["kind"] == "answer"]) == 1
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main.main(["annotate", "--dataset", "mine.csv", *COLUMNS]) == 2
@@ -87,7 +87,7 @@ def test_imported_answers_are_the_next_runs_valid_split(home, monkeypatch, capsy
 
 def test_answers_to_other_data_are_refused_naming_the_row(home, monkeypatch, capsys):
     annotate(monkeypatch, capsys, "2\nq\n")
-    row = [r["row"] for r in records(home) if r["kind"] == "answer"][0]
+    row = next(r["row"] for r in records(home) if r["kind"] == "answer")
     lines = (home / "mine.csv").read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(f"{row},"))
     lines[at] = f"{row},a different text now"

@@ -207,7 +207,7 @@ def test_an_edit_that_breaks_the_program_keeps_the_good_one_and_offers_it_back(t
     asked = []
     monkeypatch.setattr(questions, "select", lambda message, choices, default=None: asked.append(message)
                         or next(answers))
-    check = lambda source: "" if source == good else "syntax error"  # noqa: E731 - the gate and trial, stood in for
+    check = lambda source: "" if source == good else "syntax error"
     review._edit(program, check)
     assert program.read_text() == good and len(asked) == 2  # edited twice, put back
     assert (tmp_path / "refinement" / "lf_01.before-edit.py").read_text() == good

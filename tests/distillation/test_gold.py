@@ -79,9 +79,9 @@ def test_the_stack_learns_which_program_to_trust_from_gold():
     """Program 0 is right, program 1 always wrong; a label model without gold cannot tell, the stack can."""
     rng = np.random.default_rng(0)
     y_train, y_valid = rng.integers(0, 2, 300), rng.integers(0, 2, 80)
-    votes = lambda y: np.stack([y, 1 - y], axis=1)  # noqa: E731
-    half = lambda n: np.full((n, 2), 0.5)  # noqa: E731
-    emb = lambda n: np.zeros((n, 4))  # noqa: E731
+    votes = lambda y: np.stack([y, 1 - y], axis=1)
+    half = lambda n: np.full((n, 2), 0.5)
+    emb = lambda n: np.zeros((n, 4))
     covered = np.ones(300, bool)
     covered[:10] = False
     stack = Stack(stack_inputs(votes(y_train), half(300), emb(300), 2),

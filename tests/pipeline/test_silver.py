@@ -26,8 +26,8 @@ def reply(request: dict) -> str:
     prompt = FakeLLM._prompt_text(request["body"])
     if "<items>" not in prompt:
         return smart_reply(request)
-    items = re.findall(r"^\[\d+\] (.*)$", prompt.split("<items>", 1)[1], re.M)
-    return json.dumps(["spam" if re.search(r"http|subscri|check out|free", t, re.I) else "ham" for t in items])
+    items = re.findall(r"^\[\d+\] (.*)$", prompt.split("<items>", 1)[1], re.MULTILINE)
+    return json.dumps(["spam" if re.search(r"http|subscri|check out|free", t, re.IGNORECASE) else "ham" for t in items])
 
 
 def test_silver_rows_make_the_choices_are_marked_and_never_trained_on(env, capsys):
