@@ -19,7 +19,8 @@ The package, by concern (each subpackage's __init__ maps its modules; docs/layou
     sandbox/    the static gate and the process sandbox that runs generated code
     programs/   program files, the votes container, apply backends (local and Dask), trials, column cache
     labeling/   label models, their choice on valid, vetting, analysis, metrics
-    distillation/  features, embeddings, fitting and choice on valid, saved models
+    distillation/  features, embeddings, fitting and choice on valid (with gold rows too), saved models
+    annotation/ a person's gold labels: the append-only answers file, random and chosen pools, their use
     images/     CLIP embeddings and concepts
     report/     console, HTML, labels.csv, the review screen's evidence
     pipeline/   settings, RunConfig, the Executor and its stages
