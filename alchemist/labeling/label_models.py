@@ -127,6 +127,7 @@ class WeightedVote:
 
     name = "weighted"
     PRIOR_ROWS = 4.0
+    MIN_SUPPORT = 10  # valid votes that make a program judged (as vetting's MIN_SUPPORT)
 
     def __init__(self, n_classes: int, accuracies: np.ndarray, prior: np.ndarray | None = None):
         self.n_classes = n_classes
@@ -139,10 +140,15 @@ class WeightedVote:
         known = y >= 0
         chance = 1.0 / n_classes
         accs = np.empty(L.shape[1])
+        support = np.zeros(L.shape[1], dtype=int)
         for j in range(L.shape[1]):
             voted = known & (L[:, j] >= 0)
+            support[j] = int(voted.sum())
             correct = float((L[voted, j] == y[voted]).sum())
             accs[j] = (correct + cls.PRIOR_ROWS * chance) / (voted.sum() + cls.PRIOR_ROWS)
+        judged = support >= cls.MIN_SUPPORT
+        if judged.any() and not judged.all():  # an unjudged program cannot outweigh a judged one
+            accs[~judged] = np.minimum(accs[~judged], accs[judged].min())
         return cls(n_classes, np.clip(accs, chance, 0.99), prior)
 
     def fit(self, L: np.ndarray, class_balance: np.ndarray | None = None) -> "WeightedVote":

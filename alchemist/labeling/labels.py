@@ -17,7 +17,7 @@ from alchemist.data.datasets import Dataset
 from alchemist.labeling.choice import choose
 from alchemist.labeling.label_models import MajorityVote
 from alchemist.labeling.metrics import class_balance, distribution, per_class, score
-from alchemist.labeling.vetting import Verdict, vet
+from alchemist.labeling.vetting import MIN_SUPPORT, Verdict, vet
 from alchemist.programs.votes import Votes
 
 
@@ -94,9 +94,13 @@ def vet_votes(votes: Votes, dataset: Dataset, leave_out: bool = True) -> tuple[l
     if not leave_out:
         return verdicts, []
     usable = votes.usable
+    judging = valid is not None and valid.has_labels and "valid" in votes.matrices
     for i, v in enumerate(verdicts):
         if i in usable and v.status != "ok":
             votes.statuses[i], votes.reasons[i] = v.status, v.reason
+        elif i in usable and judging and not v.judged and not votes.reasons[i]:
+            votes.reasons[i] = (f"unjudged: {v.valid_support} labeled valid vote(s), fewer than {MIN_SUPPORT}; "
+                                "it cannot outweigh a judged program")
     if usable and not votes.usable:  # every program vetted out: keep the distinct ones that vote
         for i in usable:
             if verdicts[i].status == "below chance":

@@ -5,6 +5,13 @@ earlier program's (train and valid votes identical: one copy is kept), when it v
 when on valid, with enough support, it is no better than chance. Chance is what a program voting
 the same classes as often, at random, would score against valid's class balance: a keyword program
 that only says "spam" is judged against spam's share, not against 1/k. Test rows are never looked at.
+
+A program is also left out as `inconsistent` when it behaves differently on valid than on train —
+its coverage, the classes it votes, or how often it agrees with the other programs — by more than
+chance allows (a shift of at least MIN_SHIFT and MIN_Z standard errors). Rows reach programs in a
+random order, so an honest program sees valid and train alike; one that is judged on valid and does
+something else on train cannot pass vetting on its valid behaviour. A program with fewer than
+MIN_SUPPORT valid votes is `unjudged`: it stays in, but its weight cannot exceed a judged program's.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ import numpy as np
 from alchemist.labeling.metrics import class_balance
 
 MIN_SUPPORT = 10  # valid votes needed before accuracy can condemn a program
+MIN_ROWS = 30  # valid rows needed before behaviour on valid is compared with train
+MIN_VOTES = 20  # votes needed on each side to compare class shares or agreement
+MIN_SHIFT = 0.2  # a difference in coverage, a class's share or agreement this large ...
+MIN_Z = 4.0  # ... and this many standard errors: not the noise of a random split
 
 
 @dataclass
@@ -26,6 +37,7 @@ class Verdict:
     valid_support: int = 0  # valid rows with a gold label that it voted on
     valid_accuracy: float | None = None
     chance: float | None = None
+    judged: bool = False  # enough valid votes to judge its accuracy (MIN_SUPPORT)
 
 
 def chance_accuracy(votes: np.ndarray, balance: np.ndarray) -> float:
@@ -47,6 +59,7 @@ def vet(train: np.ndarray, valid: np.ndarray | None, valid_labels: np.ndarray | 
         if valid is not None and balance is not None:
             voted = known & (valid[:, j] >= 0)
             v.valid_support = int(voted.sum())
+            v.judged = v.valid_support >= min_support
             if v.valid_support:
                 v.valid_accuracy = float((valid[voted, j] == valid_labels[voted]).mean())
                 v.chance = chance_accuracy(valid[voted, j].astype(np.int64), balance)
@@ -55,6 +68,8 @@ def vet(train: np.ndarray, valid: np.ndarray | None, valid_labels: np.ndarray | 
             v.status, v.reason = "no coverage", "votes on no train or valid row"
         elif key in seen:
             v.status, v.reason = "duplicate", f"the same votes as {names[seen[key]]} on every train and valid row"
+        elif valid is not None and (shift := divergence(train, valid, j, n_classes)):
+            v.status, v.reason = "inconsistent", shift
         elif (v.valid_accuracy is not None and v.valid_support >= min_support
               and v.valid_accuracy <= v.chance):
             v.status = "below chance"
@@ -63,3 +78,54 @@ def vet(train: np.ndarray, valid: np.ndarray | None, valid_labels: np.ndarray | 
         seen.setdefault(key, j)
         verdicts.append(v)
     return verdicts
+
+
+def _shift(a_hits: float, a_n: int, b_hits: float, b_n: int) -> tuple[float, float]:
+    """Difference of two proportions and its size in standard errors (pooled)."""
+    pa, pb = a_hits / a_n, b_hits / b_n
+    p = (a_hits + b_hits) / (a_n + b_n)
+    se = np.sqrt(max(p * (1 - p), 1e-12) * (1 / a_n + 1 / b_n))
+    return pb - pa, abs(pb - pa) / se
+
+
+def _significant(diff: float, z: float) -> bool:
+    return abs(diff) >= MIN_SHIFT and z >= MIN_Z
+
+
+def divergence(train: np.ndarray, valid: np.ndarray, j: int, n_classes: int) -> str:
+    """Why program j behaves differently on valid than on train ("" when it does not, or when valid is too
+    small to tell): its coverage, a class's share of its votes, its agreement with the other programs."""
+    if len(valid) < MIN_ROWS or not len(train):
+        return ""
+    t, v = train[:, j], valid[:, j]
+    diff, z = _shift(float((t >= 0).sum()), len(t), float((v >= 0).sum()), len(v))
+    if _significant(diff, z):
+        return (f"votes on {(t >= 0).mean():.0%} of train rows but {(v >= 0).mean():.0%} of valid rows: it behaves "
+                "differently where it is judged")
+    tv, vv = t[t >= 0], v[v >= 0]
+    if len(tv) >= MIN_VOTES and len(vv) >= MIN_VOTES:
+        for c in range(n_classes):
+            diff, z = _shift(float((tv == c).sum()), len(tv), float((vv == c).sum()), len(vv))
+            if _significant(diff, z):
+                return (f"class {c} is {(tv == c).mean():.0%} of its train votes but {(vv == c).mean():.0%} of its "
+                        "valid votes: it behaves differently where it is judged")
+    agree_t, n_t = _agreement(train, j, n_classes)
+    agree_v, n_v = _agreement(valid, j, n_classes)
+    if n_t >= MIN_VOTES and n_v >= MIN_VOTES:
+        diff, z = _shift(agree_t, n_t, agree_v, n_v)
+        if _significant(diff, z):
+            return (f"agrees with the other programs on {agree_t / n_t:.0%} of train rows but {agree_v / n_v:.0%} of "
+                    "valid rows: it behaves differently where it is judged")
+    return ""
+
+
+def _agreement(L: np.ndarray, j: int, n_classes: int) -> tuple[float, int]:
+    """How often column j agrees with the other columns' majority, over rows where both have one (no ties)."""
+    others = np.delete(L, j, axis=1)
+    if not others.shape[1]:
+        return 0.0, 0
+    counts = np.stack([(others == c).sum(axis=1) for c in range(n_classes)], axis=1)
+    top = counts.max(axis=1)
+    unique_top = (counts == top[:, None]).sum(axis=1) == 1
+    rows = (L[:, j] >= 0) & (top > 0) & unique_top
+    return float((L[rows, j] == counts[rows].argmax(axis=1)).sum()), int(rows.sum())

@@ -20,7 +20,7 @@ from alchemist.programs.column_cache import ColumnCache, data_fingerprint
 from alchemist.programs.program_files import Program
 from alchemist.programs.votes import Votes
 from alchemist.sandbox import ApplyResult, ProgramRun, ProgramSource, SandboxLimits
-from alchemist.sandbox.rows import join_rows
+from alchemist.sandbox.rows import join_rows, take
 
 
 def program_status(run: ProgramRun, n_rows: int) -> tuple[str, str]:
@@ -60,7 +60,9 @@ class ProgramApplier:
         return self._run(list(sources), rows, tick or (lambda n: None))
 
     def apply(self, programs: list[Program], splits: dict[str, Sequence], progress: Progress | None = None) -> Votes:
-        """Votes of `programs` on every split's rows (in the order given)."""
+        """Votes of `programs` on every split's rows. The rows reach the programs in one random order per
+        apply (the same for every program), undone when the votes are recorded: a program cannot count its
+        calls to tell train rows from valid ones and behave well only where it is judged."""
         progress = progress or NullProgress()
         rows, sizes = split_rows(splits)
         ok = [p for p in programs if p.status == "ok"]
@@ -71,8 +73,14 @@ class ProgramApplier:
         if todo:
             title = (f"Applying {plural(len(todo), 'program')}" + self._where()
                      + (f" ({len(found)} more from the column cache)" if found else ""))
+            order = np.random.default_rng().permutation(len(rows))  # fresh entropy: not guessable by a program
             with progress.stage(title, total=len(rows)) as stage:
-                result = self._run([p.as_source() for p in todo], rows, stage.advance)
+                result = self._run([p.as_source() for p in todo], take(rows, order), stage.advance)
+            unshuffled = np.empty_like(result.matrix)
+            unshuffled[order] = result.matrix
+            result.matrix = unshuffled
+            for run in result.runs:  # error samples name the row the user knows
+                run.samples = [_unshuffled_sample(sample, order) for sample in run.samples]
         fresh = {p.name: (result.matrix[:, k], result.runs[k]) for k, p in enumerate(todo)} if result else {}
         if self.cache:
             for p in todo:
@@ -85,6 +93,13 @@ class ProgramApplier:
 
     def _where(self) -> str:
         return ""
+
+
+def _unshuffled_sample(sample: str, order: np.ndarray) -> str:
+    head, sep, rest = sample.partition(": ")
+    if sep and head.startswith("row ") and head[4:].isdigit() and int(head[4:]) < len(order):
+        return f"row {int(order[int(head[4:])])}: {rest}"
+    return sample
 
 
 def assemble(programs: list[Program], columns: dict[str, tuple[np.ndarray, ProgramRun]], sizes: dict[str, int],
