@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alchemist.core.errors import ProgramError
+from alchemist.core.safe_text import clean
 from alchemist.sandbox import ProgramSource
 from alchemist.sandbox.gate import check_source
 
@@ -67,8 +68,8 @@ def _natural_key(path: Path) -> list:
 
 
 def gate_program(name: str, source: str, path: Path | None = None) -> Program:
-    result = check_source(source)
-    return Program(name, path, source, "ok" if result.ok else "rejected", result.reason)
+    result = check_source(source)  # the reason may quote the program: cleaned before it is stored anywhere
+    return Program(name, path, source, "ok" if result.ok else "rejected", clean(result.reason, 1000))
 
 
 def load_program_dir(folder: Path) -> list[Program]:

@@ -23,7 +23,8 @@ class SandboxLimits:
     seccomp: bool = True
     stall_grace_s: float = 6.0  # wall-clock slack on top of the CPU limits before the parent kills
     budget_min_s: float = 20.0  # every program may use at least this much wall-clock time in all
-    budget_per_row_ms: float = 10.0  # ... or this much per row, whichever is more
+    budget_per_row_ms: float = 10.0  # ... or this much per row, whichever is more ...
+    budget_max_s: float = 900.0  # ... but never more than this (unless budget_min_s is more): 15 minutes
     budget_s: float | None = None  # a fixed total per program (the Dask backend splits one this way)
     startup_s: float = 30.0  # a worker that is not ready by then is broken (not the program's fault)
 
@@ -39,7 +40,8 @@ class SandboxLimits:
         """Wall-clock time one program may hold workers for over the whole apply (load included)."""
         if self.budget_s is not None:
             return self.budget_s
-        return max(self.budget_min_s, self.budget_per_row_ms * n_rows / 1000)
+        scaled = min(self.budget_per_row_ms * n_rows / 1000, self.budget_max_s)
+        return max(self.budget_min_s, scaled)
 
     def n_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from alchemist.core.progress import NullProgress, Progress, plural
+from alchemist.core.safe_text import clean
 from alchemist.programs.column_cache import ColumnCache, data_fingerprint
 from alchemist.programs.program_files import Program
 from alchemist.programs.votes import Votes
@@ -25,13 +26,13 @@ from alchemist.sandbox.rows import join_rows, take
 
 def program_status(run: ProgramRun, n_rows: int) -> tuple[str, str]:
     """(status, reason) of a program after it was applied: the same rule on every backend."""
-    if run.load_error:
-        return "failed", f"failed to load: {run.load_error}"
+    if run.load_error:  # what a worker says is the program's: cleaned before it is stored anywhere
+        return "failed", clean(f"failed to load: {run.load_error}", 1000)
     if run.disabled_reason:
-        return "disabled", run.disabled_reason
+        return "disabled", clean(run.disabled_reason, 1000)
     if n_rows and sum(run.errors.values()) >= n_rows:
         sample = run.samples[0] if run.samples else ""
-        return "failed", f"failed on every row; e.g. {sample}"
+        return "failed", clean(f"failed on every row; e.g. {sample}", 1000)
     return "ok", ""
 
 
