@@ -105,3 +105,43 @@ def test_parquet_with_missing_text_reads_those_rows_as_empty(tmp_path, texts, ca
     matrix = np.load(next((tmp_path / "out").iterdir()) / "label_matrix.npz")["train"]
     empty = SandboxApplier(demo_programs(), 2).apply([""]).matrix[0]
     assert matrix.shape == (300, 5) and (matrix[::7] == empty).all()  # a missing text is read as the empty text
+
+
+SECOND_USER = """
+import sys
+from distributed import Client, Security
+address = sys.argv[1]
+for name, kwargs in (("plain", {}), ("own certificates", {"security": Security.temporary()})):
+    try:
+        client = Client(address.replace("tls://", "tcp://") if not kwargs else address, timeout="3s", **kwargs)
+        print("REACHED with", name, client.submit(lambda: __import__("os").getuid()).result())
+    except Exception as e:
+        print("refused with", name, type(e).__name__)
+"""
+
+
+def test_the_local_cluster_is_private_and_its_workers_hold_no_keys(monkeypatch, tmp_path):
+    """Another local user (another process, without this run's certificates) cannot reach the scheduler;
+    no dashboard on 8787; worker processes start without the API keys of the environment."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from alchemist.programs.apply.dask_applier import dask_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-must-not-leak")
+    monkeypatch.setenv("HF_TOKEN", "hf_must_not_leak")
+    with dask_client(None, 1) as client:
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        pid = client.submit(os.getpid).result()
+        environ = open(f"/proc/{pid}/environ", "rb").read()
+        assert b"sk-test-must-not-leak" not in environ and b"hf_must_not_leak" not in environ
+        script = tmp_path / "second_user.py"
+        script.write_text(SECOND_USER)
+        out = subprocess.run([sys.executable, str(script), address], capture_output=True, text=True, timeout=120)
+        assert "REACHED" not in out.stdout and out.stdout.count("refused with") == 2, out.stdout + out.stderr[-2000:]
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", 8787)) != 0  # no dashboard was asked for: none is served
+    assert os.environ["OPENAI_API_KEY"] == "sk-test-must-not-leak"  # this process keeps its own

@@ -11,6 +11,8 @@ with current dask; nothing here uses them.)
 from __future__ import annotations
 
 import glob
+import os
+import re
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -63,13 +65,49 @@ def dask_client(scheduler: str | None, n_workers: int):
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
+    cluster, security = _private_cluster(LocalCluster, n_workers)
+    client = Client(cluster, security=security)
     try:
         yield client
     finally:
         client.close()
         cluster.close()
+
+
+SECRET_NAMES = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.I)
+
+
+def _private_cluster(local_cluster, n_workers: int):
+    """A LocalCluster only this process can use: mutual TLS with certificates made for this run and kept in
+    memory (another local user cannot connect, let alone submit a function), on 127.0.0.1, no dashboard;
+    its worker processes start without the API keys and other secrets in this process's environment."""
+    try:
+        from distributed import Security
+        security = Security.temporary()
+    except ImportError:
+        raise AlchemistError("the dask backend's private cluster needs cryptography (pip install -r "
+                             "requirements.txt)") from None
+    import dask
+
+    # The scheduler always opens an HTTP server: no routes on it (no dashboard, no API), a random local port.
+    with _without_secrets(), dask.config.set({"distributed.scheduler.http.routes": [],
+                                              "distributed.worker.http.routes": []}):
+        cluster = local_cluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                protocol="tls://", security=security, dashboard_address="127.0.0.1:0",
+                                worker_dashboard_address=None)
+    return cluster, security
+
+
+@contextmanager
+def _without_secrets():
+    """os.environ without variables whose names say they hold a secret, while worker processes start."""
+    hidden = {k: v for k, v in os.environ.items() if SECRET_NAMES.search(k)}
+    for k in hidden:
+        del os.environ[k]
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
 
 
 def merge_runs(blocks: list[dict], n_programs: int, max_faults: int) -> list[ProgramRun]:
