@@ -47,12 +47,17 @@ class _Task:
 class SandboxApplier:
     """Apply labeling programs to texts in locked-down processes; faults become abstains."""
 
-    def __init__(self, programs: Sequence[ProgramSource], n_classes: int, limits: SandboxLimits | None = None):
+    def __init__(self, programs: Sequence[ProgramSource], n_classes: int, limits: SandboxLimits | None = None,
+                 budgets: Sequence[float] | None = None):
         if not 1 <= n_classes <= P.MAX_CLASSES:
             raise SandboxError(f"{n_classes} classes: the label matrix holds 1..{P.MAX_CLASSES} classes")
         self.programs = list(programs)
         self.n_classes = n_classes
         self.limits = limits or SandboxLimits()
+        # each program's own wall-clock budget (the Dask backend: what is left of it across partitions)
+        self._budgets = [float(b) for b in budgets] if budgets is not None else None
+        if self._budgets is not None and len(self._budgets) != len(self.programs):
+            raise SandboxError("one budget per program is needed")
         self.runs = [ProgramRun() for _ in self.programs]
         self.layers: dict[str, str] = {}
         self._valid = bytes(range(n_classes)) + bytes([P.ABSTAIN, *P.ERROR_CODES])
@@ -144,8 +149,9 @@ class SandboxApplier:
         """Charge wall-clock time to a program; True when its process must stop now."""
         with self._lock:
             task.run.seconds += seconds
-            if task.run.seconds > self._budget and task.run.disabled_reason is None and task.run.load_error is None:
-                task.run.disabled_reason = (f"used its time budget ({self._budget:g}s wall-clock for all "
+            budget = self._budget if self._budgets is None else self._budgets[task.index]
+            if task.run.seconds > budget and task.run.disabled_reason is None and task.run.load_error is None:
+                task.run.disabled_reason = (f"used its time budget ({budget:g}s wall-clock for all "
                                             f"{self._n_rows:,} rows): too slow (raise --program-budget if "
                                             "it is worth the wait)")
             return self._stopping or not task.run.usable
@@ -290,7 +296,7 @@ class SandboxApplier:
         self._texts, self._n_rows, self._input = texts, n, input_of(texts)
         self._matrix = np.full((n, len(self.programs)), -1, dtype=np.int8)
         self._tick, self._cells, self._ticked, self._rows_done = progress or (lambda _n: None), 0, 0, {}
-        self._budget = self.limits.program_budget_s(n)
+        self._budget = self.limits.program_budget_s(n) if self._budgets is None else max(self._budgets, default=0.0)
         self._step = max(1, self.limits.chunk_rows)
         self._payloads: dict = {}
         spans = [(s, min(n, s + self._step)) for s in range(0, n, self._step)]

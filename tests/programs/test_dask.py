@@ -145,3 +145,15 @@ def test_the_local_cluster_is_private_and_its_workers_hold_no_keys(monkeypatch, 
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", 8787)) != 0  # no dashboard was asked for: none is served
     assert os.environ["OPENAI_API_KEY"] == "sk-test-must-not-leak"  # this process keeps its own
+
+
+def test_a_slow_program_gets_one_budget_for_the_whole_apply_not_one_per_partition(texts):
+    """Small partitions used to grant a slow program its minimum budget again each time."""
+    slow = ProgramSource("slow", "def label_function(x):\n    n = 0\n    for i in range(3_000_000):\n"
+                                 "        n += i\n    return n % 2\n")
+    limits = SandboxLimits(workers=2, budget_min_s=4, budget_per_row_ms=0, row_timeout_s=2)
+    result = DaskApplier(2, limits, partition_rows=25).run_sources([*demo_programs(), slow], texts)
+    run = result.runs[-1]
+    assert run.disabled_reason and "for the whole apply, all partitions together" in run.disabled_reason
+    assert run.seconds < 4 + 2 * 3.0 + 5  # its budget, plus what two partitions in flight may overrun
+    assert (result.matrix[:, -1] == -1).all() and all(r.usable for r in result.runs[:-1])

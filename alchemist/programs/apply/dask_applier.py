@@ -33,19 +33,30 @@ DEFAULT_PARTITION_ROWS = 50_000
 LAZY_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
-def _apply_block(texts: list[str], sources: list[tuple[str, str]], n_classes: int, limits: dict) -> dict:
-    """Runs inside a Dask worker: one partition through the sandbox, one worker process."""
+def _apply_block(texts: list[str], sources: list[tuple[str, str]], n_classes: int, limits: dict,
+                 budgets: list[float]) -> dict:
+    """Runs inside a Dask worker: one partition through the sandbox, one worker process. A program with
+    no budget left (0) does not run here: its column is abstains."""
     lim = SandboxLimits(**{**limits, "workers": 1})
-    result = SandboxApplier([ProgramSource(n, s) for n, s in sources], n_classes, lim).apply(texts)
-    return {"matrix": result.matrix, "layers": result.layers,
-            "runs": [{"errors": dict(r.errors), "samples": r.samples, "crashes": r.crashes,
-                      "load_error": r.load_error, "disabled_reason": r.disabled_reason,
-                      "last_fault": r.last_fault, "seconds": r.seconds} for r in result.runs]}
+    live = [i for i, b in enumerate(budgets) if b > 0]
+    matrix = np.full((len(texts), len(sources)), -1, dtype=np.int8)
+    runs = [{"errors": {}, "samples": [], "crashes": 0, "load_error": None, "disabled_reason": None,
+             "last_fault": "", "seconds": 0.0} for _ in sources]
+    layers: dict = {}
+    if live:
+        result = SandboxApplier([ProgramSource(*sources[i]) for i in live], n_classes, lim,
+                                budgets=[budgets[i] for i in live]).apply(texts)
+        matrix[:, live], layers = result.matrix, result.layers
+        for i, r in zip(live, result.runs, strict=True):
+            runs[i] = {"errors": dict(r.errors), "samples": r.samples, "crashes": r.crashes,
+                       "load_error": r.load_error, "disabled_reason": r.disabled_reason,
+                       "last_fault": r.last_fault, "seconds": r.seconds}
+    return {"matrix": matrix, "layers": layers, "runs": runs}
 
 
-def _apply_frame_block(frame, text_column: str, sources, n_classes: int, limits: dict) -> dict:
+def _apply_frame_block(frame, text_column: str, sources, n_classes: int, limits: dict, budgets: list[float]) -> dict:
     texts = [cell_text(t) for t in frame[text_column].tolist()]  # None, NaN, pd.NA -> ""
-    return _apply_block(texts, sources, n_classes, limits)
+    return _apply_block(texts, sources, n_classes, limits, budgets)
 
 
 @contextmanager
@@ -128,6 +139,48 @@ def merge_runs(blocks: list[dict], n_programs: int, max_faults: int) -> list[Pro
     return runs
 
 
+MIN_GRANT_S = 3.0  # a partition's least grant of a program's budget: loading the program takes some
+
+
+class Budgets:
+    """Each program's wall-clock budget for the whole apply, handed out to partitions as they start."""
+
+    def __init__(self, total_s: float, n_programs: int, n_rows: int):
+        self.total = total_s
+        self.used = np.zeros(n_programs)
+        self.reserved = np.zeros(n_programs)
+        self.stopped: list[str | None] = [None] * n_programs
+        self.rows_left = n_rows
+
+    def grant(self, rows: int) -> list[float]:
+        """This partition's grant per program (0: it does not run there)."""
+        share = rows / max(1, self.rows_left)
+        self.rows_left -= rows
+        left = self.total - self.used - self.reserved
+        grants = [0.0 if self.stopped[i] or left[i] <= 0 else float(min(left[i], max(MIN_GRANT_S, left[i] * share)))
+                  for i in range(len(left))]
+        self.reserved += grants
+        return grants
+
+    def settle(self, grants: list[float], runs: list[dict]) -> None:
+        self.reserved -= grants
+        for i, run in enumerate(runs):
+            self.used[i] += run["seconds"]
+            if run["disabled_reason"] or run["load_error"]:
+                self.stopped[i] = self.stopped[i] or "stopped"
+            elif self.used[i] >= self.total:
+                self.stopped[i] = "budget"
+
+    def explain(self, blocks: list[dict]) -> None:
+        """A program past its budget for the whole apply is disabled with that reason (merge_runs takes the
+        first partition's reason first)."""
+        for i in range(len(self.used)):
+            if self.used[i] >= self.total and blocks:
+                blocks[0]["runs"][i]["disabled_reason"] = (
+                    f"used its time budget ({self.total:g}s wall-clock for the whole apply, all partitions "
+                    f"together; {self.used[i]:.1f}s used): too slow (raise --program-budget if it is worth the wait)")
+
+
 class DaskApplier(ProgramApplier):
     """The sandboxed evaluation inside Dask workers, a partition per task (base.py does the rest)."""
 
@@ -142,11 +195,8 @@ class DaskApplier(ProgramApplier):
     def _where(self) -> str:
         return " with Dask"
 
-    def _limits(self, part_rows: int, total_rows: int) -> dict:
-        """One worker per task; each partition gets its share of every program's time budget (at
-        least 5 s, so that loading a program in a tiny partition never uses it all up)."""
-        share = max(5.0, self.limits.program_budget_s(total_rows) * part_rows / max(1, total_rows))
-        return asdict(replace(self.limits, workers=1, budget_s=share))
+    def _limits(self) -> dict:
+        return asdict(replace(self.limits, workers=1))
 
     def _finish(self, blocks: list[dict], n_rows: int, n_programs: int) -> ApplyResult:
         matrix = (np.concatenate([b["matrix"] for b in blocks]) if blocks
@@ -159,26 +209,41 @@ class DaskApplier(ProgramApplier):
         layers["backend"] = f"dask ({self.scheduler or 'LocalCluster'}), {len(blocks)} partitions"
         return ApplyResult(matrix=matrix, runs=runs, layers=layers)
 
-    @staticmethod
-    def _gather(futures, sizes: list[int], tick: Callable[[int], None]) -> list[dict]:
-        from dask.distributed import as_completed
+    def _gather(self, client, submit: Callable[[int, list[float]], object], sizes: list[int], n_programs: int,
+                tick: Callable[[int], None]) -> list[dict]:
+        """Run every partition, a few at a time, carrying each program's time budget across them: a
+        partition gets each program's share of what is left of its budget (at least MIN_GRANT_S, never
+        more than is left), time used comes off it as partitions finish, and a program that ran out or was
+        disabled in one partition is not run in the next ones. Blocks come back in partition order."""
+        from dask.distributed import wait
 
-        index = {f.key: i for i, f in enumerate(futures)}
-        blocks: list[dict | None] = [None] * len(futures)
-        for future in as_completed(futures):
-            i = index[future.key]
-            blocks[i] = future.result()
-            tick(sizes[i])
-        return blocks  # in partition order, whatever order they finished in
+        budget = Budgets(self.limits.program_budget_s(sum(sizes)), n_programs, sum(sizes))
+        in_flight: dict = {}
+        blocks: list[dict | None] = [None] * len(sizes)
+        todo = list(range(len(sizes)))
+        slots = max(1, self.limits.n_workers())
+        while todo or in_flight:
+            while todo and len(in_flight) < slots:
+                i = todo.pop(0)
+                grants = budget.grant(sizes[i])
+                in_flight[submit(i, grants)] = (i, grants)
+            done, _ = wait(list(in_flight), return_when="FIRST_COMPLETED")
+            for future in done:
+                i, grants = in_flight.pop(future)
+                blocks[i] = future.result()
+                budget.settle(grants, blocks[i]["runs"])
+                tick(sizes[i])
+        budget.explain(blocks)
+        return blocks
 
     def _run(self, sources: list[ProgramSource], rows: Sequence, tick: Callable[[int], None]) -> ApplyResult:
         step = self.partition_rows  # texts slice into lists, ScoreRows (image runs) into ScoreRows
         parts = [take(rows, range(i, min(len(rows), i + step))) for i in range(0, len(rows), step)]
         pairs = [(s.name, s.source) for s in sources]
         with dask_client(self.scheduler, self.limits.n_workers()) as client:
-            futures = [client.submit(_apply_block, part, pairs, self.n_classes,
-                                     self._limits(len(part), len(rows)), pure=False) for part in parts]
-            blocks = self._gather(futures, [len(p) for p in parts], tick)
+            blocks = self._gather(client, lambda i, grants: client.submit(
+                _apply_block, parts[i], pairs, self.n_classes, self._limits(), grants, pure=False),
+                [len(p) for p in parts], len(sources), tick)
         return self._finish(blocks, len(rows), len(sources))
 
     def apply_frame(self, programs: list[Program], frame, text_column: str,
@@ -193,10 +258,9 @@ class DaskApplier(ProgramApplier):
         with (progress or NullProgress()).stage(f"Applying {plural(len(ok), 'program')} with Dask", total=None) as stage, \
                 dask_client(self.scheduler, self.limits.n_workers()) as client:
             sizes = client.compute([dask.delayed(len)(p) for p in parts], sync=True)
-            futures = client.compute([dask.delayed(_apply_frame_block)(p, text_column, pairs, self.n_classes,
-                                                                       self._limits(size, sum(sizes)))
-                                      for p, size in zip(parts, sizes, strict=True)])
-            result = self._finish(self._gather(futures, sizes, stage.advance), sum(sizes), len(ok))
+            blocks = self._gather(client, lambda i, grants: client.compute(dask.delayed(_apply_frame_block)(
+                parts[i], text_column, pairs, self.n_classes, self._limits(), grants)), sizes, len(ok), stage.advance)
+            result = self._finish(blocks, sum(sizes), len(ok))
         columns = {p.name: (result.matrix[:, k], result.runs[k]) for k, p in enumerate(ok)}
         return assemble(programs, columns, {"train": sum(sizes)}, result.layers)
 
