@@ -95,7 +95,8 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         **({"clip_model": args.clip_model} if args.clip_model else {}),
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,
         limits=sandbox_limits(settings.defaults, row_timeout_s=args.timeout, memory_mb=args.memory_mb,
-                              workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget),
+                              workers=args.workers, chunk_rows=args.chunk_rows, budget_min_s=args.program_budget,
+                              allow_weak=args.allow_weak_sandbox or None),
         **split_defaults(settings.defaults))
     if args.command == "apply":
         if args.human and args.programs_dir:

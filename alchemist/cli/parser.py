@@ -107,7 +107,12 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
     s.add_argument("--program-budget", type=_positive_float, default=defaults["program_budget_s"], metavar="SECONDS",
                    help="wall-clock time one program may take over the whole apply, at least; more on big data: "
                         f"{defaults['program_budget_ms_per_row']:g} ms per row (default: "
-                        f"{defaults['program_budget_s']:g}). A slower program is stopped, and reported")
+                        f"{defaults['program_budget_s']:g}; at most 15 minutes). A slower program is stopped, and "
+                        "reported")
+    s.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="run programs even on a host where neither seccomp (libseccomp) nor user namespaces are "
+                        "available: a hostile program could then outlive the run (refused by default, naming "
+                        "the missing layers)")
     s.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="local: sandbox workers on this machine (default); dask: the same sandboxed evaluation "
                         "inside Dask workers, over partitions (a Parquet/CSV --dataset is then read by Dask "

@@ -264,4 +264,5 @@ def sandbox_limits(defaults: dict, **overrides) -> SandboxLimits:
                          workers=d.get("workers", defaults["workers"]),
                          chunk_rows=d.get("chunk_rows", defaults["chunk_rows"]),
                          budget_min_s=d.get("budget_min_s", defaults["program_budget_s"]),
-                         budget_per_row_ms=defaults["program_budget_ms_per_row"])
+                         budget_per_row_ms=defaults["program_budget_ms_per_row"],
+                         allow_weak=bool(d.get("allow_weak", defaults.get("allow_weak_sandbox", False))))

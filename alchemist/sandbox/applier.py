@@ -30,6 +30,11 @@ from alchemist.sandbox.rows import input_of, row_lines
 from alchemist.sandbox.worker import protocol as P
 
 
+def _contained(layers: dict) -> bool:
+    """Seccomp or a PID namespace whose pid 1 is trusted: either keeps a program from outliving the run."""
+    return any(str(layers.get(name, "")).startswith("active") for name in ("seccomp", "namespaces"))
+
+
 class SandboxError(AlchemistError):
     """The sandbox itself could not run (not a program's fault)."""
 
@@ -104,6 +109,13 @@ class SandboxApplier:
                         reason = e.reason if isinstance(e, WorkerGone) else str(e)
                         raise SandboxError(f"cannot start a sandbox worker: {reason}") from None
                 continue
+            if not self.limits.allow_weak and not _contained(layers):  # before any program code runs
+                self._retire(worker)
+                raise SandboxError(
+                    "programs cannot be contained on this host: seccomp is " + layers.get("seccomp", "unknown")
+                    + " and namespaces are " + layers.get("namespaces", "unknown") + "; without one of them a "
+                    "program could outlive the run. Install libseccomp (e.g. apt install libseccomp2) or allow "
+                    "unprivileged user namespaces — or pass --allow-weak-sandbox to run programs anyway")
             with self._lock:
                 self._start_failures = 0
                 if not self.layers:

@@ -21,6 +21,7 @@ class SandboxLimits:
     chunk_rows: int = 2000
     namespaces: bool = True
     seccomp: bool = True
+    allow_weak: bool = False  # run programs even where neither seccomp nor namespaces are available
     stall_grace_s: float = 6.0  # wall-clock slack on top of the CPU limits before the parent kills
     budget_min_s: float = 20.0  # every program may use at least this much wall-clock time in all
     budget_per_row_ms: float = 10.0  # ... or this much per row, whichever is more ...

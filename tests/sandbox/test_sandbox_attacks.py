@@ -218,6 +218,76 @@ def test_other_syscall_abis_are_refused():
     assert "SIGSYS" in runs["x32"].last_fault or (cols["x32"] == 1).all()
 
 
+CLOCK_SPY = REACH + """
+def label_function(x):
+    t = _mod("time")
+    t.monotonic(), t.process_time(), t.thread_time(), t.time()  # its own clocks still work
+    pid = int(x)
+    try:
+        t.clock_gettime(((~pid) << 3) | 2)  # another process's CPU clock, by its pid
+        return 0
+    except:  # noqa: E722 - a program's builtins hold no exception names
+        return 1
+"""
+
+
+def test_another_processs_cpu_clock_cannot_be_read_even_without_a_pid_namespace():
+    """A degraded host (no PID namespace): a CPU clock id names any process on the host by pid."""
+    cols, runs, result = apply({"clock_spy": CLOCK_SPY}, texts=[str(os.getpid()), "1"], namespaces=False)
+    if not seccomp_active(result):
+        pytest.skip(f"seccomp not active here: {result.layers.get('seccomp')}")
+    assert (cols["clock_spy"] == 1).all(), runs["clock_spy"].samples
+
+
+ESCAPEE = REACH + """
+def label_function(x):
+    _syscall(157, 15, _cstr("escapee"), 0, 0, 0)  # PR_SET_NAME: to be found afterwards
+    _syscall(157, 1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG 0: no longer killed with its parent
+    _syscall(112)  # setsid: out of the process group the parent kills
+    t = _mod("time")
+    while True:
+        t.sleep(0.2)  # no CPU time: the CPU timer never fires
+"""
+
+
+def _named(name: str) -> list[int]:
+    """Live processes (not zombies) called `name`."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            state = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if comm.read_text().strip() == name and state != "Z":
+                found.append(int(comm.parent.name))
+        except (OSError, IndexError):
+            pass
+    return found
+
+
+def test_a_program_without_seccomp_does_not_outlive_the_run():
+    """A degraded host (no seccomp): the program undoes its death signal and leaves its process group;
+    in a PID namespace whose pid 1 is the trusted supervisor, it still dies with the run."""
+    cols, runs, result = apply({"escapee": ESCAPEE}, texts=["a", "b"], seccomp=False, budget_min_s=3)
+    if not result.layers.get("namespaces", "").startswith("active"):
+        pytest.skip(f"no PID namespace here: {result.layers.get('namespaces')}")
+    deadline = time.monotonic() + 5
+    while _named("escapee") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = _named("escapee")
+    for pid in survivors:  # never leave it running, whatever the test says
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors and not runs["escapee"].usable
+
+
+def test_a_host_with_neither_seccomp_nor_namespaces_is_refused_unless_asked(baseline):
+    from alchemist.sandbox.applier import SandboxError
+
+    with pytest.raises(SandboxError, match="seccomp is disabled and namespaces are disabled.*--allow-weak-sandbox"):
+        apply(GOOD, seccomp=False, namespaces=False)
+    cols, _, result = apply(GOOD, seccomp=False, namespaces=False, allow_weak=True)
+    assert_good_untouched(cols, baseline)
+    assert result.layers["seccomp"] == "disabled" and result.layers["namespaces"] == "disabled"
+
+
 def test_files_outside_keep_modes_xattrs_and_contents(tmp_path, baseline):
     victim = tmp_path / "victim.txt"
     victim.write_text("user data")

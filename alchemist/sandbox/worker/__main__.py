@@ -147,6 +147,14 @@ def lock_down(cfg: dict, parent_alive) -> dict:
         if child:
             keep()
             supervise(child, seccomp_lib)
+        # pid 1 of the new PID namespace is this trusted process, not the program: it dies with the
+        # supervisor outside, and when it dies the kernel kills every process in the namespace — whatever
+        # the program did to its session, process group or death signal.
+        lockdown.die_with_parent(lib, parent_alive)
+        program = os.fork()
+        if program:
+            supervise(program, seccomp_lib)
+        parent_alive = lockdown.is_parent(1)
     layers["privileges"] = lockdown.drop_privileges(lib, user_ns)
     lockdown.die_with_parent(lib, parent_alive)  # after the last uid change, which clears it
     layers["rlimits"] = lockdown.set_rlimits(cfg["memory_bytes"], cfg["cpu_seconds"], RESULT_FD + 1)

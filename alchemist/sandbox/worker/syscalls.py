@@ -21,11 +21,15 @@ PROGRAM_SYSCALLS = (
     "brk", "munmap", "mremap", "madvise",  # memory (mmap and mprotect: see EXEC_GUARDED)
     "futex", "sched_yield",  # locks the runtime takes on itself
     "rt_sigreturn", "restart_syscall",  # the CPU timer's signal handler returns through these
-    "clock_gettime", "clock_getres", "gettimeofday", "time",
+    "gettimeofday", "time",
     "getpid", "gettid",
     "exit", "exit_group",
 )
 EXEC_GUARDED = (("mmap", 2), ("mprotect", 2))  # allowed only without PROT_EXEC (arg index of prot)
+# Clocks by fixed id only: 0-7 (realtime, monotonic, this process's and thread's CPU time, raw, coarse,
+# boottime) and 11 (TAI). A negative id names another process's CPU clock by its pid: refused.
+CLOCK_GUARDED = ("clock_gettime", "clock_getres")
+CLOCK_RULES = ((0, CMP_MASKED_EQ, 0xFFFFFFF8, 0), (0, CMP_MASKED_EQ, 0xFFFFFFFF, 11))
 
 # The outer process only waits for the program process and exits with its status.
 SUPERVISOR_SYSCALLS = ("wait4", "waitid", "rt_sigreturn", "restart_syscall", "exit", "exit_group",
@@ -83,6 +87,8 @@ def install(lib, names: tuple, fd_rules: dict[str, int]) -> str:
         if names is PROGRAM_SYSCALLS:
             for name, arg in EXEC_GUARDED:
                 allowed += _allow(lib, ctx, name, ((arg, CMP_MASKED_EQ, PROT_EXEC, 0),))
+            for name in CLOCK_GUARDED:  # one rule per allowed range: rules of one syscall are alternatives
+                allowed += all([_allow(lib, ctx, name, (rule,)) for rule in CLOCK_RULES])
         rc = lib.seccomp_load(ctx)
     finally:
         lib.seccomp_release(ctx)
