@@ -11,6 +11,7 @@ import numpy as np
 
 from alchemist.core.files import atomic_write_text
 from alchemist.core.progress import NullProgress, Progress
+from alchemist.core.safe_text import clean
 from alchemist.data.datasets import Dataset
 from alchemist.data.tasks import TaskCard
 from alchemist.labeling.analysis import matrix_stats
@@ -33,7 +34,8 @@ def program_rows(dataset: Dataset, votes: Votes, verdicts: list[Verdict],
         run = votes.runs[i] if votes.runs else None
         k = usable_pos.get(i)
         rows.append({
-            "name": name, "status": votes.statuses[i], "reason": votes.reasons[i],
+            # whatever a program or its worker made of its reason or samples is cleaned before it is stored
+            "name": clean(name, 200), "status": votes.statuses[i], "reason": clean(votes.reasons[i], 1000),
             "coverage": float((L[:, i] >= 0).mean()) if len(L) else 0.0,  # also of a program left out
             "overlap": float(stats.overlap[k]) if k is not None else 0.0,
             "conflict": float(stats.conflict[k]) if k is not None else 0.0,
@@ -41,7 +43,7 @@ def program_rows(dataset: Dataset, votes: Votes, verdicts: list[Verdict],
             "valid_support": verdicts[i].valid_support if verdicts else 0,
             "valid_chance": verdicts[i].chance if verdicts else None,
             "errors": dict(run.errors) if run else {},
-            "error_samples": list(run.samples) if run else [],
+            "error_samples": [clean(x, 300) for x in run.samples] if run else [],
             "faults": run.crashes if run else 0,
             "from_cache": name in votes.cached,
             "source": source_text(sources.get(name)),

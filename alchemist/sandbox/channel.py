@@ -166,6 +166,7 @@ class Worker:
 
     def load(self, timeout_s: float, tick: Callable[[float], bool]) -> str | None:
         """Run the program's module code; None when it loaded, else why it did not."""
+        self._queue(P.GO)  # no program code runs before the parent has seen the layers and said so
         self._clock = time.monotonic()  # from here on, all of this process's time is the program's
         try:
             _, payload = self._await({P.LOADED: P.MAX_JSON}, time.monotonic() + timeout_s,

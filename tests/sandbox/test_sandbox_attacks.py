@@ -288,6 +288,48 @@ def test_a_host_with_neither_seccomp_nor_namespaces_is_refused_unless_asked(base
     assert result.layers["seccomp"] == "disabled" and result.layers["namespaces"] == "disabled"
 
 
+def test_no_program_code_runs_before_the_parent_accepts_the_layers(tmp_path, monkeypatch):
+    """The refusal of a weak host used to come after READY, while the program's module code already ran.
+    The parent here takes a second to decide: long enough for any code that does not wait for it."""
+    from alchemist.sandbox import applier
+    from alchemist.sandbox.applier import SandboxError
+
+    monkeypatch.setattr(applier, "_contained", lambda layers: time.sleep(1.0) or False)
+    import shutil
+    import tempfile
+
+    drop = Path(tempfile.mkdtemp(prefix="alchemist-drop-", dir="/tmp"))  # reachable by the worker's user ...
+    os.chmod(drop, 0o777)  # ... and writable, whatever user it is
+    program = REACH + f"_os = _mod('os')\n_os.mkdir('{drop}/ran_%d' % _os.getpid())\n" \
+                      "def label_function(x):\n    return 1\n"
+    with pytest.raises(SandboxError):
+        apply({f"evil{i}": program for i in range(2)}, texts=["a"] * 30, seccomp=False, namespaces=False)
+    time.sleep(0.5)
+    ran = list(drop.iterdir())
+    shutil.rmtree(drop, ignore_errors=True)
+    assert not ran
+
+
+SIGNAL_GROUP = REACH + """
+_sig = _mod("signal")
+_sig.signal(_sig.SIGUSR1, _sig.SIG_IGN)
+try:
+    _mod("os").kill(0, 10)  # its process group: once also the trusted supervisor outside the namespace
+except:  # noqa: E722
+    pass
+_mod("time").sleep(0.3)
+def label_function(x):
+    return 1
+"""
+
+
+def test_a_program_without_seccomp_cannot_signal_the_trusted_processes():
+    cols, runs, result = apply({"signal_group": SIGNAL_GROUP}, texts=["a", "b"], seccomp=False)
+    if not result.layers.get("namespaces", "").startswith("active"):
+        pytest.skip(f"no PID namespace here: {result.layers.get('namespaces')}")
+    assert runs["signal_group"].load_error is None and (cols["signal_group"] == 1).all()
+
+
 def test_files_outside_keep_modes_xattrs_and_contents(tmp_path, baseline):
     victim = tmp_path / "victim.txt"
     victim.write_text("user data")

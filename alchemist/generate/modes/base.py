@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from alchemist.core.safe_text import clean
 from alchemist.core.concurrency import run_all
 from alchemist.generate.extract import extract_code, strategy_of
 from alchemist.generate.prompts import TaskPrompts, angle_for, angles
@@ -114,7 +115,7 @@ class BaseMode:
             code2, problem2 = self._usable(second, check)
             if problem2:
                 program.code = code2 or code
-                program.reason = f"{problem2} (still, after one repair request; first problem: {problem})"
+                program.reason = clean(f"{problem2} (still, after one repair request; first problem: {problem})", 1000)
                 return program
             code = code2
         program.code, program.status = code, "ok"
@@ -131,7 +132,7 @@ class BaseMode:
         reply = self._ask(self.settings.code_model, system, user, program, "refine", round_)
         program.code, problem = self._usable(reply, check)
         if problem:
-            program.reason = problem
+            program.reason = clean(problem, 1000)
             return program
         program.status, program.strategy = "ok", strategy_of(program.code)
         return program

@@ -123,6 +123,7 @@ def supervise(child: int, seccomp_lib) -> None:
     signal N). It holds no channel to the parent and allows itself almost no syscalls."""
     os.close(0)
     os.close(RESULT_FD)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 of a namespace then ignores it from inside
     syscalls.install(seccomp_lib, syscalls.SUPERVISOR_SYSCALLS, {})
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
@@ -154,6 +155,7 @@ def lock_down(cfg: dict, parent_alive) -> dict:
         program = os.fork()
         if program:
             supervise(program, seccomp_lib)
+        os.setsid()  # its own session: kill(0, ...) reaches no trusted process
         parent_alive = lockdown.is_parent(1)
     layers["privileges"] = lockdown.drop_privileges(lib, user_ns)
     lockdown.die_with_parent(lib, parent_alive)  # after the last uid change, which clears it
@@ -170,6 +172,8 @@ def serve(cfg: dict, parent_alive) -> None:
     sys.setrecursionlimit(2000)
     check_input(cfg["input"])
     send_json(P.READY, {"layers": lock_down(cfg, parent_alive)})
+    if bytes(recv_bytes()) != P.GO:  # the parent may refuse these layers: then nothing of the program runs
+        return
     try:
         fn = runner.load_program(cfg)
     except runner.RowTimeout:

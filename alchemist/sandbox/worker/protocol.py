@@ -18,6 +18,7 @@ EXITED = b"X"  # pid, exit code (128 + N: killed by signal N)
 SERVER_MESSAGE = 9
 
 READY = b"R"  # JSON {"layers": {name: description}}, sent before the program is loaded
+GO = b"go"  # the parent's answer to READY: load the program (it checked the layers first)
 LOADED = b"L"  # JSON {"ok": true} or {"ok": false, "error": "..."}
 VALUES = b"V"  # one code byte per row, in row order, streamed while a chunk runs
 SAMPLE = b"S"  # 4-byte row index (within the chunk) + UTF-8 error message of that row
