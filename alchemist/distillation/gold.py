@@ -40,8 +40,10 @@ class GoldResult:
 
 
 def gold_only(chosen: FeatureSet, valid_labels: np.ndarray, test_labels: np.ndarray | None, classes: list[str],
-              seeds: int, metric: str = "acc", positive_class: int = 1, seed: int = 0) -> GoldResult | None:
-    """The chosen features' classifier trained on valid's gold rows alone; None without two classes there."""
+              seeds: int, metric: str = "acc", positive_class: int = 1, seed: int = 0,
+              valid_cv: float | None = None) -> GoldResult | None:
+    """The chosen features' classifier trained on valid's gold rows alone; None without two classes there.
+    `valid_cv`: its cross-fitted valid score when the distillation choice already made one (not redone)."""
     feats = chosen.features
     gold = np.flatnonzero(np.asarray(valid_labels) >= 0)
     if chosen.valid is None or len(np.unique(valid_labels[gold])) < 2:
@@ -50,8 +52,8 @@ def gold_only(chosen: FeatureSet, valid_labels: np.ndarray, test_labels: np.ndar
         gold = np.sort(np.random.default_rng(seed).choice(gold, GOLD_ROWS_MAX, replace=False))
     labels = np.full(len(valid_labels), -1)
     labels[gold] = valid_labels[gold]
-    result = GoldResult(rows=len(gold), features=feats.name, classifier=feats.label)
-    folds = folds_of(labels)
+    result = GoldResult(rows=len(gold), features=feats.name, classifier=feats.label, valid_cv=valid_cv)
+    folds = folds_of(labels) if valid_cv is None else None
     if folds is not None:
         predicted = np.full(len(labels), -1)
         for held in folds:

@@ -98,9 +98,12 @@ class DistillStage:
         chosen = next((s for s in sets if s.features.name == res.features), None)
         if chosen is None or valid is None or not valid.has_labels:
             return
+        known = next((c["valid"] for c in res.candidates if c["labels"] == "gold only" and c["features"] == res.features),
+                     None)  # the choice cross-fitted it already
         with self.ctx.progress.stage("Gold labels alone (the baseline)", total=None, unit="steps"):
             gold = gold_only(chosen, valid.labels, test.labels if test is not None and test.has_labels else None,
-                             data.card.classes, self.ctx.config.seeds, data.card.metric, data.card.positive_class)
+                             data.card.classes, self.ctx.config.seeds, data.card.metric, data.card.positive_class,
+                             valid_cv=known)
         if gold is None:
             return
         result["gold_only"] = gold.to_dict()

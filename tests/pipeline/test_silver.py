@@ -35,7 +35,7 @@ def test_silver_rows_make_the_choices_are_marked_and_never_trained_on(env, capsy
     with FakeLLM(reply) as server:
         code = main.main(["run", "--dataset", str(data), "--text-column", "review_text", "--classes", "ham,spam",
                           "--mode", "scriptoriumws", "--num-programs", "4", "--base-url", server.openai_url,
-                          "--silver", "60", "--seeds", "1", "--refine-rounds", "0", "--out", str(env / "runs"),
+                          "--silver", "60", "--seeds", "1", "--refine-rounds", "0", "--features", "tfidf", "--out", str(env / "runs"),
                           "--json", str(env / "r.json")])
         calls = [r for r in server.requests if "<items>" in FakeLLM._prompt_text(r["body"])]
     out, err = capsys.readouterr()
