@@ -26,6 +26,14 @@ from alchemist.sandbox import ProgramSource
 ApplyValid = Callable[[list[ProgramSource], str], np.ndarray]  # sources, stage title -> valid columns
 
 
+def chosen_rows(dataset: Dataset) -> np.ndarray:
+    """Train rows a person answered from the chosen pool (text runs): refinement shows their mistakes too."""
+    gold = dataset.train_gold
+    if gold is None or dataset.modality != "text":
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(gold >= 0)
+
+
 @dataclass
 class Refiner:
     dataset: Dataset
@@ -45,12 +53,18 @@ class Refiner:
             return self.section
         gold = np.asarray(valid.labels)
         shown, decide = split_valid(gold)
+        chosen = chosen_rows(self.dataset)  # a person's answers to chosen rows: shown, never deciding
+        texts = shown_texts(valid) + [self.dataset.train.texts[r] for r in chosen]
+        gold = np.concatenate([gold, self.dataset.train_gold[chosen]]) if len(chosen) else gold
+        shown = np.concatenate([shown, np.ones(len(chosen), bool)])
+        decide = np.concatenate([decide, np.zeros(len(chosen), bool)])
         self.section = {"rounds_requested": rounds, "rounds": 0, "guard": GUARD,
-                        "valid_rows": {"shown": int(shown.sum()), "decide": int(decide.sum())}, "requests": []}
+                        "valid_rows": {"shown": int(shown.sum()) - len(chosen), "decide": int(decide.sum())},
+                        **({"chosen_rows_shown": len(chosen)} if len(chosen) else {}), "requests": []}
         self.store.manifest["refinement"] = self.section
         current = {p.index: p for p in programs if p.status == "ok"}
         for r in range(1, rounds + 1):
-            if not self._round(r, current, gold, shown, decide, shown_texts(valid)):
+            if not self._round(r, current, gold, shown, decide, texts):
                 break
             self.section["rounds"] = r
             self.store.write()

@@ -42,9 +42,10 @@ class Labels:
                 f"covered rows: {', '.join(f'{k} {int(v.sum()):,}' for k, v in self.covered.items()) or 'none'}"
                 + (f"; no signal: {self.no_signal}" if self.no_signal else "") + ")")
 
-    def final(self, split: str, n_rows: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def final(self, split: str, n_rows: int, person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Every row's label, confidence and where the label came from: the label model where a program
-        voted ("programs"), the distilled model where none did ("distilled model"), else -1 / nan / ""."""
+        voted ("programs"), the distilled model where none did ("distilled model"), a person's answer
+        where `person` has one ("person"), else -1 / nan / ""."""
         label, confidence = np.full(n_rows, -1), np.full(n_rows, np.nan)
         source = [""] * n_rows
         probs = self.probs.get(split)
@@ -58,16 +59,20 @@ class Labels:
             label[rows], confidence[rows] = model_probs.argmax(1), model_probs.max(1)
             for r in rows:
                 source[r] = "distilled model"
+        if person is not None:  # a person answered these train rows (annotate's chosen pool)
+            for r in np.flatnonzero(person >= 0):
+                label[r], confidence[r], source[r] = person[r], 1.0, "person"
         return label, confidence, source
 
     def frame(self, dataset: Dataset, split: str = "train"):
         """One split's labels as a pandas DataFrame: id, text, label, label_name, confidence, covered, gold,
         label_source (labels.csv's columns): rows no program voted on get the distilled model's label when
-        there is one, marked "distilled model"; else label -1 and no confidence."""
+        there is one, marked "distilled model"; else label -1 and no confidence. Train rows a person
+        answered (annotate's chosen pool) get that answer, marked "person"."""
         import pandas as pd
 
         rows = dataset.splits[split]
-        label, confidence, source = self.final(split, len(rows))
+        label, confidence, source = self.final(split, len(rows), dataset.train_gold if split == "train" else None)
         return pd.DataFrame({"id": rows.ids, "text": rows.texts, "label": label,
                              "label_name": [dataset.card.classes[k] if k >= 0 else "" for k in label],
                              "confidence": confidence,

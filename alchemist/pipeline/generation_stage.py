@@ -21,7 +21,7 @@ from alchemist.data.datasets import Dataset, subset
 from alchemist.generate.modes import AlchemistRAGMode, BaseMode, GeneratedProgram, ModeSettings, mode_class
 from alchemist.generate.prompts import TaskPrompts, concepts_prompt, pick_examples, prompts_for
 from alchemist.generate.rag import KnowledgeStore, RagSettings, build_query
-from alchemist.generate.refinement import Refiner
+from alchemist.generate.refinement import Refiner, chosen_rows
 from alchemist.generate.run_store import RunStore
 from alchemist.generate.zero_shot import ZeroShotLabeler
 from alchemist.generate.zero_shot import estimate as zero_shot_estimate
@@ -221,7 +221,10 @@ class GenerationStage:
         silver = subset(train, rows[answered], "valid")
         silver.labels = result.labels[answered].astype(np.int64)
         taken = set(rows[answered].tolist())
-        splits = {"train": subset(train, [r for r in range(len(train)) if r not in taken]), "valid": silver}
+        kept = [r for r in range(len(train)) if r not in taken]
+        splits = {"train": subset(train, kept), "valid": silver}
+        if dataset.train_gold is not None:  # a person's chosen answers stay with their rows
+            dataset.train_gold = dataset.train_gold[kept]
         splits.update({k: v for k, v in dataset.splits.items() if k not in ("train", "valid")})
         dataset.splits = splits
         dataset.gold_rows = {"source": "silver", "model": spec.name, "asked": len(rows),
@@ -266,6 +269,9 @@ class GenerationStage:
     def _valid_applier(self, dataset: Dataset) -> Callable:
         """Run programs on the valid rows only (refinement never sees test), with a progress bar."""
         texts = dataset.get("valid").rows if dataset.get("valid") is not None else []  # texts, or concept scores
+        chosen = chosen_rows(dataset)  # and the rows a person answered from the chosen pool (text runs)
+        if len(chosen):
+            texts = list(texts) + [dataset.train.texts[r] for r in chosen]
 
         def apply(sources: list, title: str) -> np.ndarray:
             with self.ctx.progress.stage(title, total=len(texts)) as stage:

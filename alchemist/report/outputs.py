@@ -65,7 +65,7 @@ def write_labels(out: Path, dataset: Dataset, labels: Labels, progress: Progress
     total = sum(len(s) for s in dataset.splits.values())
     with (progress or NullProgress()).stage("Writing labels.csv", total=total, unit="rows") as stage:
         for name, split in dataset.splits.items():
-            label, confidence, source = labels.final(name, len(split))
+            label, confidence, source = labels.final(name, len(split), dataset.train_gold if name == "train" else None)
             covered = labels.covered.get(name, np.zeros(len(split), bool))
             for r in range(len(split)):
                 lab, gold = int(label[r]), int(split.labels[r])

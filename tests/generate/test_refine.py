@@ -159,3 +159,26 @@ def test_a_budget_that_stops_refinement_is_said_not_taken_for_no_weak_programs(e
     assert "could cost up to" in report["refinement"]["stopped"]
     text = " ".join(out.split())
     assert "Stopped by the budget" in text and "no weak programs" not in text
+
+
+def test_a_persons_chosen_answers_are_shown_as_mistakes_never_deciding(env, capsys, monkeypatch):
+    """annotate --pool chosen: those rows join the shown half of refinement (the deciding half stays valid's)."""
+    from alchemist.data.datasets import load_dataset
+
+    monkeypatch.setenv("ALCHEMIST_HOME", str(env))  # the answers file goes to this project folder
+    train = load_dataset("demo").train
+    picked = [i for i, t in enumerate(train.texts) if "e" in t and train.labels[i] == 0][:5]  # WEAK says spam
+    rows = "".join(f"{train.ids[i]},ham\n" for i in picked)
+    (env / "mine.csv").write_text("id,label\n" + rows)
+    assert main.main(["annotate", "--dataset", "demo", "--import", str(env / "mine.csv"), "--pool", "chosen"]) == 0
+    with FakeLLM(responder(BETTER)) as server:
+        code, report = run(env, server, capsys)
+        assert code == 0
+        section = json.loads((Path(report["run_dir"]) / "manifest.json").read_text())["refinement"]
+        assert section["valid_rows"] == {"shown": 40, "decide": 40} and section["chosen_rows_shown"] == 5
+        refine_prompt = next(json.dumps(r["body"]) for r in server.requests
+                             if "Improve this labeling function" in json.dumps(r["body"]))
+        assert any(json.dumps(train.texts[i])[1:-1] in refine_prompt for i in picked)
+    assert report["gold_rows"]["training_only"] == 5
+    labels = (Path(report["output_dir"]) / "labels.csv").read_text()
+    assert labels.count(",person") == 5
