@@ -101,6 +101,9 @@ class Answers:
         record["at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         line = json.dumps(record, ensure_ascii=False) + "\n"
         try:
+            cut = _cut_line(self.path)
+            if cut:  # a crash left a line without its end: close it, and say it was cut, before going on
+                line = "\n" + json.dumps({"kind": "cut", "line": cut}) + "\n" + line
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(line)
                 f.flush()
@@ -130,9 +133,25 @@ class Answers:
         return None
 
 
+def _cut_line(path: Path) -> int:
+    """The number of the file's last line when a crash cut it short (no newline at its end), else 0."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return 0
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return 0
+        f.seek(0)
+        return f.read().count(b"\n") + 1
+
+
 def create(path: Path, dataset: str, fp: str, classes: list[str]) -> Answers:
     """A new answers file with its header line (refused if a file is already there)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AnswersError(f"cannot create the folder of {path}: {e.strerror or e}") from None
     header = {"kind": "header", "version": VERSION, "dataset": dataset, "fingerprint": fp, "classes": classes,
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
@@ -158,13 +177,24 @@ def read(path: Path) -> Answers:
     complete = lines[:-1]  # the text after the last newline is a line cut short (or nothing)
     if not complete:
         raise AnswersError(f"{path}: empty, not an answers file")
-    header = _parse(path, 1, complete[0])
-    if header.get("kind") != "header" or not isinstance(header.get("classes"), list):
-        raise AnswersError(f"{path}: line 1 is not an answers file's header")
+    try:
+        header = json.loads(complete[0])
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("kind") != "header" or not isinstance(header.get("classes"), list):
+        raise AnswersError(f"{path} is not an answers file (made by annotate; its first line is not one's header)")
+    cut = set()
+    for line in complete[1:]:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("kind") == "cut" and isinstance(rec.get("line"), int):
+            cut.add(rec["line"])
     out = Answers(path, str(header.get("dataset", "")), str(header.get("fingerprint", "")),
                   [str(c) for c in header["classes"]])
     for n, line in enumerate(complete[1:], start=2):
-        if not line.strip():
+        if not line.strip() or n in cut:
             continue
         rec = _parse(path, n, line)
         kind = rec.get("kind")
@@ -181,6 +211,8 @@ def read(path: Path) -> Answers:
             out._replay_event("skip", str(rec.get("row")))
         elif kind == "undo":
             out._replay_event("undo", None)
+        elif kind == "cut":
+            pass
         else:
             raise AnswersError(f"{path}, line {n}: unknown record '{clean(kind, 30)}'")
     return out
@@ -222,9 +254,12 @@ def check(answers: Answers, ids: list[str], texts: list[str], classes: list[str]
 
 
 def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str], pool: str,
-               encoding: str = "utf-8") -> int:
-    """Append a CSV of id,label (a header line is optional; labels are class names or ids). Every row is
-    checked before anything is written: an unknown row or class is refused naming it."""
+               encoding: str = "utf-8") -> tuple[int, list[str]]:
+    """Append a CSV of id,label (a header line is optional; labels are class names or ids 0..k-1). Every
+    row is checked before anything is written: an unknown row or class is refused naming it. Returns how
+    many were imported and notes for the user (numbers read as class ids, answers replaced, repeats)."""
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"  # a byte-order mark (Excel's UTF-8) is not part of the first id
     try:
         with open(csv_path, newline="", encoding=encoding) as f:
             rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
@@ -232,10 +267,13 @@ def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str
         raise AnswersError(f"{csv_path}: no such file") from None
     except (OSError, UnicodeError, csv.Error) as e:
         raise AnswersError(f"{csv_path}: cannot be read as CSV ({getattr(e, 'strerror', None) or e})") from None
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["id", "label"]:
-        rows = rows[1:]
     by_id = dict(zip(ids, texts, strict=True))
-    parsed = []
+    if rows and len(rows[0]) >= 2 and rows[0][0].strip() not in by_id \
+            and _class_name(rows[0][1].strip(), answers.classes) is None:
+        rows = rows[1:]  # a header line (id,label or any names of its own)
+    if not rows:
+        raise AnswersError(f"{csv_path}: no rows of id,label to import")
+    parsed, numeric = [], False
     for n, r in enumerate(rows, start=1):
         if len(r) < 2:
             raise AnswersError(f"{csv_path}: row {n} has no label column (expected id,label)")
@@ -246,10 +284,23 @@ def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str
         if name is None:
             raise AnswersError(f"{csv_path}: row {n} (id '{clean(row, 60)}') has label '{clean(label, 60)}', not one "
                                f"of the classes ({', '.join(answers.classes)}) or their ids")
+        numeric = numeric or (label not in answers.classes and label.isdigit())
         parsed.append((row, name))
+    replaced = sum(1 for row, name in dict(parsed).items() if row in answers.answers and answers.answers[row].label != name)
+    repeats = len(parsed) - len(dict(parsed))
     for row, name in parsed:
         answers.answer(row, by_id[row], name, pool, source="imported")
-    return len(parsed)
+    notes = []
+    if numeric:
+        notes.append("labels given as numbers were read as class ids counted from 0: "
+                     + ", ".join(f"{i} = {c}" for i, c in enumerate(answers.classes))
+                     + " (annotate's keys count from 1)")
+    if replaced:
+        notes.append(f"{replaced} of these rows had another answer before: the imported one replaces it "
+                     "(undo in annotate takes the last change back)")
+    if repeats:
+        notes.append(f"{repeats} rows appear more than once in {csv_path.name}: the last of each was kept")
+    return len(parsed), notes
 
 
 def _class_name(label: str, classes: list[str]) -> str | None:

@@ -40,8 +40,12 @@ def cmd_annotate(args: argparse.Namespace, settings) -> int:
     path = Path(args.answers).expanduser() if args.answers else default_path(dataset.name)
     answers = open_for(path, dataset.name, train.ids, train.texts, classes)
     if args.import_csv:
-        n = import_csv(answers, Path(args.import_csv).expanduser(), train.ids, train.texts, args.pool, args.encoding)
-        print(f"{n} answers imported into {path} (pool: {args.pool}); {len(answers.answers)} in all")
+        n, notes = import_csv(answers, Path(args.import_csv).expanduser(), train.ids, train.texts, args.pool,
+                              args.encoding)
+        print(f"{n} answer{'s' if n != 1 else ''} imported into {path} (pool: {args.pool}); "
+              f"{len(answers.answers)} in all")
+        for note in notes:
+            print(f"note: {note}")
         return 0
     if args.pool == "chosen":
         if not args.programs:
@@ -78,8 +82,13 @@ def _chosen(dataset, programs: Path):
     votes = alchemist.apply(alchemist.load_programs(folder), train_only)
     if not votes.usable:
         raise AlchemistError(f"no program in {folder} ran: nothing to choose rows by (use --pool random)")
+    matrix = votes.matrices["train"][:, votes.usable]
+    if not (matrix >= 0).any():
+        print(f"note: no program in {folder} voted on any row: every row is as unsure as the next, so the chosen "
+              "pool comes in random order", file=sys.stderr)
+        return random_order(len(dataset.train))
     labels = alchemist.label(votes, train_only, vetting=False)
-    return chosen_order(votes.matrices["train"][:, votes.usable], labels.probs.get("train"))
+    return chosen_order(matrix, labels.probs.get("train"))
 
 
 class Session:
@@ -90,7 +99,7 @@ class Session:
         self.stdin, self.out = stdin, stdout
         self.index = {row_id: i for i, row_id in enumerate(ids)}
         self.back: list[int] = []  # rows gone back to (b), most recent last
-        self.session_answers = 0
+        self.session_rows: set[str] = set()  # rows answered in this session
         self.tty = stdin.isatty() and stdout.isatty()
 
     def run(self) -> int:
@@ -126,6 +135,8 @@ class Session:
             self._leave_back(row)
         elif key == "u":
             undone = self.answers.undo()
+            if undone is not None and undone not in self.answers.answers:
+                self.session_rows.discard(undone)
             self.back = []
             if undone is None:
                 self._note("nothing to undo")
@@ -140,10 +151,11 @@ class Session:
         elif key.isdigit() and 1 <= int(key) <= len(classes):
             pool = self.answers.answers[row_id].pool if row_id in self.answers.answers else self.pool
             self.answers.answer(row_id, text, classes[int(key) - 1], pool, time.monotonic() - start)
-            self.session_answers += 1
+            self.session_rows.add(row_id)
             self._leave_back(row)
         else:
-            self._note(f"'{clean(key, 20)}' is not a key here")
+            self._note(f"press a class key (1..{len(classes)}), s, u, b or q" if not key.strip(" |")
+                       else f"'{clean(key, 20)}' is not a key here: press a class key (1..{len(classes)}), s, u, b or q")
         return True
 
     def _leave_back(self, row: int) -> None:
@@ -204,11 +216,12 @@ class Session:
 
     def _goodbye(self) -> None:
         a = self.answers
-        self._say(f"{self.session_answers} answers this session; {len(a.answers)} in all "
+        n = len(self.session_rows & set(a.answers))
+        self._say(f"{n} row{'s' if n != 1 else ''} answered this session; {len(a.answers)} in all "
                   f"({len(a.by_pool('random'))} random, {len(a.by_pool('chosen'))} chosen), saved in {a.path}.")
-        if a.by_pool("random"):
-            self._say(f"The next `{command()} run` or `apply` on this dataset uses the random answers as its valid "
-                      "split (--no-answers to ignore them).")
+        if a.by_pool("random") or a.by_pool("chosen"):
+            self._say(f"The next `{command()} run` or `apply` on this dataset uses them: random answers as its valid "
+                      "split, chosen ones to train the distilled model (--no-answers to ignore them).")
 
 
 def _one_key(stdin) -> str:

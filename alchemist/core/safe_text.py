@@ -71,21 +71,22 @@ def _escaped(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def code_text(text: object, limit: int = 20_000, keep: str = "label_function") -> str:
+def code_text(text: object, limit: int = 200_000) -> str:
     """A program's source for a person to read: its lines and tabs as they are, and every other control or
     invisible character shown as its escape (`\\x0c`, `\\u200b`) rather than dropped: dropped, code would
     read differently than it runs (a form feed resets Python's indentation count, a lone CR ends a line, a
     zero-width space in a string changes what it matches). A word that mixes Latin letters with look-alikes
     from another script (a Cyrillic `а` in `pаss`) shows those letters as escapes too. Secrets redacted. A
-    source over `limit` characters is cut where it says so and by how much, and never cuts the last
-    `def keep(` (the definition that runs): that part is shown in full."""
+    source over `limit` characters is cut where it says so and by how much. The default is the gate's
+    size limit (sandbox/policy.py MAX_SOURCE_BYTES): a program that can run is always shown whole, so
+    nothing that decides what runs — a later definition, a decorator — can hide in a cut part."""
     s = redact(text if isinstance(text, str) else str(text))
     s = _CONTROL.sub(lambda m: _escaped(m.group()), s[:MAX_INPUT].replace("\r\n", "\n"))
     if not s.isascii():
         s = "".join(_escaped(c) if unicodedata.category(c) == "Cf" else c for c in s)
         s = _WORD.sub(_marked_word, s)
     s = redact(s)  # before cutting, as in clean()
-    return s if len(s) <= limit else _cut(s, limit, keep)
+    return s if len(s) <= limit else s[:limit] + _gap(s[limit:])
 
 
 _WORD = re.compile(r"\w+")
@@ -107,22 +108,11 @@ def _marked_word(match: re.Match) -> str:
     return "".join(_escaped(c) if _script(c) not in ("LATIN", "") else c for c in word)
 
 
-def _cut(s: str, limit: int, keep: str) -> str:
-    """The head of a long source, a line saying what was left out, and the definition that runs."""
-    starts = [m.start() for m in re.finditer(rf"^def\s+{re.escape(keep)}\s*\(", s, re.M)]
-    at = starts[-1] if starts else len(s)
-    if at + 1 < limit // 2 or not starts:  # the definition that runs is in the part shown anyway
-        return s[:limit] + _gap(s[limit:])
-    tail = s[at: at + limit // 2]
-    head = s[: limit - len(tail)]
-    return head + _gap(s[len(head):at]) + tail + _gap(s[at + len(tail):])
-
-
 def _gap(hidden: str) -> str:
     if not hidden:
         return ""
-    return (f"\n# … [cut here: {len(hidden):,} characters ({hidden.count(chr(10)):,} line breaks) not "
-            f"shown] …\n")
+    return (f"\n# … [cut here: {len(hidden):,} more characters ({hidden.count(chr(10)):,} line breaks) not "
+            f"shown; the whole file decides what runs] …\n")
 
 
 def markup(text: object, limit: int = 500) -> str:

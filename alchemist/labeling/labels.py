@@ -106,10 +106,10 @@ def vet_votes(votes: Votes, dataset: Dataset, leave_out: bool = True) -> tuple[l
         elif i in usable and judging and not v.judged and not votes.reasons[i]:
             votes.reasons[i] = (f"unjudged: {v.valid_support} labeled valid vote(s), fewer than {MIN_SUPPORT}; "
                                 "it cannot outweigh a judged program")
-    if usable and not votes.usable:  # every program vetted out: keep the distinct ones that vote
-        for i in usable:
-            if verdicts[i].status == "below chance":
-                votes.statuses[i], votes.reasons[i] = "ok", ""
+    below = [i for i in usable if verdicts[i].status == "below chance"]
+    if usable and not votes.usable and below:  # every program vetted out: keep the distinct ones that vote
+        for i in below:
+            votes.statuses[i], votes.reasons[i] = "ok", ""
         return verdicts, ["every program is no better than chance on valid: they label this run anyway"]
     return verdicts, []
 

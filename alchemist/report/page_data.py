@@ -14,8 +14,9 @@ import numpy as np
 from alchemist.core.safe_text import clean, code_text
 from alchemist.data.datasets import Split
 from alchemist.labeling.metrics import distribution
+from alchemist.sandbox.policy import MAX_SOURCE_BYTES
 
-MAX_SOURCE = 20_000  # characters of a program's source kept in the report
+MAX_SOURCE = MAX_SOURCE_BYTES  # a program that can run is kept whole (the gate refuses bigger ones)
 TEXT_CHARS = 300  # characters of a row's text shown among the disagreements
 DISAGREEMENTS = 10
 MAX_MAP = 40  # programs in the agreement map: beyond that a table of pairs is unreadable

@@ -48,6 +48,10 @@ def test_a_line_cut_short_by_a_crash_is_ignored_but_damage_elsewhere_is_refused(
     with open(a.path, "a") as f:
         f.write('{"kind": "answer", "row": "b", "te')  # the process died mid-line
     assert list(read(a.path).answers) == ["a"]
+    again = read(a.path)
+    again.answer("c", "fine", "neg", "random")  # the next session goes on: the cut line is closed and marked
+    assert {k: v.label for k, v in read(a.path).answers.items()} == {"a": "pos", "c": "neg"}
+    a.path.write_text("\n".join(a.path.read_text().split("\n")[:2]) + "\n")
     lines = a.path.read_text().split("\n")
     a.path.write_text("\n".join([lines[0], "not json", lines[1], ""]))
     with pytest.raises(AnswersError, match="line 2: not a JSON record"):
@@ -75,7 +79,8 @@ def test_a_csv_of_id_label_is_checked_whole_before_anything_is_written(tmp_path)
     a = fresh(tmp_path)
     good = tmp_path / "mine.csv"
     good.write_text("id,label\na,pos\nb,0\nc,POS\n")
-    assert import_csv(a, good, IDS, TEXTS, "random") == 3
+    n, notes = import_csv(a, good, IDS, TEXTS, "random")
+    assert n == 3 and "0 = neg, 1 = pos" in notes[0]
     assert {k: v.label for k, v in read(a.path).answers.items()} == {"a": "pos", "b": "neg", "c": "pos"}
     before = a.path.read_text()
     bad = tmp_path / "bad.csv"
@@ -86,6 +91,29 @@ def test_a_csv_of_id_label_is_checked_whole_before_anything_is_written(tmp_path)
     with pytest.raises(AnswersError, match="row 2 .id 'e'. has label 'maybe'"):
         import_csv(a, bad, IDS, TEXTS, "random")
     assert a.path.read_text() == before  # nothing half-imported
+
+
+def test_a_file_that_is_not_an_answers_file_or_a_folder_that_cannot_be_made_is_one_line(tmp_path):
+    other = tmp_path / "data.csv"
+    other.write_text("id,text\n1,hello\n")
+    with pytest.raises(AnswersError, match="is not an answers file"):
+        read(other)
+    with pytest.raises(AnswersError, match="cannot create the folder"):
+        open_for(other / "a.jsonl", "toy", IDS, TEXTS, CLASSES)
+
+
+def test_an_import_says_what_it_replaced_and_reads_excels_utf8(tmp_path):
+    a = fresh(tmp_path)
+    a.answer("a", "good film", "neg", "random")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffid,sentiment\na,pos\nb,neg\nb,pos\n".encode())
+    n, notes = import_csv(a, bom, IDS, TEXTS, "random")
+    assert n == 3 and any("1 of these rows had another answer" in x for x in notes)
+    assert any("appear more than once" in x for x in notes) and read(a.path).answers["b"].label == "pos"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,label\n")
+    with pytest.raises(AnswersError, match="no rows"):
+        import_csv(a, empty, IDS, TEXTS, "random")
 
 
 def test_a_second_create_keeps_what_is_there(tmp_path):

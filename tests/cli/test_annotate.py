@@ -36,11 +36,11 @@ def records(home: Path) -> list[dict]:
 
 def test_each_key_is_saved_at_once_and_the_next_session_resumes(home, monkeypatch, capsys):
     code, out, _ = annotate(monkeypatch, capsys, "1\n2\ns\nu\n2\nx\nq\n")
-    assert code == 0 and "'x' is not a key here" in out and "1 ham  2 spam" in out
+    assert code == 0 and "'x' is not a key here: press a class key (1..2)" in out and "1 ham  2 spam" in out
     kinds = [r["kind"] for r in records(home)]
     assert kinds == ["header", "answer", "answer", "skip", "undo", "answer"]
     answered = [r["row"] for r in records(home) if r["kind"] == "answer"]
-    assert "3 answers this session; 3 in all (3 random, 0 chosen)" in out
+    assert "3 rows answered this session; 3 in all (3 random, 0 chosen)" in out
     code, out, _ = annotate(monkeypatch, capsys, "1\nq\n")  # a new session: a row not seen before
     new = [r["row"] for r in records(home) if r["kind"] == "answer"][-1]
     assert new not in answered and "4 in all" in out

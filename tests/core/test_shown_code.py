@@ -11,16 +11,21 @@ from alchemist.sandbox import ProgramRun
 HOSTILE = "\x1b]52;c;ZWNobw==\x07\x1b[2J\u202eevil"
 
 
-def test_a_long_source_says_where_it_was_cut_and_keeps_the_definition_that_runs():
-    decoy = "def label_function(x):\n    return 0\n"
-    real = "def label_function(x):\n    return 1 if 'win' in x else -1\n"
-    src = decoy + "# padding\n" * 3000 + real
-    shown = code_text(src, 2000)
-    assert len(shown) < 2200 and shown.startswith(decoy)
-    assert shown.rstrip().endswith("return 1 if 'win' in x else -1")  # the last definition is the one that runs
-    assert "cut here:" in shown and "characters" in shown
-    short = code_text(real, 2000)
-    assert short == real and "cut here" not in short
+def test_a_program_that_can_run_is_shown_whole_and_a_cut_says_so():
+    """Tricks that hide what runs in a cut part (a decoy definition in a string after the real one, a
+    decorator above a harmless-looking def) fail: a source the gate lets run is never cut."""
+    from alchemist.sandbox.gate import check_source
+    from alchemist.sandbox.policy import MAX_SOURCE_BYTES
+
+    decoy = ("import re\n" + "# padding\n" * 2500 + "def label_function(x):\n    return 1  # what runs\n"
+             "_EXAMPLE = \'\'\'\ndef label_function(x):\n    return 1 if re.search(r'free', x) else 0  # \'\'\'\n")
+    assert check_source(decoy).ok and len(decoy) > 20_000
+    shown = code_text(decoy)
+    assert shown == decoy and "what runs" in shown and "cut here" not in shown
+    huge = "x = 1\n" * (MAX_SOURCE_BYTES // 6 + 10)  # 200,058 characters: over the gate's limit, never runs
+    assert not check_source(huge).ok
+    cut = code_text(huge)
+    assert "cut here: 58 more characters" in cut and cut.startswith(huge[:1000])
 
 
 def test_look_alike_letters_inside_latin_words_are_marked_and_other_scripts_are_not():

@@ -157,3 +157,34 @@ def test_a_slow_program_gets_one_budget_for_the_whole_apply_not_one_per_partitio
     assert run.disabled_reason and "for the whole apply, all partitions together" in run.disabled_reason
     assert run.seconds < 4 + 2 * 3.0 + 5  # its budget, plus what two partitions in flight may overrun
     assert (result.matrix[:, -1] == -1).all() and all(r.usable for r in result.runs[:-1])
+
+
+def test_a_small_budget_never_starves_a_fast_program_of_rows(texts):
+    """Budgets of partitions in flight are shares, not reservations: every row of a fast program is labeled."""
+    fast = ProgramSource("fast", "def label_function(x):\n    return 1\n")
+    limits = SandboxLimits(workers=2, budget_min_s=3, budget_per_row_ms=0)
+    result = DaskApplier(2, limits, partition_rows=10).run_sources([fast], texts[:300])
+    assert (result.matrix[:, 0] == 1).all() and result.runs[0].usable
+
+
+def test_a_worker_the_nanny_restarts_holds_no_keys_either(monkeypatch):
+    import os
+    import signal
+    import time
+
+    from alchemist.programs.apply.dask_applier import dask_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-must-not-leak")
+    with dask_client(None, 1) as client:
+        first = client.submit(os.getpid, pure=False).result()
+        os.kill(first, signal.SIGKILL)  # the nanny starts another one
+        deadline, pid = time.monotonic() + 60, first
+        while pid == first and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                pid = client.submit(os.getpid, pure=False).result(timeout=10)
+            except Exception:  # noqa: BLE001 - the worker is coming back
+                continue
+        assert pid != first
+        assert b"sk-test-must-not-leak" not in open(f"/proc/{pid}/environ", "rb").read()
+    assert os.environ["OPENAI_API_KEY"] == "sk-test-must-not-leak"

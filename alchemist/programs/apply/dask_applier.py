@@ -76,13 +76,14 @@ def dask_client(scheduler: str | None, n_workers: int):
         finally:
             client.close()
         return
-    cluster, security = _private_cluster(LocalCluster, n_workers)
-    client = Client(cluster, security=security)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
+    with _without_secrets():  # for the cluster's whole life: a worker the nanny restarts starts without them too
+        cluster, security = _private_cluster(LocalCluster, n_workers)
+        client = Client(cluster, security=security)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
 
 
 SECRET_NAMES = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.I)
@@ -90,8 +91,8 @@ SECRET_NAMES = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)",
 
 def _private_cluster(local_cluster, n_workers: int):
     """A LocalCluster only this process can use: mutual TLS with certificates made for this run and kept in
-    memory (another local user cannot connect, let alone submit a function), on 127.0.0.1, no dashboard;
-    its worker processes start without the API keys and other secrets in this process's environment."""
+    memory (another local user cannot connect, let alone submit a function), on 127.0.0.1, no dashboard.
+    Called inside _without_secrets: its worker processes start without this process's secrets."""
     try:
         from distributed import Security
         security = Security.temporary()
@@ -101,10 +102,10 @@ def _private_cluster(local_cluster, n_workers: int):
     import dask
 
     # The scheduler always opens an HTTP server: no routes on it (no dashboard, no API), a random local port.
-    with _without_secrets(), dask.config.set({"distributed.scheduler.http.routes": [],
-                                              "distributed.worker.http.routes": []}):
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
         cluster = local_cluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                 protocol="tls://", security=security, dashboard_address="127.0.0.1:0",
+                                scheduler_kwargs={"dashboard": False},  # not even where bokeh is installed
                                 worker_dashboard_address=None)
     return cluster, security
 
@@ -148,22 +149,20 @@ class Budgets:
     def __init__(self, total_s: float, n_programs: int, n_rows: int):
         self.total = total_s
         self.used = np.zeros(n_programs)
-        self.reserved = np.zeros(n_programs)
         self.stopped: list[str | None] = [None] * n_programs
         self.rows_left = n_rows
 
     def grant(self, rows: int) -> list[float]:
-        """This partition's grant per program (0: it does not run there)."""
+        """This partition's grant per program: its share (by rows) of what is left of its budget, at least
+        MIN_GRANT_S and never more than is left; 0 (it does not run there) once it is spent or stopped.
+        Partitions in flight together may overrun a budget by at most MIN_GRANT_S each."""
         share = rows / max(1, self.rows_left)
         self.rows_left -= rows
-        left = self.total - self.used - self.reserved
-        grants = [0.0 if self.stopped[i] or left[i] <= 0 else float(min(left[i], max(MIN_GRANT_S, left[i] * share)))
-                  for i in range(len(left))]
-        self.reserved += grants
-        return grants
+        left = self.total - self.used
+        return [0.0 if self.stopped[i] or left[i] <= 0 else float(min(left[i], max(MIN_GRANT_S, left[i] * share)))
+                for i in range(len(left))]
 
     def settle(self, grants: list[float], runs: list[dict]) -> None:
-        self.reserved -= grants
         for i, run in enumerate(runs):
             self.used[i] += run["seconds"]
             if run["disabled_reason"] or run["load_error"]:
@@ -172,10 +171,11 @@ class Budgets:
                 self.stopped[i] = "budget"
 
     def explain(self, blocks: list[dict]) -> None:
-        """A program past its budget for the whole apply is disabled with that reason (merge_runs takes the
-        first partition's reason first)."""
+        """A program stopped for time, in any partition, is disabled with the budget of the whole apply in
+        its reason (merge_runs takes the first partition's reason first)."""
         for i in range(len(self.used)):
-            if self.used[i] >= self.total and blocks:
+            slow = any("time budget" in (b["runs"][i]["disabled_reason"] or "") for b in blocks)
+            if blocks and (slow or self.used[i] >= self.total):
                 blocks[0]["runs"][i]["disabled_reason"] = (
                     f"used its time budget ({self.total:g}s wall-clock for the whole apply, all partitions "
                     f"together; {self.used[i]:.1f}s used): too slow (raise --program-budget if it is worth the wait)")
