@@ -376,6 +376,23 @@ def ask_run(answers: Answers, settings: Settings, data_dir: Path):
     return answers, dataset
 
 
+def _no_gold_note(dataset, config: RunConfig) -> str:
+    """What the run scores on when the data has no gold labels: a person's answers, silver rows, or nothing."""
+    from alchemist.annotation.answers import AnswersError, default_path, read
+
+    path = default_path(dataset.name)
+    try:
+        answers = read(path) if path.exists() else None
+    except AnswersError as e:
+        return f"your answers cannot be used ({e})"
+    if answers is not None and answers.by_pool("random"):
+        return (f"{len(answers.by_pool('random'))} random answers in {path} are the valid split"
+                + (f"; {len(answers.by_pool('chosen'))} chosen ones train the distilled model" if answers.by_pool("chosen") else ""))
+    if config.silver:
+        return f"no gold labels: {config.code_model} labels {config.silver} rows first (silver, for the choices only)"
+    return "your data has no gold labels: the run labels your rows but can score nothing"
+
+
 def ask_gold(dataset) -> int:
     """Data without gold labels: label some rows now, have the LLM label some (silver), or go on; returns
     the number of silver rows (0 for none)."""
@@ -427,7 +444,7 @@ def summary(config: RunConfig, settings: Settings, dataset) -> str:
                        tokenizer_dir=settings.cache_root / "tiktoken", refine_rounds=config.refine_rounds)
     scored, note = split_for_evaluation(dataset, EvalSplit(config.split_valid, config.split_test, config.split_seed))
     if not any(split.has_labels for split in dataset.splits.values()):
-        note = "your data has no gold labels: the run labels your rows but can score nothing"
+        note = _no_gold_note(dataset, config)
     lines = [
         "", "Summary",
         f"  dataset:        {config.dataset} ({len(scored.train)} training rows; classes "

@@ -243,3 +243,25 @@ def test_the_wizard_offers_gold_labels_only_to_data_without_them(monkeypatch, tm
     unlabeled = load_dataset(str(reviews_csv(tmp_path / "mine.csv", labeled=False)), columns=Columns("review_text"),
                              classes=["ham", "spam"])
     assert wizard.ask_gold(unlabeled) == 100 and "no gold labels" in asked[0]
+
+
+def test_the_wizard_summary_says_what_a_run_without_gold_scores_on(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from helpers import reviews_csv
+
+    from alchemist.annotation.answers import open_for
+    from alchemist.cli import wizard
+    from alchemist.data.datasets import load_dataset
+    from alchemist.data.readers import Columns
+
+    monkeypatch.setenv("ALCHEMIST_HOME", str(tmp_path))
+    data = load_dataset(str(reviews_csv(tmp_path / "mine.csv", labeled=False)), columns=Columns("review_text"),
+                        classes=["ham", "spam"])
+    plain, silver = SimpleNamespace(silver=0, code_model="m"), SimpleNamespace(silver=100, code_model="m")
+    assert "can score nothing" in wizard._no_gold_note(data, plain)
+    assert "m labels 100 rows first (silver" in wizard._no_gold_note(data, silver)
+    answers = open_for(tmp_path / "annotations" / f"{data.name}.jsonl", data.name, data.train.ids, data.train.texts,
+                       ["ham", "spam"])
+    answers.answer(data.train.ids[0], data.train.texts[0], "spam", "random")
+    assert "1 random answers in" in wizard._no_gold_note(data, plain)
