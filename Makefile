@@ -21,8 +21,8 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) main.py demo
 
-# The whole suite (what CI runs), about 7 minutes on 2 cores after the install; test-fast leaves out the
-# tests marked slow (real terminals, Dask clusters, a browser, a clone, a wheel build): about 3 minutes.
+# The whole suite (what CI runs), about 12 minutes on 2 cores after the install; test-fast leaves out the
+# tests marked slow (real terminals, Dask clusters, a browser, a clone, a wheel build): about 6 minutes.
 test: install
 	$(VENV)/bin/pytest -q
 
