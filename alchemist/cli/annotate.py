@@ -47,23 +47,23 @@ def cmd_annotate(args: argparse.Namespace, settings) -> int:
         for note in notes:
             print(f"note: {note}")
         return 0
-    if args.pool == "chosen":
-        if not args.programs:
-            raise AlchemistError("--pool chosen needs --programs DIR (a folder of programs, or a run folder): their "
-                                 "votes say which rows are worth a person's answer")
-        order = _chosen(dataset, Path(args.programs).expanduser())
-    else:
-        order = random_order(len(train))
+    if args.pool == "chosen" and not args.programs:
+        raise AlchemistError("--pool chosen needs --programs DIR (a folder of programs, or a run folder): their "
+                             "votes say which rows are worth a person's answer")
     if not sys.stdin.isatty() and not args.from_stdin:
         raise AlchemistError("annotate asks a person, one row at a time: run it in a terminal (or --import a CSV "
                              "of id,label)")
-    return Session(answers, train.ids, train.texts, order, args.pool, sys.stdin, sys.stdout).run()
+    annotate_now(dataset, args.pool, Path(args.programs).expanduser() if args.programs else None, answers)
+    return 0
 
 
-def annotate_now(dataset, pool: str = "random", programs: Path | None = None) -> Answers:
-    """A session from the wizard or the review screen, on this dataset's train rows."""
+def annotate_now(dataset, pool: str = "random", programs: Path | None = None,
+                 answers: Answers | None = None) -> Answers:
+    """A session on this dataset's train rows (the command, the wizard, the review screen); `answers`:
+    the file already opened (default: annotations/<dataset>.jsonl)."""
     train = dataset.train
-    answers = open_for(default_path(dataset.name), dataset.name, train.ids, train.texts, dataset.card.classes)
+    answers = answers or open_for(default_path(dataset.name), dataset.name, train.ids, train.texts,
+                                  dataset.card.classes)
     order = _chosen(dataset, programs) if pool == "chosen" and programs is not None else random_order(len(train))
     print(f"Answers are saved in {answers.path} as you give them; q ends the session.")
     Session(answers, train.ids, train.texts, order, pool, sys.stdin, sys.stdout).run()

@@ -83,8 +83,8 @@ class Selection:
     """How candidates are scored on valid without crediting memorised rows."""
 
     rows: np.ndarray  # the valid rows that are scored
-    fold: np.ndarray | None = None  # cross-fitting: a fold per valid row ...
-    leave_out: list[np.ndarray] = field(default_factory=list)  # ... and per fold the train rows left out
+    fold: np.ndarray | None = None  # cross-fitting: a fold per valid row (train rows with a held-out text are
+    # left out of that fold's fit: same_text)
     description: str = "fitted on train, scored on valid"
     train_text: np.ndarray | None = None  # an id per distinct text, train rows ...
     valid_text: np.ndarray | None = None  # ... and valid rows: which train rows a valid row's text is
@@ -111,12 +111,7 @@ def selection(train_texts: Sequence[str], valid_texts: Sequence[str]) -> Selecti
         return Selection(~seen, description=f"fitted on train, scored on the {int((~seen).sum())} valid rows "
                                             f"whose text is not in train ({int(seen.sum())} are)", **texts)
     fold = np.random.default_rng(0).permutation(len(valid_texts)) % SELECTION_FOLDS
-    text_folds: dict[str, set[int]] = {}
-    for text, f in zip(valid_texts, fold, strict=True):
-        text_folds.setdefault(text, set()).add(int(f))
-    leave_out = [np.array([f in text_folds.get(t, ()) for t in train_texts], dtype=bool)
-                 for f in range(SELECTION_FOLDS)]
-    return Selection(np.ones(len(valid_texts), dtype=bool), fold, leave_out,
+    return Selection(np.ones(len(valid_texts), dtype=bool), fold,
                      f"{SELECTION_FOLDS}-fold cross-fitting on valid: {int(seen.sum())} of its "
                      f"{len(valid_texts)} texts are also in train", **texts)
 

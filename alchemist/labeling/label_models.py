@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from alchemist.core.errors import AlchemistError
+from alchemist.labeling.vetting import MIN_SUPPORT
 
 
 class LabelModel(Protocol):
@@ -127,7 +128,7 @@ class WeightedVote:
 
     name = "weighted"
     PRIOR_ROWS = 4.0
-    MIN_SUPPORT = 10  # valid votes that make a program judged (as vetting's MIN_SUPPORT)
+    MIN_SUPPORT = MIN_SUPPORT  # valid votes that make a program judged (vetting's rule)
 
     def __init__(self, n_classes: int, accuracies: np.ndarray, prior: np.ndarray | None = None):
         self.n_classes = n_classes

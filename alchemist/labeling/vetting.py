@@ -53,6 +53,7 @@ def vet(train: np.ndarray, valid: np.ndarray | None, valid_labels: np.ndarray | 
     balance = class_balance(valid_labels, n_classes) if valid_labels is not None else None
     seen: dict[bytes, int] = {}
     verdicts = []
+    counts = (_class_counts(train, n_classes), _class_counts(valid, n_classes)) if valid is not None else None
     for j in range(train.shape[1]):
         column = train[:, j] if valid is None else np.concatenate([train[:, j], valid[:, j]])
         v = Verdict("ok")
@@ -68,7 +69,7 @@ def vet(train: np.ndarray, valid: np.ndarray | None, valid_labels: np.ndarray | 
             v.status, v.reason = "no coverage", "votes on no train or valid row"
         elif key in seen:
             v.status, v.reason = "duplicate", f"the same votes as {names[seen[key]]} on every train and valid row"
-        elif valid is not None and (shift := divergence(train, valid, j, n_classes)):
+        elif valid is not None and (shift := divergence(train, valid, j, n_classes, counts)):
             v.status, v.reason = "inconsistent", shift
         elif (v.valid_accuracy is not None and v.valid_support >= min_support
               and v.valid_accuracy <= v.chance):
@@ -92,9 +93,11 @@ def _significant(diff: float, z: float) -> bool:
     return abs(diff) >= MIN_SHIFT and z >= MIN_Z
 
 
-def divergence(train: np.ndarray, valid: np.ndarray, j: int, n_classes: int) -> str:
+def divergence(train: np.ndarray, valid: np.ndarray, j: int, n_classes: int,
+               counts: tuple[np.ndarray, np.ndarray] | None = None) -> str:
     """Why program j behaves differently on valid than on train ("" when it does not, or when valid is too
-    small to tell): its coverage, a class's share of its votes, its agreement with the other programs."""
+    small to tell): its coverage, a class's share of its votes, its agreement with the other programs.
+    `counts`: each split's votes per class over all programs (_class_counts), made once for every j."""
     if len(valid) < MIN_ROWS or not len(train):
         return ""
     t, v = train[:, j], valid[:, j]
@@ -109,8 +112,9 @@ def divergence(train: np.ndarray, valid: np.ndarray, j: int, n_classes: int) -> 
             if _significant(diff, z):
                 return (f"class {c} is {(tv == c).mean():.0%} of its train votes but {(vv == c).mean():.0%} of its "
                         "valid votes: it behaves differently where it is judged")
-    agree_t, n_t = _agreement(train, j, n_classes)
-    agree_v, n_v = _agreement(valid, j, n_classes)
+    counts = counts or (_class_counts(train, n_classes), _class_counts(valid, n_classes))
+    agree_t, n_t = _agreement(train, j, n_classes, counts[0])
+    agree_v, n_v = _agreement(valid, j, n_classes, counts[1])
     if n_t >= MIN_VOTES and n_v >= MIN_VOTES:
         diff, z = _shift(agree_t, n_t, agree_v, n_v)
         if _significant(diff, z):
@@ -119,13 +123,18 @@ def divergence(train: np.ndarray, valid: np.ndarray, j: int, n_classes: int) -> 
     return ""
 
 
-def _agreement(L: np.ndarray, j: int, n_classes: int) -> tuple[float, int]:
+def _class_counts(L: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per row, how many programs voted each class."""
+    return np.stack([(L == c).sum(axis=1) for c in range(n_classes)], axis=1)
+
+
+def _agreement(L: np.ndarray, j: int, n_classes: int, counts: np.ndarray) -> tuple[float, int]:
     """How often column j agrees with the other columns' majority, over rows where both have one (no ties)."""
-    others = np.delete(L, j, axis=1)
-    if not others.shape[1]:
+    if L.shape[1] < 2:
         return 0.0, 0
-    counts = np.stack([(others == c).sum(axis=1) for c in range(n_classes)], axis=1)
-    top = counts.max(axis=1)
-    unique_top = (counts == top[:, None]).sum(axis=1) == 1
-    rows = (L[:, j] >= 0) & (top > 0) & unique_top
-    return float((L[rows, j] == counts[rows].argmax(axis=1)).sum()), int(rows.sum())
+    own = L[:, j]
+    others = counts - (own[:, None] == np.arange(n_classes))  # every column's counts, less column j's vote
+    top = others.max(axis=1)
+    unique_top = (others == top[:, None]).sum(axis=1) == 1
+    rows = (own >= 0) & (top > 0) & unique_top
+    return float((own[rows] == others[rows].argmax(axis=1)).sum()), int(rows.sum())

@@ -149,7 +149,7 @@ class Budgets:
     def __init__(self, total_s: float, n_programs: int, n_rows: int):
         self.total = total_s
         self.used = np.zeros(n_programs)
-        self.stopped: list[str | None] = [None] * n_programs
+        self.stopped = np.zeros(n_programs, dtype=bool)  # disabled, failed, or out of budget
         self.rows_left = n_rows
 
     def grant(self, rows: int) -> list[float]:
@@ -162,13 +162,10 @@ class Budgets:
         return [0.0 if self.stopped[i] or left[i] <= 0 else float(min(left[i], max(MIN_GRANT_S, left[i] * share)))
                 for i in range(len(left))]
 
-    def settle(self, grants: list[float], runs: list[dict]) -> None:
+    def settle(self, runs: list[dict]) -> None:
         for i, run in enumerate(runs):
             self.used[i] += run["seconds"]
-            if run["disabled_reason"] or run["load_error"]:
-                self.stopped[i] = self.stopped[i] or "stopped"
-            elif self.used[i] >= self.total:
-                self.stopped[i] = "budget"
+            self.stopped[i] |= bool(run["disabled_reason"] or run["load_error"]) or self.used[i] >= self.total
 
     def explain(self, blocks: list[dict]) -> None:
         """A program stopped for time, in any partition, is disabled with the budget of the whole apply in
@@ -226,12 +223,12 @@ class DaskApplier(ProgramApplier):
             while todo and len(in_flight) < slots:
                 i = todo.pop(0)
                 grants = budget.grant(sizes[i])
-                in_flight[submit(i, grants)] = (i, grants)
+                in_flight[submit(i, grants)] = i
             done, _ = wait(list(in_flight), return_when="FIRST_COMPLETED")
             for future in done:
-                i, grants = in_flight.pop(future)
+                i = in_flight.pop(future)
                 blocks[i] = future.result()
-                budget.settle(grants, blocks[i]["runs"])
+                budget.settle(blocks[i]["runs"])
                 tick(sizes[i])
         budget.explain(blocks)
         return blocks
