@@ -269,7 +269,7 @@ def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str
         raise AnswersError(f"{csv_path}: cannot be read as CSV ({getattr(e, 'strerror', None) or e})") from None
     by_id = dict(zip(ids, texts, strict=True))
     if rows and len(rows[0]) >= 2 and rows[0][0].strip() not in by_id \
-            and _class_name(rows[0][1].strip(), answers.classes) is None:
+            and class_name(rows[0][1].strip(), answers.classes) is None:
         rows = rows[1:]  # a header line (id,label or any names of its own)
     if not rows:
         raise AnswersError(f"{csv_path}: no rows of id,label to import")
@@ -280,7 +280,7 @@ def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str
         row, label = r[0].strip(), r[1].strip()
         if row not in by_id:
             raise AnswersError(f"{csv_path}: row {n} names id '{clean(row, 60)}', which is not in the data")
-        name = _class_name(label, answers.classes)
+        name = class_name(label, answers.classes)
         if name is None:
             raise AnswersError(f"{csv_path}: row {n} (id '{clean(row, 60)}') has label '{clean(label, 60)}', not one "
                                f"of the classes ({', '.join(answers.classes)}) or their ids")
@@ -303,7 +303,7 @@ def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str
     return len(parsed), notes
 
 
-def _class_name(label: str, classes: list[str]) -> str | None:
+def class_name(label: str, classes: list[str]) -> str | None:
     if label in classes:
         return label
     folded = {c.strip().lower(): c for c in classes}

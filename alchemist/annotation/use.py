@@ -47,7 +47,8 @@ def with_answers(dataset: Dataset, answers: Answers) -> tuple[Dataset, dict, str
         answered.labels = np.array([c for _, c in random], dtype=np.int64)
         splits["valid"] = _joined(splits["valid"], answered) if "valid" in splits else answered
     order = [s for s in ("train", "valid", "test") if s in splits]
-    info = {"file": str(answers.path), "random": len(random), "chosen": len(chosen)}
+    reviewed = sum(1 for a in answers.answers.values() if a.source == "review")
+    info = {"file": str(answers.path), "random": len(random), "chosen": len(chosen), "from_review": reviewed}
     out = dataclasses.replace(dataset, splits={s: splits[s] for s in order},
                               train_gold=gold if chosen else None, gold_rows=info)
     note = (f"{answers.path}: {len(random)} random answers are the valid split (scores, class balance, vetting "

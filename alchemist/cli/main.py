@@ -326,6 +326,14 @@ def main(argv: list[str] | None = None) -> int:
             from alchemist.cli.annotate import cmd_annotate
 
             return cmd_annotate(args, settings)
+        if args.command == "export":
+            from alchemist.cli.exchange import cmd_export
+
+            return cmd_export(args)
+        if args.command == "import-labels":
+            from alchemist.cli.exchange import cmd_import_labels
+
+            return cmd_import_labels(args, settings)
         if args.command == "demo":
             from alchemist.cli.demo import run_demo
 

@@ -274,6 +274,37 @@ def build_parser(defaults: dict, prog: str = "main.py") -> argparse.ArgumentPars
                         "of --pool")
     n.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)  # tests: answers from a pipe
 
+    e = sub.add_parser("export", help="send a run's labels to Hugging Face datasets, Label Studio, Argilla or a CSV",
+                       description="Write a run's labels where people review and train: a Hugging Face DatasetDict "
+                                   "(save_to_disk; --push to the Hub), Label Studio tasks with the labels as "
+                                   "predictions and a labeling config, an Argilla dataset folder (Dataset.from_disk), "
+                                   "or a CSV; with each label's confidence and the programs' votes (docs/export.md).")
+    e.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (its newest results) or a results folder")
+    e.add_argument("--to", required=True, choices=("hf", "label-studio", "argilla", "csv"), help="where to")
+    e.add_argument("--out", metavar="PATH", help="the folder to write (default: RESULTS/exports/<to>-<split>-<only>)")
+    e.add_argument("--only", choices=("all", "uncertain", "disagree"), default="all",
+                   help="all: every row, in a fixed random order (default); uncertain: the least confident labels "
+                        "first; disagree: rows where the programs conflict, the most divided first")
+    e.add_argument("--limit", type=_positive_int, metavar="N", help="at most N rows (the first N of --only's order)")
+    e.add_argument("--split", choices=("train", "valid", "test", "all"),
+                   help="which rows (default: train for label-studio and argilla, all for hf and csv)")
+    e.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    e.add_argument("--push", metavar="REPO", help="with --to hf: also push to the Hugging Face Hub as REPO "
+                                                   "(needs HF_TOKEN or `huggingface-cli login`)")
+
+    i = sub.add_parser("import-labels", help="take reviewers' labels back (Label Studio, Argilla, or CSV id,label)",
+                       description="Read a Label Studio JSON export, an Argilla export (records.json or its folder) "
+                                   "or a CSV of id,label, and store the reviewed rows as gold labels of the run's "
+                                   "data (annotations/<dataset>.jsonl, as annotate does). The next apply uses them: "
+                                   "rows reviewed from a random sample (export --only all) as its valid split, rows "
+                                   "picked as uncertain or disputed for training and refinement only.")
+    i.add_argument("run_dir", metavar="RUN_DIR", help="the run (or results folder) the file was exported from")
+    i.add_argument("file", metavar="FILE", help="the reviewers' export: .json (Label Studio or Argilla), an Argilla "
+                                                "folder, or .csv with id and label columns")
+    i.add_argument("--answers", metavar="FILE", help="the answers file to add to (default: annotations/<dataset>.jsonl)")
+    i.add_argument("--pool", choices=("random", "chosen"),
+                   help="put every row in this pool (default: as exported; a plain CSV: random)")
+
     sub.add_parser("pricing", help="what every run cost, by dataset and mode (the same as `python pricing.py`; "
                                    "`pricing --help` lists its options)", add_help=False)
 

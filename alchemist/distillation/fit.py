@@ -132,6 +132,8 @@ class DistillResult:
     valid: float | None = None  # the chosen candidate's valid score
     reason: str = ""  # why the chosen one
     selection: str = ""  # how the valid scores were made
+    valid_probs: np.ndarray | None = field(default=None, repr=False)  # the chosen candidate's probabilities of
+    # the valid rows it did not learn from (out of fold where it learned from valid; NaN rows: not predicted)
 
     @property
     def mean(self) -> float | None:
@@ -297,8 +299,9 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.
     recipes = recipes_for(options, gold_ok, stack)
     advance = on_fit or (lambda n: None)
     first_models: dict[tuple[str, str], object] = {}
+    out_of_fold: dict[tuple[str, str], np.ndarray] = {}
     recipe, chosen = _choose(sets, recipes, len(classes), valid_labels, metric, positive_class, plan, result,
-                             first_models, advance)
+                             first_models, advance, out_of_fold)
     feats = chosen.features
     result.features, result.labels, result.classifier = feats.name, recipe.name, feats.label
     result.seeds = 1 if feats.deterministic else seeds
@@ -307,6 +310,11 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.
     fitted = {0: first_models[(recipe.name, feats.name)]} if (recipe.name, feats.name) in first_models else {}
     fitted.update(_fit_all([(seed, feats, X, y, seed, w) for seed in range(result.seeds) if seed not in fitted],
                            advance))
+    result.valid_probs = out_of_fold.get((recipe.name, feats.name))
+    if result.valid_probs is None and chosen.valid is not None and not recipe.gold and (plan is None or plan.fold is None):
+        rows = plan.rows if plan is not None else np.ones(chosen.valid.shape[0], bool)  # texts not learned from
+        result.valid_probs = np.full((len(rows), len(classes)), np.nan)
+        result.valid_probs[rows] = full_proba(fitted[0], chosen.valid[rows], len(classes))
     for seed in range(result.seeds):
         clf = fitted[seed]
         model = DistilledModel(feats, clf, list(classes))
@@ -359,7 +367,7 @@ def _training_set(s: FeatureSet, recipe: Recipe, valid_labels: np.ndarray | None
 
 
 def _choose(sets, recipes: list[Recipe], n_classes, valid_labels, metric, pos, plan, result, first_models,
-            advance) -> tuple[Recipe, FeatureSet]:
+            advance, out_of_fold: dict) -> tuple[Recipe, FeatureSet]:
     tfidf = next((s for s in sets if s.features.name == "tfidf"), sets[0])
     if len(sets) == 1 and len(recipes) == 1:
         result.reason = f"{sets[0].features.label}: as requested"
@@ -371,7 +379,7 @@ def _choose(sets, recipes: list[Recipe], n_classes, valid_labels, metric, pos, p
     result.selection = plan.description + ("; candidates that learn from gold rows are cross-fitted on them"
                                            if any(r.gold for r in recipes) and plan.fold is None else "")
     pairs = [(r, s) for r in recipes for s in sets]
-    scores = _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan, first_models, advance)
+    scores = _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan, first_models, advance, out_of_fold)
     ranked = []
     for i, ((recipe, s), v) in enumerate(zip(pairs, scores, strict=True)):
         result.candidates.append({"labels": recipe.name, "features": s.features.name, "valid": v,
@@ -406,8 +414,9 @@ def _folds(recipe: Recipe, plan: Selection, valid_labels: np.ndarray) -> list[np
 
 
 def _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan: Selection, first_models,
-                  advance) -> list[float | None]:
-    """Each (recipe, features) candidate's valid score; all their fits run together (see _fit_all)."""
+                  advance, out_of_fold: dict) -> list[float | None]:
+    """Each (recipe, features) candidate's valid score; all their fits run together (see _fit_all). Its
+    probabilities of the scored valid rows go to `out_of_fold` (calibration learns from them)."""
     jobs, folds, skipped = [], {}, set()
     for recipe, s in pairs:
         key = (recipe.name, s.features.name)
@@ -432,14 +441,16 @@ def _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan: Selection, 
         key = (recipe.name, s.features.name)
         if key in skipped:
             scores.append(None)
-        elif folds[key] is None:
+            continue
+        probs = out_of_fold[key] = np.full((len(valid_labels), n_classes), np.nan)
+        if folds[key] is None:
             clf = first_models[key] = fitted[(*key, -1)]  # reused as the first seed
-            predicted = full_proba(clf, s.valid[plan.rows], n_classes).argmax(1)
-            scores.append(score(valid_labels[plan.rows], predicted, metric, pos))
+            probs[plan.rows] = full_proba(clf, s.valid[plan.rows], n_classes)
+            scores.append(score(valid_labels[plan.rows], probs[plan.rows].argmax(1), metric, pos))
         else:
-            predicted = np.full(len(valid_labels), -1)
             for f, held in enumerate(folds[key]):
-                predicted[held] = full_proba(fitted[(*key, f)], s.valid[held], n_classes).argmax(1)
+                probs[held] = full_proba(fitted[(*key, f)], s.valid[held], n_classes)
+            predicted = np.where(np.isnan(probs).any(1), -1, np.nan_to_num(probs).argmax(1))
             scores.append(score(scored, predicted, metric, pos))
     return scores
 

@@ -76,6 +76,22 @@ def _crossfit_weighted(valid_L: np.ndarray, valid_y: np.ndarray, n_classes: int,
     return pred
 
 
+def valid_proba(name: str, model: LabelModel, valid_L: np.ndarray, valid_y: np.ndarray, n_classes: int,
+                balance: np.ndarray | None, seed: int = 0) -> np.ndarray:
+    """The label model's probabilities of the valid rows, none of them from weights its own label informed
+    (the weighted vote is cross-fitted as for its score): what calibration may learn from."""
+    if name != "weighted":
+        return model.predict_proba(valid_L)
+    labeled = np.flatnonzero(valid_y >= 0)
+    out = model.predict_proba(valid_L)
+    order = np.random.default_rng(seed).permutation(labeled)
+    for f in range(FOLDS):
+        held = order[f::FOLDS]
+        rest = np.setdiff1d(order, held)
+        out[held] = WeightedVote.from_labeled(valid_L[rest], valid_y[rest], n_classes, balance).predict_proba(valid_L[held])
+    return out
+
+
 def choose(requested: str, train_L: np.ndarray, valid_L: np.ndarray | None, valid_y: np.ndarray | None,
            n_classes: int, metric: str, positive_class: int, balance: np.ndarray | None,
            seed: int = 0) -> LabelChoice:

@@ -14,7 +14,8 @@ import numpy as np
 
 from alchemist.core.progress import NullProgress, Progress
 from alchemist.data.datasets import Dataset
-from alchemist.labeling.choice import choose
+from alchemist.labeling.calibration import Calibrator, calibrate
+from alchemist.labeling.choice import choose, valid_proba
 from alchemist.labeling.label_models import MajorityVote
 from alchemist.labeling.metrics import class_balance, distribution, per_class, score
 from alchemist.labeling.vetting import MIN_SUPPORT, Verdict, vet
@@ -35,6 +36,8 @@ class Labels:
     warnings: list[str] = field(default_factory=list)
     by_model: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # split -> (rows, probs):
     # the distilled model's labels of the rows no program voted on, once there is a distilled model
+    calibrators: dict[str, Calibrator] = field(default_factory=dict, repr=False)  # "programs" / "distilled model"
+    calibration: dict = field(default_factory=dict)  # "label_model" / "distilled": what report.json shows
 
     def __repr__(self) -> str:
         lm = self.label_model
@@ -42,27 +45,47 @@ class Labels:
                 f"covered rows: {', '.join(f'{k} {int(v.sum()):,}' for k, v in self.covered.items()) or 'none'}"
                 + (f"; no signal: {self.no_signal}" if self.no_signal else "") + ")")
 
-    def final(self, split: str, n_rows: int, person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def final(self, split: str, n_rows: int, person: np.ndarray | None = None, calibrated: bool = True
+              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Every row's label, confidence and where the label came from: the label model where a program
         voted ("programs"), the distilled model where none did ("distilled model"), a person's answer
-        where `person` has one ("person"), else -1 / nan / ""."""
+        where `person` has one ("person"), else -1 / nan / "". The confidence is calibrated on valid's
+        gold rows where that was possible (see calibration.py), else the model's own top probability."""
         label, confidence = np.full(n_rows, -1), np.full(n_rows, np.nan)
         source = [""] * n_rows
         probs = self.probs.get(split)
         if probs is not None:
             covered = self.covered[split]
-            label[covered], confidence[covered] = probs[covered].argmax(1), probs[covered].max(1)
+            label[covered], confidence[covered] = probs[covered].argmax(1), self._confidence(probs[covered],
+                                                                                              "programs", calibrated)
             for r in np.flatnonzero(covered):
                 source[r] = "programs"
         if split in self.by_model:
             rows, model_probs = self.by_model[split]
-            label[rows], confidence[rows] = model_probs.argmax(1), model_probs.max(1)
+            label[rows] = model_probs.argmax(1)
+            confidence[rows] = self._confidence(model_probs, "distilled model", calibrated)
             for r in rows:
                 source[r] = "distilled model"
         if person is not None:  # a person answered these train rows (annotate's chosen pool)
             for r in np.flatnonzero(person >= 0):
                 label[r], confidence[r], source[r] = person[r], 1.0, "person"
         return label, confidence, source
+
+    def _confidence(self, probs: np.ndarray, source: str, calibrated: bool) -> np.ndarray:
+        top = probs.max(1) if len(probs) else np.zeros(0)
+        calibrator = self.calibrators.get(source) if calibrated else None
+        return calibrator(top) if calibrator is not None else top
+
+    def calibrate_model(self, valid_probs: np.ndarray | None, gold: np.ndarray | None, why_not: str = "") -> None:
+        """The distilled model's confidence, calibrated on valid rows it did not learn from (`valid_probs`:
+        NaN rows were not predicted out of sample)."""
+        if valid_probs is None or gold is None or why_not:
+            self.calibration["distilled"] = _uncalibrated(why_not or "no valid rows the distilled model did not "
+                                                                     "learn from, with gold labels")
+            return
+        calibrator, self.calibration["distilled"] = calibrate(valid_probs, gold)
+        if calibrator is not None:
+            self.calibrators["distilled model"] = calibrator
 
     def frame(self, dataset: Dataset, split: str = "train"):
         """One split's labels as a pandas DataFrame: id, text, label, label_name, confidence, covered, gold,
@@ -137,6 +160,7 @@ def make_labels(votes: Votes, dataset: Dataset, requested: str = "auto", progres
         out.warnings.append(choice.reason)
     out.label_model.update(reason=choice.reason, candidates=choice.candidates)
     _fill(out, votes, dataset, choice.name, choice.model)
+    _calibrate(out, dataset, choice, valid_L, balance)
     # The train labels to distill from: with auto, label models close on valid compete there too.
     out.options = (choice.finalists(train_L) if requested == "auto" else {choice.name: out.label_of("train")})
     given = np.unique(out.probs["train"].argmax(1)[out.covered["train"]])
@@ -148,6 +172,33 @@ def make_labels(votes: Votes, dataset: Dataset, requested: str = "auto", progres
             part.pop("valid_per_class", None)
             part.pop("test_per_class", None)  # no per-class scores of nothing either
     return out
+
+
+def uncalibrated_reason(dataset: Dataset) -> str:
+    """Why confidences cannot be calibrated on this data ("" when they can)."""
+    valid = dataset.get("valid")
+    if valid is None or not valid.has_labels:
+        return "no gold labels in valid: the confidence is the model's own probability, uncalibrated"
+    if (dataset.gold_rows or {}).get("source") == "silver":
+        return "valid holds silver rows (LLM labels), not gold: the confidence is uncalibrated"
+    return ""
+
+
+def _uncalibrated(reason: str) -> dict:
+    return {"rows": 0, "calibrated": False, "reason": reason}
+
+
+def _calibrate(out: Labels, dataset: Dataset, choice, valid_L: np.ndarray | None, balance) -> None:
+    """The label model's confidence calibrated on the covered gold rows of valid (cross-fitted figures)."""
+    why = uncalibrated_reason(dataset) or ("" if valid_L is not None else "no votes on valid")
+    if why:
+        out.calibration["label_model"] = _uncalibrated(why)
+        return
+    valid = dataset.splits["valid"]
+    probs = valid_proba(choice.name, choice.model, valid_L, valid.labels, dataset.card.n_classes, balance)
+    calibrator, out.calibration["label_model"] = calibrate(probs, valid.labels, out.covered["valid"])
+    if calibrator is not None:
+        out.calibrators["programs"] = calibrator
 
 
 def _no_signal(out: Labels, why: str) -> None:

@@ -18,7 +18,7 @@ from alchemist.distillation.training import (
     train,
     training_sample,
 )
-from alchemist.labeling.labels import Labels
+from alchemist.labeling.labels import Labels, uncalibrated_reason
 from alchemist.pipeline.context import RunContext
 from alchemist.pipeline.image_stage import ImageStage
 
@@ -65,6 +65,9 @@ class DistillStage:
         res = train(data, sets, options, c.seeds, self.ctx.progress, with_gold=not silver,
                     stack=stack_for(labels, sets, dataset.card.n_classes, rows))
         if res.model is not None:
+            valid = data.get("valid")
+            labels.calibrate_model(res.valid_probs, valid.labels if valid is not None else None,
+                                   uncalibrated_reason(dataset))
             result["labeled_uncovered"] = self._label_uncovered(dataset, labels, res.model)
             if not silver:
                 self._gold_baseline(data, sets, res, result)

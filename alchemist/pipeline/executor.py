@@ -50,7 +50,8 @@ def gold_rows(dataset: Dataset) -> dict:
     if given.get("source") == "silver":
         return {**given, "scores_vetting_choices": n_valid, "training_only": 0}
     return {"source": "answers file" if given else "the data's valid split" if n_valid else "none",
-            **({"file": given["file"]} if given else {}),
+            **({"file": given["file"], "answers": given.get("random", 0), "from_review": given.get("from_review", 0)}
+               if given else {}),
             "scores_vetting_choices": n_valid, "training_only": chosen}
 
 
@@ -227,7 +228,7 @@ class Executor:
             report.update(overall)
             train = votes.matrices.get("train")
             report.update(programs=rows, label_model=labels.label_model, majority_vote=labels.majority_vote,
-                          distilled=dist, sandbox=votes.layers, sandbox_note=votes.sandbox_note,
+                          distilled=dist, calibration=labels.calibration, sandbox=votes.layers, sandbox_note=votes.sandbox_note,
                           disagreements=disagreements(dataset.get("train"), train, votes.usable, votes.names,
                                                       labels.probs.get("train"), dataset.card.classes),
                           agreement=agreement(train, votes.names, dataset.card.n_classes))

@@ -87,6 +87,8 @@ def render(report: dict, out: TextIO | None = None) -> None:
         console.print(cell(line, 1000))
     if line := gold_line(dist):
         console.print(cell(line, 1000))
+    if line := calibration_line(report.get("calibration")):
+        console.print(cell(line, 1000))
     if lm.get("reason"):
         console.print(cell(f"Label model {lm['name']}: {lm['reason']}", 1000))
     if line := features_line(dist):
@@ -252,10 +254,36 @@ def gold_rows_line(report: dict) -> str:
         return (f"Silver rows, not gold: {g.get('scores_vetting_choices', 0):,} train rows labeled by {g.get('model')} "
                 f"(of {g.get('asked', 0):,} asked) stand in for gold in vetting and every choice; the valid column "
                 f"is agreement with them (the label model agrees on {_fmt(report.get('label_model', {}).get('valid'))}).")
-    where = f"random answers in {g['file']}" if g.get("file") else "labeled valid rows"
+    n, answered = g.get("scores_vetting_choices", 0), g.get("answers", n)
+    where = (f"random answers in {g['file']}" if answered >= n else
+             f"gold rows ({n - answered:,} labeled valid rows and {answered:,} random answers in {g['file']})") \
+        if g.get("file") else "labeled valid rows"
     chosen = g.get("training_only") or 0
     return (f"Gold rows: {g.get('scores_vetting_choices', 0):,} {where} score the run and make every choice"
-            + (f"; {chosen:,} chosen answers train the distilled model only" if chosen else "") + ".")
+            + (f"; {chosen:,} chosen answers train the distilled model only" if chosen else "")
+            + (f"; {g['from_review']:,} of these answers came from review (import-labels)" if g.get("from_review") else "")
+            + ".")
+
+
+def calibration_line(section: dict | None) -> str:
+    """What the confidences in labels.csv mean: calibrated (ECE before -> after, cross-fitted) or not."""
+    if not isinstance(section, dict) or not section:
+        return ""
+    parts, why = [], ""
+    for key, name in (("label_model", "label model"), ("distilled", "distilled model")):
+        c = section.get(key)
+        if not isinstance(c, dict):
+            continue
+        if c.get("calibrated"):
+            parts.append(f"{name} ECE {_fmt(c.get('ece_before'))} -> {_fmt(c.get('ece_after'))} "
+                         f"({c.get('method')}, {c.get('rows', 0):,} gold rows)")
+        else:
+            parts.append(f"{name} uncalibrated")
+            why = why or str(c.get("reason", ""))
+    if not parts:
+        return ""
+    return ("Confidence: " + "; ".join(parts) + (" [ECE after: cross-fitted]" if "ECE" in "".join(parts) else "")
+            + (f" — {why}" if why else ""))
 
 
 def refinement_line(section: dict | None) -> str:

@@ -322,6 +322,48 @@ def _balance(report: dict) -> str:
                     f"{''.join(rows)}</table>")
 
 
+def _calibration(report: dict) -> str:
+    """Reliability plots (predicted confidence against observed accuracy per bin) before and after
+    calibration, for the label model and the distilled model, with the ECE of each."""
+    section = report.get("calibration")
+    if not isinstance(section, dict) or not section:
+        return ""
+    parts = []
+    for key, name in (("label_model", "Label model"), ("distilled", "Distilled model")):
+        c = section.get(key)
+        if not isinstance(c, dict):
+            continue
+        if not c.get("calibrated"):
+            parts.append(f"<div><h3>{name}</h3><p>Uncalibrated: {escape(c.get('reason', ''))}</p></div>")
+            continue
+        parts.append(f"<div><h3>{name}</h3><p>{_count(c.get('rows'))} gold rows, {escape(c.get('method'))}; "
+                     f"ECE {_num(c.get('ece_before'))} before, {_num(c.get('ece_after'))} after (cross-fitted)</p>"
+                     f"{_reliability_svg(c.get('bins_before'), c.get('bins_after'))}</div>")
+    return _section("calibration", "Confidence calibration (reliability on valid)",
+                    f'<div class="side">{"".join(parts)}</div>'
+                    "<p>Each point: a bin of rows by confidence; across is the mean confidence, up the share of "
+                    "those rows whose label was right. On the diagonal, a confidence means what it says. "
+                    "Grey: the model's own probability; blue: after calibration.</p>")
+
+
+def _reliability_svg(before: object, after: object, size: int = 200) -> str:
+    def points(bins: object, color: str) -> str:
+        out = []
+        for b in bins if isinstance(bins, list) else []:
+            x, y = _float(b.get("confidence")) if isinstance(b, dict) else None, \
+                _float(b.get("accuracy")) if isinstance(b, dict) else None
+            if x is None or y is None:
+                continue
+            out.append(f'<circle cx="{20 + x * size:.1f}" cy="{10 + (1 - y) * size:.1f}" r="4" fill="{color}">'
+                       f'<title>confidence {x:.2f}, accuracy {y:.2f}, {escape(b.get("rows"))} rows</title></circle>')
+        return "".join(out)
+    return (f'<svg width="{size + 30}" height="{size + 30}" role="img" aria-label="reliability plot">'
+            f'<rect x="20" y="10" width="{size}" height="{size}" fill="none" stroke="#999"/>'
+            f'<line x1="20" y1="{10 + size}" x2="{20 + size}" y2="10" stroke="#bbb" stroke-dasharray="4"/>'
+            f'{points(before, "#999")}{points(after, "#2563eb")}'
+            f'<text x="20" y="{size + 25}" font-size="10">confidence 0 to 1</text></svg>')
+
+
 # --- programs -------------------------------------------------------------------------------------
 def _errors(p: dict) -> str:
     errors = p.get("errors") or {}
@@ -429,7 +471,7 @@ def render_html(report: dict) -> str:
     dataset = escape(report.get("dataset", ""))
     sections = [_status(report), _run(report), _scores(report), _per_class(report), _groups(report),
                 _concepts(report), _confusions(report),
-                _balance(report), _programs(report), _disagreements(report), _agreement(report)]
+                _balance(report), _calibration(report), _programs(report), _disagreements(report), _agreement(report)]
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
             f"<title>Alchemist report: {dataset}</title>\n<style>{CSS}</style></head><body>\n"

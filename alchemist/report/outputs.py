@@ -55,23 +55,26 @@ def program_rows(dataset: Dataset, votes: Votes, verdicts: list[Verdict],
 
 
 def write_labels(out: Path, dataset: Dataset, labels: Labels, progress: Progress | None = None) -> None:
-    """labels.csv: every row of every split with its label, confidence, whether a program voted, gold, and
+    """labels.csv: every row of every split with its label, confidence (calibrated on valid's gold rows when
+    it could be; raw_confidence is the model's own top probability), whether a program voted, gold, and
     where the label came from (the programs' label model, or the distilled model for rows none voted on)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["split", "id", "image" if dataset.modality == "image" else "text", "label", "label_name",
-                     "confidence", "covered", "gold", "label_source"])
+                     "confidence", "covered", "gold", "label_source", "raw_confidence"])
     classes = dataset.card.classes
     total = sum(len(s) for s in dataset.splits.values())
     with (progress or NullProgress()).stage("Writing labels.csv", total=total, unit="rows") as stage:
         for name, split in dataset.splits.items():
-            label, confidence, source = labels.final(name, len(split), dataset.train_gold if name == "train" else None)
+            person = dataset.train_gold if name == "train" else None
+            label, confidence, source = labels.final(name, len(split), person)
+            raw = labels.final(name, len(split), person, calibrated=False)[1]
             covered = labels.covered.get(name, np.zeros(len(split), bool))
             for r in range(len(split)):
                 lab, gold = int(label[r]), int(split.labels[r])
                 writer.writerow([name, split.ids[r], split.texts[r], lab, classes[lab] if lab >= 0 else "",
                                  f"{confidence[r]:.4f}" if lab >= 0 else "", int(covered[r]),
-                                 gold if gold >= 0 else "", source[r]])
+                                 gold if gold >= 0 else "", source[r], f"{raw[r]:.4f}" if lab >= 0 else ""])
             stage.advance(len(split))
     atomic_write_text(out / "labels.csv", buf.getvalue())
 

@@ -1,0 +1,63 @@
+"""`alchemist export` and `alchemist import-labels`: the command-line side of alchemist/exchange/."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from alchemist.core.safe_text import clean
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from alchemist.exchange.export import export
+
+    done = export(Path(args.run_dir), args.to, Path(args.out) if args.out else None, args.only, args.limit,
+                  args.split, args.overwrite, args.push)
+    print(clean(f"{done.rows:,} rows exported to {done.folder} ({', '.join(done.files)})", 2000))
+    if args.to in ("label-studio", "argilla"):
+        print(clean(how_to_load(args.to, done.folder), 2000))
+    if args.to != "hf":
+        print(clean(f"Reviewed answers come back with: alchemist import-labels {args.run_dir} FILE "
+                    f"(these rows go to the {done.pool} pool: "
+                    + ("a random sample, so they can score the run" if done.pool == "random"
+                       else "picked for a reason, so they train only") + ")", 2000))
+    if done.note:
+        print(clean(done.note, 500))
+    return 0
+
+
+def how_to_load(target: str, folder: Path) -> str:
+    if target == "label-studio":
+        return (f"In Label Studio: create a project, paste {folder / 'label_config.xml'} as its labeling interface "
+                f"(Settings > Labeling Interface > Code), then Import {folder / 'tasks.json'}; the run's labels are "
+                "predictions (turn on 'Use predictions to prelabel tasks').")
+    return (f"In Argilla 2.x: rg.Dataset.from_disk('{folder}', client=rg.Argilla(api_url=..., api_key=...)); "
+            "export the reviewed records with dataset.records.to_json(PATH).")
+
+
+def cmd_import_labels(args: argparse.Namespace, settings) -> int:
+    from alchemist.data.datasets import load_dataset
+    from alchemist.data.readers import Columns
+    from alchemist.exchange.import_labels import import_labels
+    from alchemist.exchange.run_labels import results_folder
+    from alchemist.pipeline.run_config import data_choices
+
+    results = results_folder(Path(args.run_dir))
+    import json
+
+    report = json.loads((results / "report.json").read_text(encoding="utf-8"))
+    data = data_choices(report.get("data"), str(results / "report.json"))
+    data_dir = data["data_dir"] or settings.data_dir
+    dataset = load_dataset(data["dataset"], data_dir, Columns(data["text_column"], data["label_column"], None,
+                                                              data.get("id_column"), data.get("encoding", "utf-8")),
+                           data["classes"], data["task_card"])
+    done = import_labels(results, Path(args.file), dataset, Path(args.answers) if args.answers else None, args.pool)
+    pools = ", ".join(f"{n:,} {p}" for p, n in sorted(done.by_pool.items()))
+    print(clean(f"{sum(done.by_pool.values()):,} reviewed rows imported into {done.answers} ({pools}); "
+                f"{done.corrected:,} differ from the run's label", 2000))
+    for note in done.notes:
+        print(clean(f"note: {note}", 1000))
+    print(clean(f"Re-apply to use them: alchemist apply {results.parent.parent} "
+                "(random-pool rows become valid rows: scores, vetting, the label-model choice and calibration rest "
+                "on them; chosen-pool rows train the distilled model and show refinement its mistakes)", 2000))
+    return 0

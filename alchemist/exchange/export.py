@@ -1,0 +1,164 @@
+"""`alchemist export`: a run's labels to where people review and train them — a Hugging Face dataset,
+Label Studio tasks, an Argilla dataset, or a CSV — the whole split or the rows worth a reviewer's minutes
+first. Written into a new folder that appears whole (or not at all); an existing one is kept unless
+`overwrite`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from alchemist.core.errors import AlchemistError
+from alchemist.exchange import argilla, hf, label_studio
+from alchemist.exchange.run_labels import ONLY, SPLITS, RunLabels, load, pick, pool_of
+
+TARGETS = ("hf", "label-studio", "argilla", "csv")
+REVIEW_TARGETS = ("label-studio", "argilla", "csv")  # where people review: train rows by default
+
+
+@dataclass
+class Exported:
+    folder: Path
+    rows: int
+    files: list[str]
+    pool: str
+    note: str = ""
+
+
+def default_split(target: str) -> str:
+    return "train" if target in REVIEW_TARGETS else "all"
+
+
+def export(run_dir: Path, target: str, out: Path | None = None, only: str = "all", limit: int | None = None,
+           split: str | None = None, overwrite: bool = False, push: str | None = None) -> Exported:
+    if target not in TARGETS:
+        raise AlchemistError(f"unknown export target '{target}': one of {', '.join(TARGETS)}")
+    if only not in ONLY:
+        raise AlchemistError(f"--only {only}: one of {', '.join(ONLY)}")
+    split = split or default_split(target)
+    if split not in SPLITS:
+        raise AlchemistError(f"--split {split}: one of {', '.join(SPLITS)}")
+    if limit is not None and limit < 1:
+        raise AlchemistError("--limit must be 1 or more")
+    if push and target != "hf":
+        raise AlchemistError("--push is for --to hf (a Hugging Face dataset)")
+    run = load(run_dir)
+    out = Path(out).expanduser() if out else run.results / "exports" / _default_name(target, only, split, limit)
+    if out.exists() and not overwrite:
+        raise AlchemistError(f"{out} exists: give another --out, or --overwrite to replace it")
+    rows = pick(run, only, split, limit)
+    if split != "all" and not (run.frame["split"] == split).any():
+        raise AlchemistError(f"this run has no {split} rows")
+    if not len(rows):
+        raise AlchemistError(f"no rows to export ({only} of {split}): "
+                             + ("no row where the programs conflict" if only == "disagree" else "the split is empty"))
+    pool = pool_of(only, split)
+    with _new_folder(out, overwrite) as tmp:
+        files, data = _write(run, target, rows, tmp, pool)
+    note = ""
+    if push:
+        note = f"pushed to {hf.push(data, push)}"
+    return Exported(out, len(rows), files, pool, note)
+
+
+def _default_name(target: str, only: str, split: str, limit: int | None) -> str:
+    return f"{target}-{split}-{only}" + (f"-{limit}" if limit else "")
+
+
+def _rows(run: RunLabels, rows) -> list[dict]:
+    frame = run.frame
+    records = []
+    for r in rows:
+        row = frame.iloc[int(r)]
+        confidence = float(row["confidence"]) if row["confidence"] == row["confidence"] else math.nan
+        records.append({"split": row["split"], "id": str(row["id"]), "text": row["text"], "label": int(row["label"]),
+                        "label_name": row["label_name"], "confidence": confidence, "covered": int(row["covered"]),
+                        "gold": row["gold"] if str(row["gold"]) != "" else "", "label_source": row["label_source"],
+                        "position": int(r)})
+    return records
+
+
+def _meta(run: RunLabels, row: dict, pool: str) -> dict:
+    return {"alchemist_run": run.run_id, "alchemist_dataset": run.dataset, "alchemist_id": row["id"],
+            "alchemist_split": row["split"], "alchemist_pool": pool}
+
+
+def _write(run: RunLabels, target: str, rows, folder: Path, pool: str) -> tuple[list[str], object]:
+    records = _rows(run, rows)
+    if target == "hf":
+        by_split: dict[str, list[dict]] = {}
+        for r in records:
+            by_split.setdefault(r["split"], []).append(r)
+        data = hf.dataset_dict(by_split, run.classes)
+        hf.save(data, folder)
+        return sorted(os.listdir(folder)), data
+    if target == "label-studio":
+        tasks = [label_studio.task(r, run.votes_of(r["position"]), _meta(run, r, pool)) for r in records]
+        _json(folder / "tasks.json", tasks)
+        (folder / "label_config.xml").write_text(label_studio.label_config(run.classes), encoding="utf-8")
+        return ["tasks.json", "label_config.xml"], None
+    if target == "argilla":
+        guidelines = (f"Labels of {run.dataset} by the programs of run {run.run_id}; the suggestion is the run's label, "
+                      f"its score the {'calibrated ' if run.calibrated() else 'uncalibrated '}confidence.")
+        _json(folder / "dataset.json", argilla.dataset_model(f"{run.dataset}-{run.run_id}", guidelines))
+        _json(folder / "settings.json", argilla.settings(run.classes, guidelines))
+        _json(folder / "records.json", [argilla.record(r, run.votes_of(r["position"]), _meta(run, r, pool))
+                                        for r in records])
+        return ["dataset.json", "settings.json", "records.json"], None
+    _csv(folder / "labels.csv", run, records, pool)
+    return ["labels.csv"], None
+
+
+def _csv(path: Path, run: RunLabels, records: list[dict], pool: str) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["split", "id", "text", "label", "label_name", "confidence", "covered", "gold", "label_source",
+                     "run", "pool", *(f"vote:{n}" for n in run.names)])
+    for r in records:
+        votes = run.votes_of(r["position"])
+        writer.writerow([r["split"], r["id"], r["text"], r["label"], r["label_name"],
+                         "" if math.isnan(r["confidence"]) else f"{r['confidence']:.4f}", r["covered"], r["gold"],
+                         r["label_source"], run.run_id, pool, *(votes.get(n, "") for n in run.names)])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+class _new_folder:
+    """A temporary folder beside `out` that becomes `out` when everything was written (an old `out`,
+    when overwriting, is removed only then); on any failure nothing is left behind."""
+
+    def __init__(self, out: Path, overwrite: bool):
+        self.out, self.overwrite = out, overwrite
+
+    def __enter__(self) -> Path:
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        except OSError as e:
+            raise AlchemistError(f"{self.out.parent}: cannot write here ({e.strerror or e})") from None
+        return self.tmp
+
+    def __exit__(self, kind, error, tb) -> None:
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise AlchemistError(f"{self.out}: cannot be written ({error.strerror or error})") from None
+            return
+        old = None
+        if self.out.exists() and self.overwrite:
+            old = self.out.with_name(f".{self.out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(self.out, old)
+        os.replace(self.tmp, self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""Label Studio: tasks it imports as they are (each label a prediction with the run as model_version and
+the calibrated confidence as score, the programs' votes in the task's data), the labeling config they
+go with, and reading a reviewer's JSON export back."""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import quoteattr
+
+FROM_NAME, TO_NAME = "label", "text"
+
+
+def label_config(classes: list[str]) -> str:
+    """The labeling interface the tasks fit: the text, one choice per class, the programs' votes below."""
+    choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in classes)
+    return (f'<View>\n  <Text name="{TO_NAME}" value="$text"/>\n'
+            f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single" showInline="true">\n{choices}\n'
+            f"  </Choices>\n"
+            f'  <Header value="Programs\' votes" size="6"/>\n  <Text name="votes" value="$votes"/>\n</View>\n')
+
+
+def task(row: dict, votes: dict[str, str], meta: dict) -> dict:
+    """One task: data (text, votes, where the row is from) and the run's label as a prediction."""
+    shown = "; ".join(f"{name}: {label}" for name, label in votes.items()) or "no program voted"
+    out = {"data": {"text": row["text"], "votes": shown, "votes_by_program": votes, **meta}}
+    if row["label_name"]:
+        score = row["confidence"]
+        out["predictions"] = [{
+            "model_version": meta["alchemist_run"],
+            **({"score": round(float(score), 4)} if not math.isnan(score) else {}),
+            "result": [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
+                        "value": {"choices": [row["label_name"]]}}]}]
+    return out
+
+
+def reviewed(tasks: list, where: str) -> list[tuple[dict, str, int]]:
+    """(task data, chosen class name, task number) of every task a reviewer answered: the newest annotation
+    that was not cancelled, in the full export (annotations[].result) or the minimal one (JSON_MIN: the
+    choice under the config's name)."""
+    out = []
+    for n, t in enumerate(tasks, start=1):
+        if not isinstance(t, dict):
+            continue
+        if "data" in t and isinstance(t["data"], dict):
+            choice = _answer(t.get("annotations") or [])
+            if choice is not None:
+                out.append((t["data"], choice, n))
+        elif FROM_NAME in t:  # JSON_MIN: the task's data and each control's value side by side
+            value = t[FROM_NAME]
+            value = value.get("choices", [None])[0] if isinstance(value, dict) else value
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if value is not None:
+                out.append((t, str(value), n))
+    return out
+
+
+def _answer(annotations: list) -> str | None:
+    done = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
+    done.sort(key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
+    for a in reversed(done):
+        for r in a.get("result") or []:
+            if isinstance(r, dict) and r.get("from_name") == FROM_NAME and r.get("type") == "choices":
+                choices = (r.get("value") or {}).get("choices") or []
+                if choices:
+                    return str(choices[0])
+    return None
