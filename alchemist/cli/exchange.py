@@ -57,7 +57,42 @@ def cmd_import_labels(args: argparse.Namespace, settings) -> int:
                 f"{done.corrected:,} differ from the run's label", 2000))
     for note in done.notes:
         print(clean(f"note: {note}", 1000))
-    print(clean(f"Re-apply to use them: alchemist apply {results.parent.parent} "
+    programs = report.get("programs_source") or report.get("run_dir") or results.parent.parent
+    print(clean(f"Re-apply to use them: alchemist apply {programs} "
                 "(random-pool rows become valid rows: scores, vetting, the label-model choice and calibration rest "
                 "on them; chosen-pool rows train the distilled model and show refinement its mistakes)", 2000))
     return 0
+
+
+def export_now(results: Path) -> None:
+    """The wizard's and the review screen's export: where to, which rows; errors are said, not raised."""
+    from questionary import Choice
+
+    from alchemist.cli import questions as ask
+    from alchemist.core.errors import AlchemistError
+    from alchemist.exchange.export import export
+
+    target = ask.select("Export the labels?", [
+        Choice("No", "no"),
+        Choice("Label Studio (tasks with the labels as predictions, and their labeling config)", "label-studio"),
+        Choice("Argilla 2.x (a dataset folder: Dataset.from_disk)", "argilla"),
+        Choice("Hugging Face datasets (save_to_disk; every split)", "hf"),
+        Choice("CSV (one row per label, with the programs' votes)", "csv")], default="no")
+    if target == "no":
+        return
+    only = "all"
+    if target != "hf":
+        only = ask.select("Which rows first?", [
+            Choice("A random sample of train (reviewed answers can score the next apply)", "all"),
+            Choice("The least confident labels first (reviewed answers train only)", "uncertain"),
+            Choice("Rows where the programs disagree (reviewed answers train only)", "disagree")], default="all")
+    try:
+        done = export(results, target, only=only, limit=None if only == "all" and target == "hf" else 500)
+    except AlchemistError as e:
+        print(clean(f"error: {e}", 1000))
+        return
+    print(clean(f"{done.rows:,} rows exported to {done.folder}", 2000))
+    if target in ("label-studio", "argilla"):
+        print(clean(how_to_load(target, done.folder), 2000))
+    if target != "hf":
+        print(clean(f"Bring the answers back with: alchemist import-labels {results} FILE", 2000))

@@ -232,6 +232,14 @@ def cmd_wizard(args: argparse.Namespace, settings) -> int:
         ran = True
         render(report)
         print(f"Report with plots: {Path(report['output_dir']) / 'report.html'}\n")
+        if report.get("status") in ("ok", "no signal") and report.get("output_dir"):
+            from alchemist.cli.exchange import export_now
+
+            try:
+                export_now(Path(report["output_dir"]))
+            except WizardExit:
+                print("Bye.")
+                return 0
 
 
 def cmd_review(args: argparse.Namespace, settings) -> int:

@@ -204,6 +204,7 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
             Choice("Re-apply (only changed programs run again) and compare the scores", "apply"),
             Choice("Write more programs aimed at the weakest class (asks the LLM; priced first)", "more"),
             Choice("Label rows yourself (annotate: gold labels for the next re-apply)", "annotate"),
+            Choice("Export the labels (Label Studio, Argilla, Hugging Face, CSV)", "export"),
             Choice("Back", "back")]
         pick = ask.select("Which program? (or an action)", choices)
         if pick == "back":
@@ -213,6 +214,9 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
             continue
         if pick == "annotate":
             _annotate(run_dir, config, settings)
+            continue
+        if pick == "export":
+            _export(view)
             continue
         try:
             if pick == "more":
@@ -240,6 +244,15 @@ def _annotate(run_dir: Path, config: RunConfig, settings: Settings) -> None:
         annotate_now(raw, pool, run_dir if pool == "chosen" else None)
     except AlchemistError as e:
         console.print(_t(f"error: {e}", 1000))
+
+
+def _export(view: RunView) -> None:
+    from alchemist.cli.exchange import export_now
+
+    if view.results is None:
+        console.print(_t("No results to export yet: re-apply first."))
+        return
+    export_now(view.results)
 
 
 def _llm(run_dir: Path, settings: Settings, dataset, config: RunConfig):

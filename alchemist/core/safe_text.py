@@ -27,10 +27,14 @@ _SECRET_VARS = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
 
 def redact(text: str) -> str:
     """Never let a key-like string or the value of a secret environment variable reach a file."""
+    return KEY_PATTERN.sub("[redacted]", _secret_values(text))
+
+
+def _secret_values(text: str) -> str:
     for var, value in os.environ.items():
         if value and len(value) >= 8 and _SECRET_VARS.search(var) and value in text:
             text = text.replace(value, "[redacted]")
-    return KEY_PATTERN.sub("[redacted]", text)
+    return text
 
 
 def safe_url(url: str | None) -> str:
@@ -80,13 +84,20 @@ def code_text(text: object, limit: int = 200_000) -> str:
     source over `limit` characters is cut where it says so and by how much. The default is the gate's
     size limit (sandbox/policy.py MAX_SOURCE_BYTES): a program that can run is always shown whole, so
     nothing that decides what runs — a later definition, a decorator — can hide in a cut part."""
-    s = redact(text if isinstance(text, str) else str(text))
+    s = _secret_values(text if isinstance(text, str) else str(text))
     s = _CONTROL.sub(lambda m: _escaped(m.group()), s[:MAX_INPUT].replace("\r\n", "\n"))
     if not s.isascii():
         s = "".join(_escaped(c) if unicodedata.category(c) == "Cf" else c for c in s)
         s = _WORD.sub(_marked_word, s)
-    s = redact(s)  # before cutting, as in clean()
+    s = _secret_values(s)  # before cutting, as in clean(); only the values of secret variables: a key-like
+    # pattern in code is code (hidden, `api_1-vote` would read as something else) and the file holds it anyway
     return s if len(s) <= limit else s[:limit] + _gap(s[limit:])
+
+
+def name_text(text: str) -> str:
+    """A name taken from a file name (a program's): its controls, line breaks and invisible characters
+    as escapes, so two names never read alike and nothing in one acts on a terminal or a report."""
+    return code_text(text, 200).replace("\n", "\\n").replace("\t", "\\t")
 
 
 _WORD = re.compile(r"\w+")
@@ -98,14 +109,20 @@ def _script(char: str) -> str:
 
 
 def _marked_word(match: re.Match) -> str:
-    """A word mixing Latin letters with letters of another script: the others as escapes."""
+    """A word mixing Latin letters with letters of another script: the others as escapes. Letters Python
+    reads as other letters (identifiers are NFKC-normalised: mathematical or fullwidth `𝗅𝖺𝖻𝖾𝗅` *is*
+    `label`) are escapes wherever they are."""
     word = match.group()
     if word.isascii():
         return word
     scripts = {_script(c) for c in word} - {""}
-    if "LATIN" not in scripts or len(scripts) < 2:
-        return word
-    return "".join(_escaped(c) if _script(c) not in ("LATIN", "") else c for c in word)
+    mixed = "LATIN" in scripts and len(scripts) >= 2
+    return "".join(_escaped(c) if (mixed and _script(c) not in ("LATIN", "")) or _compat(c) else c for c in word)
+
+
+def _compat(char: str) -> bool:
+    """A character that NFKC normalisation (what Python does to identifiers) turns into another."""
+    return not char.isascii() and unicodedata.normalize("NFKC", char) != char
 
 
 def _gap(hidden: str) -> str:

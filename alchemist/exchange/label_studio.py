@@ -38,7 +38,10 @@ def reviewed(tasks: list, where: str) -> list[tuple[dict, str, int]]:
     that was not cancelled, in the full export (annotations[].result) or the minimal one (JSON_MIN: the
     choice under the config's name)."""
     out = []
-    for n, t in enumerate(tasks, start=1):
+    # JSON_MIN has a row per annotation, newest first: replay oldest first so the newest answer is kept
+    order = sorted(range(len(tasks)), key=lambda i: _when(tasks[i]))
+    for i in order:
+        n, t = i + 1, tasks[i]
         if not isinstance(t, dict):
             continue
         if "data" in t and isinstance(t["data"], dict):
@@ -53,6 +56,14 @@ def reviewed(tasks: list, where: str) -> list[tuple[dict, str, int]]:
             if value is not None:
                 out.append((t, str(value), n))
     return out
+
+
+def _when(row: object) -> tuple:
+    """When a JSON_MIN row was answered (full tasks: their place; their annotations are ordered within)."""
+    if not isinstance(row, dict) or "data" in row:
+        return ("",)
+    return (str(row.get("updated_at") or row.get("created_at") or ""), int(row.get("annotation_id") or 0)
+            if str(row.get("annotation_id") or "").isdigit() else 0)
 
 
 def _answer(annotations: list) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alchemist.core.errors import ProgramError
-from alchemist.core.safe_text import clean
+from alchemist.core.safe_text import clean, name_text
 from alchemist.sandbox import ProgramSource
 from alchemist.sandbox.gate import check_source
 
@@ -87,7 +87,7 @@ def load_program_dir(folder: Path) -> list[Program]:
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            programs.append(Program(path.stem, path, "", "rejected", f"cannot read file ({e})"))
+            programs.append(Program(name_text(path.stem), path, "", "rejected", f"cannot read file ({e})"))
             continue
-        programs.append(gate_program(path.stem, source, path))
+        programs.append(gate_program(name_text(path.stem), source, path))
     return programs

@@ -254,7 +254,8 @@ def gold_rows_line(report: dict) -> str:
         return (f"Silver rows, not gold: {g.get('scores_vetting_choices', 0):,} train rows labeled by {g.get('model')} "
                 f"(of {g.get('asked', 0):,} asked) stand in for gold in vetting and every choice; the valid column "
                 f"is agreement with them (the label model agrees on {_fmt(report.get('label_model', {}).get('valid'))}).")
-    n, answered = g.get("scores_vetting_choices", 0), g.get("answers", n)
+    n = g.get("scores_vetting_choices", 0)
+    answered = g.get("answers", n)
     where = (f"random answers in {g['file']}" if answered >= n else
              f"gold rows ({n - answered:,} labeled valid rows and {answered:,} random answers in {g['file']})") \
         if g.get("file") else "labeled valid rows"

@@ -21,7 +21,7 @@ from alchemist.sandbox.forkserver import ForkServer
 from alchemist.sandbox.worker import protocol as P
 
 POLL_S = 0.25  # the longest the parent waits without checking deadlines and budgets
-LAYER_NAMES = ("process", "namespaces", "filesystem", "privileges", "rlimits", "seccomp", "cpu_timer")
+LAYER_NAMES = ("process", "namespaces", "filesystem", "privileges", "rlimits", "seccomp", "cpu_timer", "keyring")
 
 
 def _widen_pipe(fd: int) -> None:

@@ -92,8 +92,11 @@ def on_screen(text: str) -> str:
     return "".join(f"(?:{re.escape(c)}|\x1b\\[\\d*C)" for c in text)
 
 
-def leave(child: pexpect.spawn) -> None:
-    """Back at the first menu after a run: exit from there."""
+def leave(child: pexpect.spawn, after_run: bool = True) -> None:
+    """No export (asked after a run); back at the first menu: exit from there."""
+    if after_run:
+        child.expect(r"Export the labels\?")
+        send(child, "\r")
     child.expect("What would you like to do")
     send(child, "exit\r")
     child.expect("Bye")
@@ -200,6 +203,23 @@ def test_ctrl_c_during_generation_leaves_a_consistent_run(tmp_path, server):
     assert not list(run_dir.glob(".*.tmp"))  # no half-written file
     text = screen(tmp_path)
     assert "Traceback" not in text and "made so far (2 program(s)) is kept" in text
+
+
+def test_after_a_run_the_labels_can_be_exported_for_review(tmp_path, server):
+    child = spawn(tmp_path, server)
+    answer(child)
+    child.expect("Report with plots", timeout=120)
+    child.expect(r"Export the labels\?")
+    send(child, "Label Studio\r")
+    child.expect(r"Which rows first\?")
+    send(child, "\r")
+    child.expect("import-labels")
+    child.expect("What would you like to do")
+    send(child, "exit\r")
+    child.expect("Bye")
+    assert finish(child) == 0
+    (tasks,) = (tmp_path / "runs" / "demo" / "alchemist").glob("*/results/*/exports/label-studio-train-all*/tasks.json")
+    assert json.loads(tasks.read_text())[0]["data"]["alchemist_pool"] == "random"
 
 
 def test_reapply_a_previous_run_without_llm_calls(tmp_path, server):
@@ -379,6 +399,8 @@ def test_workbench_run_review_edit_reapply_and_exit(tmp_path, server):
     child = spawn(tmp_path, server, EDITOR=f"{sys.executable} {editor}")
     answer(child)
     child.expect("Report with plots", timeout=120)
+    child.expect(r"Export the labels\?")
+    send(child, "\r")
     child.expect("What would you like to do")  # back at the first menu after the run
     send(child, "Review\r")
     child.expect("Which run's programs")
@@ -400,7 +422,7 @@ def test_workbench_run_review_edit_reapply_and_exit(tmp_path, server):
     child.expect("Before and after", timeout=120)
     child.expect("Which program")
     send(child, "Back\r")
-    leave(child)
+    leave(child, after_run=False)
     assert finish(child) == 0
     text = screen(tmp_path)
     assert "Traceback" not in text and "syntax error" in text

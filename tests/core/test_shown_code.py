@@ -34,6 +34,25 @@ def test_look_alike_letters_inside_latin_words_are_marked_and_other_scripts_are_
     assert "\u043f\u0440\u0438\u0432\u0435\u0442" in shown  # a Russian word is just a Russian word
 
 
+def test_letters_python_reads_as_other_letters_are_marked_wherever_they_are():
+    """Identifiers are NFKC-normalised: a def in mathematical sans-serif letters redefines label_function
+    while it reads as a helper of another name; fullwidth letters do the same."""
+    from alchemist.sandbox.gate import check_source
+
+    hidden = "def label_function(x):\n    return 1\n\ndef \U0001d5c5\U0001d5ba\U0001d5bb\U0001d5be\U0001d5c5_function(x):\n    return 0\n"
+    assert check_source(hidden).ok
+    shown = code_text(hidden)
+    assert "\\U0001d5c5" in shown and "\U0001d5c5" not in shown
+    assert "\\uff41" in code_text("def \uff41(x):\n    return 1\n")  # fullwidth a
+    assert code_text("x = 'tr\u00e8s'\n") == "x = 'tr\u00e8s'\n"  # an accented Latin letter is itself
+
+
+def test_code_that_looks_like_a_key_is_shown_and_a_real_secret_is_not(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-secret-value-123")
+    shown = code_text("def label_function(x):\n    return api_1-vote  # sk-real-secret-value-123\n")
+    assert "return api_1-vote" in shown and "sk-real-secret-value-123" not in shown
+
+
 def test_program_derived_reasons_are_clean_before_they_are_stored():
     run = ProgramRun(load_error=f"SyntaxError: {HOSTILE}")
     status, reason = program_status(run, 10)
@@ -52,3 +71,12 @@ def test_the_slow_program_budget_scales_with_rows_up_to_a_ceiling():
     assert limits.program_budget_s(10_000) == 100.0  # 10 ms a row
     assert limits.program_budget_s(1_000_000) == 900.0  # not 2.8 hours: 15 minutes at most
     assert SandboxLimits(budget_min_s=2000).program_budget_s(1_000_000) == 2000.0  # asked for more: given
+
+
+def test_a_program_file_name_with_controls_is_named_by_escapes(tmp_path):
+    from alchemist.programs.program_files import load_program_dir
+
+    (tmp_path / "lf_01\u202eTXT.py").write_text("def label_function(x):\n    return 1\n")
+    (tmp_path / "lf_02.py").write_text("def label_function(x):\n    return 0\n")
+    names = [p.name for p in load_program_dir(tmp_path)]
+    assert names == ["lf_01\\u202eTXT", "lf_02"]

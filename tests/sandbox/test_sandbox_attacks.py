@@ -9,6 +9,7 @@ left, no secret reaches any output, and the apply ends with a result instead of 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import signal
@@ -626,3 +627,35 @@ def test_control_characters_that_change_how_a_source_parses_are_refused(tmp_path
                       "--json", str(tmp_path / "r.json"), "--out", str(tmp_path / "runs")]) == 0
     lf_01 = json.loads((tmp_path / "r.json").read_text())["programs"][0]
     assert lf_01["status"] == "rejected" and "control character" in lf_01["reason"], lf_01
+
+
+KEY_THIEF = REACH + """
+def label_function(x):
+    # keyctl(KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", name, 0): the user's key by its name
+    found, _ = _syscall(250, 10, -3, _cstr("user"), _cstr(x), 0)
+    # add_key("user", name, payload, len, KEY_SPEC_SESSION_KEYRING): something left behind for later
+    _syscall(248, _cstr("user"), _cstr(x + "-left"), _cstr("planted"), 7, -3)
+    return 1 if found > 0 else 0
+"""
+
+
+def test_a_program_without_seccomp_cannot_reach_the_users_session_keyring():
+    """Keys in the session keyring the tool was started from (tokens, agent keys) are not the program's,
+    and nothing it adds to its own keyring is left in the user's."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the keyctl numbers used here are x86_64's")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    name = f"alchemist-attack-{os.getpid()}"
+    key = libc.syscall(ctypes.c_long(248), b"user", name.encode(), b"sk-SECRET", ctypes.c_long(9), ctypes.c_long(-3))
+    if key < 0:
+        pytest.skip(f"no session keyring here to plant a key in: {os.strerror(ctypes.get_errno())}")
+    try:
+        cols, runs, result = apply({"key_thief": KEY_THIEF}, texts=[name, name], seccomp=False)
+        assert result.layers["keyring"].startswith("active"), result.layers
+        assert (cols["key_thief"] == 0).all(), runs["key_thief"].samples
+        planted = libc.syscall(ctypes.c_long(250), ctypes.c_long(10), ctypes.c_long(-3), b"user",
+                               f"{name}-left".encode(), ctypes.c_long(0))
+        assert planted < 0, "the program left a key in the user's session keyring"
+    finally:
+        libc.syscall(ctypes.c_long(250), ctypes.c_long(9), ctypes.c_long(key), ctypes.c_long(-3))  # KEYCTL_UNLINK

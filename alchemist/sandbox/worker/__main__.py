@@ -137,6 +137,7 @@ def lock_down(cfg: dict, parent_alive) -> dict:
     seccomp_lib = SECCOMP_LIB if cfg["seccomp"] else None
     layers = {"process": "active (one program per process, forked from a fork server that never runs "
                          "a program; python -I, empty environment)"}
+    layers["keyring"] = lockdown.fresh_keyring(lib)
     user_ns = False
     if cfg["namespaces"]:
         layers["namespaces"], layers["filesystem"], user_ns = lockdown.isolate(lib, workdir)

@@ -148,6 +148,25 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219}  # keyctl(2) by number: libc has no wrapper for it
+
+
+def fresh_keyring(lib) -> str:
+    """Join a new, empty session keyring: the session keyring inherited from the user's shell (where
+    keys and tokens may be kept) is out of the program's reach. With seccomp keyctl is refused anyway;
+    this layer is what holds without it."""
+    if not LINUX:
+        return "unavailable (not Linux)"
+    number = KEYCTL_SYSCALL.get(os.uname().machine)
+    if number is None:
+        return f"unavailable (keyctl's number is not known on {os.uname().machine})"
+    lib.syscall.restype = ctypes.c_long
+    if lib.syscall(ctypes.c_long(number), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None) < 0:
+        return "unavailable (" + _oserror("keyctl(JOIN_SESSION_KEYRING)") + ")"
+    return "active (a new empty session keyring: the user's keys are out of reach)"
+
+
 def drop_privileges(lib, user_ns: bool) -> str:
     """uid/gid nobody (root) or nobody inside the user namespace, then no capabilities, no_new_privs."""
     if not LINUX:

@@ -1,0 +1,122 @@
+"""`alchemist export`: every target read back by its own library or format, the rows a reviewer sees
+first, and bad input refused in one line with nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DEMO_PROGRAMS
+
+from alchemist.cli import main
+from alchemist.exchange.run_labels import load, pick
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """One applied run of the demo programs: its results folder."""
+    home = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALCHEMIST_HOME", str(home))
+        mp.setenv("ALCHEMIST_CACHE_DIR", str(home / "cache"))
+        assert main.main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--seeds", "1", "--features", "tfidf",
+                          "--out", str(home / "out"), "--json", str(home / "r.json")]) == 0
+    return Path(json.loads((home / "r.json").read_text())["output_dir"])
+
+
+def export(run: Path, out: Path, *args: str) -> int:
+    return main.main(["export", str(run), "--out", str(out), *args])
+
+
+def test_hf_dataset_loads_back_with_the_same_rows_and_class_names(run, tmp_path):
+    from datasets import load_from_disk
+
+    assert export(run, tmp_path / "hf", "--to", "hf") == 0
+    data = load_from_disk(str(tmp_path / "hf"))
+    labels = load(run).frame
+    assert sorted(data) == sorted(set(labels["split"]))
+    train = data["train"]
+    assert train.features["label"].names == ["ham", "spam"] and len(train) == (labels["split"] == "train").sum()
+    mine = labels[labels["split"] == "train"]
+    assert list(train["text"]) == list(mine["text"]) and list(train["label"]) == list(mine["label"])
+    assert list(train["id"]) == list(mine["id"].astype(str))
+    assert {"confidence", "covered", "gold", "label_source"} <= set(train.column_names)
+    assert set(data["test"]["gold"]) <= {0, 1}
+
+
+def test_label_studio_tasks_carry_predictions_votes_and_a_config_that_matches(run, tmp_path):
+    assert export(run, tmp_path / "ls", "--to", "label-studio", "--limit", "30") == 0
+    tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text())
+    config = ET.fromstring((tmp_path / "ls" / "label_config.xml").read_text())
+    choices = config.find("Choices")
+    assert [c.get("value") for c in choices] == ["ham", "spam"]
+    assert len(tasks) == 30 and all(t["data"]["alchemist_split"] == "train" for t in tasks)
+    predicted = [t for t in tasks if t.get("predictions")]
+    assert predicted
+    for t in predicted:
+        p = t["predictions"][0]
+        assert p["model_version"] == run.name and 0 <= p["score"] <= 1
+        r = p["result"][0]
+        assert (r["from_name"], r["to_name"], r["type"]) == (choices.get("name"), choices.get("toName"), "choices")
+        assert r["value"]["choices"][0] in ("ham", "spam")
+        assert config.find(f"Text[@name='{r['to_name']}']").get("value") == "$text"
+    assert any(t["data"]["votes_by_program"] for t in tasks) and all("votes" in t["data"] for t in tasks)
+
+
+def test_argilla_records_and_settings_are_read_by_its_sdk(run, tmp_path, monkeypatch):
+    import argilla as rg
+    from argilla.client import Argilla
+    from unittest.mock import MagicMock
+
+    assert export(run, tmp_path / "ar", "--to", "argilla", "--limit", "10") == 0
+    records = json.loads((tmp_path / "ar" / "records.json").read_text())
+    parsed = [rg.Record.from_dict(r) for r in records]
+    assert len(parsed) == 10
+    s = parsed[0].suggestions["label"]
+    assert s.value in ("ham", "spam") and s.agent == run.name and 0 <= s.score <= 1
+    assert parsed[0].fields["text"] and parsed[0].metadata["alchemist_split"] == "train"
+    monkeypatch.setattr(Argilla, "_default_client", MagicMock())  # settings objects want a client; none is contacted
+    settings = rg.Settings._from_dict(json.loads((tmp_path / "ar" / "settings.json").read_text()))
+    assert settings.questions["label"].labels == ["ham", "spam"] and settings.fields["text"] is not None
+
+
+def test_uncertain_rows_come_first_and_disagree_keeps_only_conflicts(run):
+    labels = load(run)
+    rows = pick(labels, "uncertain", "train")
+    confidence = np.nan_to_num(labels.frame["confidence"].to_numpy(float)[rows], nan=-1)
+    assert (np.diff(confidence) >= 0).all()
+    conflicted = pick(labels, "disagree", "train")
+    for r in conflicted:
+        cast = labels.votes[r][labels.votes[r] >= 0]
+        assert len(set(cast)) > 1
+    assert len(conflicted) < len(rows)
+
+
+def test_a_random_sample_goes_to_the_random_pool_and_a_picked_one_to_chosen(run, tmp_path):
+    assert export(run, tmp_path / "a.csv", "--to", "csv", "--limit", "5") == 0
+    assert export(run, tmp_path / "u.csv", "--to", "csv", "--only", "uncertain", "--limit", "5") == 0
+    assert "random" in (tmp_path / "a.csv" / "labels.csv").read_text().splitlines()[1]
+    assert ",chosen," in (tmp_path / "u.csv" / "labels.csv").read_text().splitlines()[1]
+
+
+def test_an_existing_folder_is_kept_unless_overwrite(run, tmp_path, capsys):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    assert export(run, out, "--to", "csv") == 2
+    err = capsys.readouterr().err
+    assert "exists" in err and "--overwrite" in err and err.count("\n") == 1
+    assert (out / "mine.txt").read_text() == "keep me"
+    assert export(run, out, "--to", "csv", "--overwrite") == 0
+    assert not (out / "mine.txt").exists() and (out / "labels.csv").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_a_run_without_results_is_one_line(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    assert main.main(["export", str(tmp_path / "run"), "--to", "hf"]) == 2
+    err = capsys.readouterr().err
+    assert "no results here" in err and err.count("\n") == 1
