@@ -120,3 +120,38 @@ def test_a_run_without_results_is_one_line(tmp_path, capsys):
     assert main.main(["export", str(tmp_path / "run"), "--to", "hf"]) == 2
     err = capsys.readouterr().err
     assert "no results here" in err and err.count("\n") == 1
+
+
+def test_the_run_reports_calibration_for_both_models_and_keeps_the_raw_confidence(run):
+    report = json.loads((run / "report.json").read_text())
+    for key in ("label_model", "distilled"):
+        c = report["calibration"][key]
+        assert c["calibrated"] and c["rows"] >= 30 and c["ece_after"] <= c["ece_before"] + 0.05
+        assert sum(b["rows"] for b in c["bins_after"]) == c["rows"]
+    html = (run / "report.html").read_text()
+    assert 'id="calibration"' in html and "<svg" in html
+    frame = load(run).frame
+    labeled = frame[frame["label"] >= 0]
+    assert {"confidence", "raw_confidence"} <= set(frame.columns)
+    assert (labeled["confidence"] != labeled["raw_confidence"]).any()  # calibrated, not copied
+
+
+def test_without_gold_labels_the_confidence_is_said_to_be_uncalibrated():
+    import numpy as np
+
+    from alchemist.data.datasets import Dataset, Split
+    from alchemist.data.tasks import TaskCard
+    from alchemist.labeling.labels import make_labels
+    from alchemist.programs.votes import Votes
+
+    card = TaskCard(name="toy", classes=["a", "b"], description="")
+    texts = [f"row {i}" for i in range(60)]
+    splits = {"train": Split("train", Path("."), [str(i) for i in range(60)], texts, np.full(60, -1)),
+              "valid": Split("valid", Path("."), [str(i) for i in range(60)], texts, np.full(60, -1))}
+    L = np.stack([np.arange(60) % 2, (np.arange(60) + (np.arange(60) % 7 == 0)) % 2], axis=1)
+    votes = Votes(names=["p1", "p2"], matrices={"train": L, "valid": L}, statuses=["ok", "ok"], reasons=["", ""])
+    labels = make_labels(votes, Dataset("toy", card, Path("."), splits), "majority")
+    assert not labels.calibration["label_model"]["calibrated"]
+    assert "no gold labels" in labels.calibration["label_model"]["reason"]
+    _, confidence, _ = labels.final("train", 60)
+    assert np.allclose(confidence, labels.probs["train"].max(1))
