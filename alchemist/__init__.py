@@ -18,9 +18,10 @@ The package, by concern (each subpackage's __init__ maps its modules; docs/layou
     generate/   prompts, extraction, the modes' registry, refinement, zero-shot, estimates, the ledger, RAG
     sandbox/    the static gate and the process sandbox that runs generated code
     programs/   program files, the votes container, apply backends (local and Dask), trials, column cache
-    labeling/   label models, their choice on valid, vetting, analysis, metrics
+    labeling/   label models, their choice on valid, vetting, calibration, analysis, metrics
     distillation/  features, embeddings, fitting and choice on valid (with gold rows too), saved models
     annotation/ a person's gold labels: the append-only answers file, random and chosen pools, their use
+    exchange/   labels out (Hugging Face, Label Studio, Argilla, CSV) and reviewers' answers back
     images/     CLIP embeddings and concepts
     report/     console, HTML, labels.csv, the review screen's evidence
     pipeline/   settings, RunConfig, the Executor and its stages

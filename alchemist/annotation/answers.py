@@ -304,6 +304,8 @@ def import_csv(answers: Answers, csv_path: Path, ids: list[str], texts: list[str
 
 
 def class_name(label: str, classes: list[str]) -> str | None:
+    """The class a person meant: its name as is, in any case or spacing, or its id."""
+    label = label.strip()
     if label in classes:
         return label
     folded = {c.strip().lower(): c for c in classes}

@@ -31,8 +31,9 @@ def with_answers(dataset: Dataset, answers: Answers) -> tuple[Dataset, dict, str
     train = dataset.train
     index = {row_id: i for i, row_id in enumerate(train.ids)}
     classes = dataset.card.classes
-    random = [(index[a.row], classes.index(a.label)) for a in answers.by_pool("random")]
-    chosen = [(index[a.row], classes.index(a.label)) for a in answers.by_pool("chosen")]
+    random = [(index[a.row], classes.index(a.label)) for a in answers.by_pool("random") if a.row in index]
+    chosen = [(index[a.row], classes.index(a.label)) for a in answers.by_pool("chosen") if a.row in index]
+    held = len(answers.answers) - len(random) - len(chosen)  # rows held out of train to score the run
     moved = {r for r, _ in random}
     keep = [i for i in range(len(train)) if i not in moved]
     new_train = subset(train, keep)
@@ -48,12 +49,16 @@ def with_answers(dataset: Dataset, answers: Answers) -> tuple[Dataset, dict, str
         splits["valid"] = _joined(splits["valid"], answered) if "valid" in splits else answered
     order = [s for s in ("train", "valid", "test") if s in splits]
     reviewed = sum(1 for a in answers.answers.values() if a.source == "review")
-    info = {"file": str(answers.path), "random": len(random), "chosen": len(chosen), "from_review": reviewed}
+    info = {"file": str(answers.path), "random": len(random), "chosen": len(chosen), "from_review": reviewed,
+            **({"held_out": held} if held else {})}
     out = dataclasses.replace(dataset, splits={s: splits[s] for s in order},
                               train_gold=gold if chosen else None, gold_rows=info)
-    note = (f"{answers.path}: {len(random)} random answers are the valid split (scores, class balance, vetting "
-            f"and every choice rest on them)" + (f"; {len(chosen)} chosen answers train the distilled model only"
-                                                 if chosen else ""))
+    parts = ([f"{len(random)} random answers are valid rows (scores, class balance, vetting and every choice "
+              "rest on them)"] if random else [])
+    parts += [f"{len(chosen)} chosen answers train the distilled model only"] if chosen else []
+    parts += [f"{held} answered rows are in the valid or test rows held out of the file (their own gold labels "
+              "stay)"] if held else []
+    note = f"{answers.path}: " + "; ".join(parts or ["no answer concerns a train row"])
     return out, info, note
 
 

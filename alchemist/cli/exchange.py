@@ -13,14 +13,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     done = export(Path(args.run_dir), args.to, Path(args.out) if args.out else None, args.only, args.limit,
                   args.split, args.overwrite, args.push)
-    print(clean(f"{done.rows:,} rows exported to {done.folder} ({', '.join(done.files)})", 2000))
+    print(clean(f"{done.rows:,} rows of {done.results} exported to {done.folder} ({', '.join(done.files)})", 2000))
     if args.to in ("label-studio", "argilla"):
         print(clean(how_to_load(args.to, done.folder), 2000))
-    if args.to != "hf":
+    if args.to != "hf" and done.pool:
         print(clean(f"Reviewed answers come back with: alchemist import-labels {args.run_dir} FILE "
                     f"(these rows go to the {done.pool} pool: "
                     + ("a random sample, so they can score the run" if done.pool == "random"
                        else "picked for a reason, so they train only") + ")", 2000))
+    elif args.to != "hf":
+        print(f"These are {args.split} rows: reviewers' answers to them cannot be imported (valid rows have gold "
+              "labels already; test rows are only ever scored). Export --split train for review.")
     if done.note:
         print(clean(done.note, 500))
     return 0
@@ -45,7 +48,12 @@ def cmd_import_labels(args: argparse.Namespace, settings) -> int:
     results = results_folder(Path(args.run_dir))
     import json
 
+    from alchemist.core.errors import AlchemistError
+
     report = json.loads((results / "report.json").read_text(encoding="utf-8"))
+    if not isinstance(report.get("data"), dict):
+        raise AlchemistError(f"{results}: the run recorded no data to take answers into (a run that read its file "
+                             "by partitions with Dask has no row texts to review)")
     data = data_choices(report.get("data"), str(results / "report.json"))
     data_dir = data["data_dir"] or settings.data_dir
     dataset = load_dataset(data["dataset"], data_dir, Columns(data["text_column"], data["label_column"], None,
@@ -53,15 +61,31 @@ def cmd_import_labels(args: argparse.Namespace, settings) -> int:
                            data["classes"], data["task_card"])
     done = import_labels(results, Path(args.file), dataset, Path(args.answers) if args.answers else None, args.pool)
     pools = ", ".join(f"{n:,} {p}" for p, n in sorted(done.by_pool.items()))
-    print(clean(f"{sum(done.by_pool.values()):,} reviewed rows imported into {done.answers} ({pools}); "
-                f"{done.corrected:,} differ from the run's label", 2000))
+    n = sum(done.by_pool.values())
+    print(clean(f"{n:,} reviewed row{'s' if n != 1 else ''} imported into {done.answers}"
+                + (f" ({pools})" if pools else "")
+                + f"; {done.corrected:,} {'differs' if done.corrected == 1 else 'differ'} from the run's label", 2000))
     for note in done.notes:
         print(clean(f"note: {note}", 1000))
-    programs = report.get("programs_source") or report.get("run_dir") or results.parent.parent
-    print(clean(f"Re-apply to use them: alchemist apply {programs} "
-                "(random-pool rows become valid rows: scores, vetting, the label-model choice and calibration rest "
-                "on them; chosen-pool rows train the distilled model and show refinement its mistakes)", 2000))
+    print(clean(f"Re-apply to use them: {reapply_hint(report, results, args.answers)} (random-pool rows become valid "
+                "rows: scores, vetting, the label-model choice and calibration rest on them; chosen-pool rows train "
+                "the distilled model and show refinement its mistakes)", 2000))
     return 0
+
+
+def reapply_hint(report: dict, results: Path, answers: str | None) -> str:
+    """The command that applies the run again on its data: a run folder knows its data; a folder of programs
+    applied with --dataset needs the command as it was typed."""
+    import shlex
+
+    run_dir = Path(report.get("run_dir") or report.get("programs_source") or results.parent.parent)
+    extra = f" --answers {shlex.quote(answers)}" if answers else ""
+    if (run_dir / "manifest.json").is_file():
+        return f"alchemist apply {shlex.quote(str(run_dir))}{extra}"
+    typed = report.get("command_line")
+    if isinstance(typed, str) and typed:
+        return typed + extra
+    return f"the apply you ran on these programs (the same --dataset and options){extra}"
 
 
 def export_now(results: Path) -> None:

@@ -281,14 +281,16 @@ def build_parser(defaults: dict, prog: str = "main.py") -> argparse.ArgumentPars
                                    "or a CSV; with each label's confidence and the programs' votes (docs/export.md).")
     e.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (its newest results) or a results folder")
     e.add_argument("--to", required=True, choices=("hf", "label-studio", "argilla", "csv"), help="where to")
-    e.add_argument("--out", metavar="PATH", help="the folder to write (default: RESULTS/exports/<to>-<split>-<only>)")
+    e.add_argument("--out", metavar="PATH", help="the folder to write (default: RESULTS/exports/"
+                                                  "<to>-<split>-<only>[-<limit>])")
     e.add_argument("--only", choices=("all", "uncertain", "disagree"), default="all",
                    help="all: every row, in a fixed random order (default); uncertain: the least confident labels "
                         "first; disagree: rows where the programs conflict, the most divided first")
     e.add_argument("--limit", type=_positive_int, metavar="N", help="at most N rows (the first N of --only's order)")
     e.add_argument("--split", choices=("train", "valid", "test", "all"),
-                   help="which rows (default: train for label-studio and argilla, all for hf and csv)")
-    e.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+                   help="which rows (default: train for label-studio, argilla and csv, the rows whose labels need "
+                        "review; all for hf)")
+    e.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier export (only those)")
     e.add_argument("--push", metavar="REPO", help="with --to hf: also push to the Hugging Face Hub as REPO "
                                                    "(needs HF_TOKEN or `huggingface-cli login`)")
 

@@ -60,9 +60,10 @@ def record(row: dict, votes: dict[str, str], meta: dict) -> dict:
                      suggestions=suggestions).to_dict()
 
 
-def reviewed(records: list, where: str) -> list[tuple[dict, str, int]]:
-    """(metadata, answered class name, record number) of every record with a submitted answer to the label
-    question: nested records (Record.to_dict / records.to_json) or flattened ones (to_list(flatten=True))."""
+def reviewed(records: list, where: str) -> list[tuple[dict, str, int, bool]]:
+    """(metadata, answered class name, record number, whether its reviewers disagreed) of every record with a
+    submitted answer to the label question (several: the last one): nested records (Record.to_dict /
+    records.to_json) or flattened ones (to_list(flatten=True))."""
     out = []
     for n, r in enumerate(records, start=1):
         if not isinstance(r, dict):
@@ -72,15 +73,15 @@ def reviewed(records: list, where: str) -> list[tuple[dict, str, int]]:
         responses = (r.get("responses") or {}).get(QUESTION) if isinstance(r.get("responses"), dict) \
             else r.get(f"{QUESTION}.responses")
         statuses = r.get(f"{QUESTION}.responses.status")
-        answer = _answer(responses, statuses)
-        if answer is not None:
-            out.append((meta, answer, n))
+        answers = _answers(responses, statuses)
+        if answers:
+            out.append((meta, answers[-1], n, len(set(answers)) > 1))
     return out
 
 
-def _answer(responses: object, statuses: object) -> str | None:
+def _answers(responses: object, statuses: object) -> list[str]:
     if not isinstance(responses, list) or not responses:
-        return None
+        return []
     kept = []
     for i, resp in enumerate(responses):
         value = resp.get("value") if isinstance(resp, dict) else resp
@@ -88,4 +89,4 @@ def _answer(responses: object, statuses: object) -> str | None:
                                                                      and i < len(statuses) else None)
         if value is not None and status in (None, "submitted"):
             kept.append(str(value))
-    return kept[-1] if kept else None
+    return kept

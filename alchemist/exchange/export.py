@@ -20,11 +20,13 @@ from alchemist.exchange import argilla, hf, label_studio
 from alchemist.exchange.run_labels import ONLY, SPLITS, RunLabels, load, pick, pool_of
 
 TARGETS = ("hf", "label-studio", "argilla", "csv")
+MARKER = "alchemist-export.json"  # in every export folder: --overwrite replaces only a folder that has it
 REVIEW_TARGETS = ("label-studio", "argilla", "csv")  # where people review: train rows by default
 
 
 @dataclass
 class Exported:
+    results: Path
     folder: Path
     rows: int
     files: list[str]
@@ -53,19 +55,24 @@ def export(run_dir: Path, target: str, out: Path | None = None, only: str = "all
     out = Path(out).expanduser() if out else run.results / "exports" / _default_name(target, only, split, limit)
     if out.exists() and not overwrite:
         raise AlchemistError(f"{out} exists: give another --out, or --overwrite to replace it")
+    if out.exists() and not (out.is_dir() and (out / MARKER).is_file()):
+        raise AlchemistError(f"{out} is not an earlier export (it has no {MARKER}): --overwrite only replaces "
+                             "folders this command wrote; give another --out")
     rows = pick(run, only, split, limit)
     if split != "all" and not (run.frame["split"] == split).any():
         raise AlchemistError(f"this run has no {split} rows")
     if not len(rows):
         raise AlchemistError(f"no rows to export ({only} of {split}): "
                              + ("no row where the programs conflict" if only == "disagree" else "the split is empty"))
-    pool = pool_of(only, split)
+    pool = pool_of(only, split) if split in ("train", "all") else ""
     with _new_folder(out, overwrite) as tmp:
         files, data = _write(run, target, rows, tmp, pool)
+        _json(tmp / MARKER, {"run": run.run_id, "results": str(run.results), "to": target, "only": only,
+                             "split": split, "rows": len(rows), "pool": pool or None})
     note = ""
     if push:
         note = f"pushed to {hf.push(data, push)}"
-    return Exported(out, len(rows), files, pool, note)
+    return Exported(run.results, out, len(rows), files, pool, note)
 
 
 def _default_name(target: str, only: str, split: str, limit: int | None) -> str:
@@ -86,8 +93,10 @@ def _rows(run: RunLabels, rows) -> list[dict]:
 
 
 def _meta(run: RunLabels, row: dict, pool: str) -> dict:
+    """Where a row is from, so a reviewer's answer finds its way back (no pool: valid and test rows, whose
+    answers cannot come back)."""
     return {"alchemist_run": run.run_id, "alchemist_dataset": run.dataset, "alchemist_id": row["id"],
-            "alchemist_split": row["split"], "alchemist_pool": pool}
+            "alchemist_split": row["split"], **({"alchemist_pool": pool} if row["split"] == "train" else {})}
 
 
 def _write(run: RunLabels, target: str, rows, folder: Path, pool: str) -> tuple[list[str], object]:
@@ -120,12 +129,13 @@ def _csv(path: Path, run: RunLabels, records: list[dict], pool: str) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["split", "id", "text", "label", "label_name", "confidence", "covered", "gold", "label_source",
-                     "run", "pool", *(f"vote:{n}" for n in run.names)])
+                     "run", "pool", "review", *(f"vote:{n}" for n in run.names)])  # review: the reviewer's class
     for r in records:
         votes = run.votes_of(r["position"])
         writer.writerow([r["split"], r["id"], r["text"], r["label"], r["label_name"],
                          "" if math.isnan(r["confidence"]) else f"{r['confidence']:.4f}", r["covered"], r["gold"],
-                         r["label_source"], run.run_id, pool, *(votes.get(n, "") for n in run.names)])
+                         r["label_source"], run.run_id, pool if r["split"] == "train" else "", "",
+                         *(votes.get(n, "") for n in run.names)])
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
@@ -144,6 +154,9 @@ class _new_folder:
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+            umask = os.umask(0)
+            os.umask(umask)
+            self.tmp.chmod(0o777 & ~umask)  # as any folder the user makes (mkdtemp's is private)
         except OSError as e:
             raise AlchemistError(f"{self.out.parent}: cannot write here ({e.strerror or e})") from None
         return self.tmp

@@ -45,7 +45,8 @@ def push(data, repo: str) -> str:
     """Push to the Hub with the user's token (HF_TOKEN or `huggingface-cli login`); a one-line error if refused."""
     try:
         data.push_to_hub(repo)
-    except Exception as e:  # the hub client raises many kinds; the user needs the one line
-        raise AlchemistError(f"pushing to the Hugging Face Hub ({repo}) failed: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
+    except Exception as e:  # noqa: BLE001 - the hub client raises many kinds; the user needs the one line
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AlchemistError(f"pushing to the Hugging Face Hub ({repo}) failed: {first} "
                              "(is HF_TOKEN set, or have you run `huggingface-cli login`?)") from None
     return f"https://huggingface.co/datasets/{repo}"

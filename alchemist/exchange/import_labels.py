@@ -29,13 +29,16 @@ class Imported:
     notes: list[str] = field(default_factory=list)
 
 
-def read_reviewed(path: Path, run: RunLabels, pool: str | None) -> list[tuple]:
+def read_reviewed(path: Path, run: RunLabels, pool: str | None, notes: list[str]) -> list[tuple]:
     """(row id, class name, pool, where, split or None) of every answered row in the file, checked against
     the run."""
     path = Path(path).expanduser()
     if not path.exists():
         raise AlchemistError(f"{path}: no such file")
     if path.is_dir():  # an Argilla dataset folder (to_disk layout)
+        if not (path / "records.json").is_file():
+            raise AlchemistError(f"{path}: a folder without records.json (give an Argilla dataset folder, or the "
+                                 "exported .json or .csv file)")
         path = path / "records.json"
     name = path.name.lower()
     if name.endswith(".csv"):
@@ -52,12 +55,11 @@ def read_reviewed(path: Path, run: RunLabels, pool: str | None) -> list[tuple]:
     found = argilla.reviewed(data, str(path)) if argilla_like else label_studio.reviewed(data, str(path))
     kind = "record" if argilla_like else "task"
     out = []
-    for meta, label, n in found:
+    disputed = 0
+    for meta, label, n, conflict in found:
         where = f"{path.name} {kind} {n}"
-        theirs = meta.get("alchemist_run")
-        if theirs is not None and str(theirs) != run.run_id:
-            raise AlchemistError(f"{where} was exported from run {clean(theirs, 60)}, not {run.run_id} (another run's "
-                                 "file? import it into that run)")
+        disputed += conflict
+        _same_run(run, meta.get("alchemist_run"), where)
         row = meta.get("alchemist_id")
         if row is None:
             raise AlchemistError(f"{where} has no alchemist_id: it was not exported by `alchemist export`")
@@ -65,7 +67,19 @@ def read_reviewed(path: Path, run: RunLabels, pool: str | None) -> list[tuple]:
                     meta.get("alchemist_split")))
     if not out:
         raise AlchemistError(f"{path}: no reviewed rows in it (no submitted annotation or response)")
+    if disputed:
+        notes.append(f"{disputed} {kind}s have answers that disagree: the newest answer of each was taken")
     return out
+
+
+def _same_run(run: RunLabels, theirs: object, where: str) -> None:
+    """An export of this run: these results, or earlier results of the same run folder (a re-apply since)."""
+    if theirs is None or str(theirs) == run.run_id:
+        return
+    if (run.results.parent / str(theirs) / "report.json").is_file():
+        return
+    raise AlchemistError(f"{where} was exported from results {clean(theirs, 60)}, which this run ({run.results.parent}) "
+                         "does not have (another run's file? import it into that run)")
 
 
 def _from_csv(path: Path, run: RunLabels, pool: str | None) -> list[tuple]:
@@ -76,19 +90,28 @@ def _from_csv(path: Path, run: RunLabels, pool: str | None) -> list[tuple]:
             rows = [r for r in csv.DictReader(f)]
     except (OSError, UnicodeError, csv.Error) as e:
         raise AlchemistError(f"{path}: cannot be read as CSV ({e})") from None
-    if not rows or not {"id"} <= set(rows[0]) or not ({"label"} & set(rows[0]) or {"label_name"} & set(rows[0])):
-        raise AlchemistError(f"{path}: expected a header with id and label (or label_name) columns")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeError, csv.Error):
+        header = []
+    columns = {h.strip() for h in header}
+    if "id" not in columns or not columns & {"review", "label", "label_name"}:
+        raise AlchemistError(f"{path}: expected a header with an id column and a review, label or label_name column")
+    if not rows:
+        raise AlchemistError(f"{path}: a header but no rows")
+    # an export of ours: the reviewer's class is in `review` (label/label_name are the run's); else id,label
+    column = "review" if "review" in columns else "label_name" if "label_name" in columns else "label"
     out = []
     for n, r in enumerate(rows, start=2):
         where = f"{path.name} line {n}"
-        if r.get("run") and r["run"] != run.run_id:
-            raise AlchemistError(f"{where} was exported from run {clean(r['run'], 60)}, not {run.run_id}")
-        label = (r.get("label_name") or r.get("label") or "").strip()
+        _same_run(run, r.get("run") or None, where)
+        label = (r.get(column) or "").strip()
         if not label:
             continue  # a row the reviewer left empty
         out.append((r["id"].strip(), label, pool or r.get("pool") or "random", where, r.get("split") or None))
     if not out:
-        raise AlchemistError(f"{path}: no labeled rows in it")
+        raise AlchemistError(f"{path}: no reviewed rows in it (the {column} column is empty)")
     return out
 
 
@@ -99,7 +122,8 @@ def import_labels(run_dir: Path, file: Path, dataset, answers_path: Path | None 
     if pool is not None and pool not in POOLS:
         raise AlchemistError(f"--pool {pool}: one of {', '.join(POOLS)}")
     run = load(run_dir)
-    found = read_reviewed(file, run, pool)
+    notes: list[str] = []
+    found = read_reviewed(file, run, pool, notes)
     classes = dataset.card.classes
     if list(classes) != run.classes:
         raise AlchemistError(f"the run's classes ({', '.join(run.classes)}) are not the data's "
@@ -128,15 +152,21 @@ def import_labels(run_dir: Path, file: Path, dataset, answers_path: Path | None 
         checked.append((row, name, row_pool, run_rows.get((split or "train", row), ("", ""))[1]))
     path = Path(answers_path).expanduser() if answers_path else default_path(dataset.name)
     answers: Answers = open_for(path, dataset.name, train.ids, train.texts, classes)
-    result = Imported(path)
+    result = Imported(path, notes=notes)
     latest = {row: (name, p, theirs) for row, name, p, theirs in checked}
+    already = 0
     for row, (name, p, theirs) in latest.items():
         before = answers.answers.get(row)
+        if before is not None and (before.label, before.pool) == (name, p):
+            already += 1  # the same answer imported before: nothing to add
+            continue
         if before is not None and before.label != name:
             result.replaced += 1
         answers.answer(row, text_of[row], name, p, source=SOURCE)
         result.by_pool[p] = result.by_pool.get(p, 0) + 1
         result.corrected += int(theirs != name)
+    if already:
+        result.notes.append(f"{already} rows had this very answer already (imported before): left as they are")
     if len(latest) < len(checked):
         result.notes.append(f"{len(checked) - len(latest)} rows were answered more than once: the last answer of each "
                             "was kept")

@@ -33,8 +33,9 @@ def task(row: dict, votes: dict[str, str], meta: dict) -> dict:
     return out
 
 
-def reviewed(tasks: list, where: str) -> list[tuple[dict, str, int]]:
-    """(task data, chosen class name, task number) of every task a reviewer answered: the newest annotation
+def reviewed(tasks: list, where: str) -> list[tuple[dict, str, int, bool]]:
+    """(task data, chosen class name, task number, whether its annotators disagreed) of every task a reviewer
+    answered: the newest annotation
     that was not cancelled, in the full export (annotations[].result) or the minimal one (JSON_MIN: the
     choice under the config's name)."""
     out = []
@@ -45,16 +46,16 @@ def reviewed(tasks: list, where: str) -> list[tuple[dict, str, int]]:
         if not isinstance(t, dict):
             continue
         if "data" in t and isinstance(t["data"], dict):
-            choice = _answer(t.get("annotations") or [])
-            if choice is not None:
-                out.append((t["data"], choice, n))
+            choices = _answers(t.get("annotations") or [])
+            if choices:
+                out.append((t["data"], choices[-1], n, len(set(choices)) > 1))
         elif FROM_NAME in t:  # JSON_MIN: the task's data and each control's value side by side
             value = t[FROM_NAME]
             value = value.get("choices", [None])[0] if isinstance(value, dict) else value
             if isinstance(value, list):
                 value = value[0] if value else None
             if value is not None:
-                out.append((t, str(value), n))
+                out.append((t, str(value), n, False))
     return out
 
 
@@ -66,13 +67,16 @@ def _when(row: object) -> tuple:
             if str(row.get("annotation_id") or "").isdigit() else 0)
 
 
-def _answer(annotations: list) -> str | None:
+def _answers(annotations: list) -> list[str]:
+    """Each completed annotation's choice, oldest first."""
     done = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
     done.sort(key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
-    for a in reversed(done):
+    out = []
+    for a in done:
         for r in a.get("result") or []:
             if isinstance(r, dict) and r.get("from_name") == FROM_NAME and r.get("type") == "choices":
                 choices = (r.get("value") or {}).get("choices") or []
                 if choices:
-                    return str(choices[0])
-    return None
+                    out.append(str(choices[0]))
+                    break
+    return out

@@ -78,8 +78,8 @@ def load(path: Path) -> RunLabels:
     frame = pd.read_csv(labels, dtype={"id": str, "text": str, "label_name": str, "label_source": str},
                         keep_default_na=False, na_values={"confidence": [""], "raw_confidence": [""]})
     if "text" not in frame.columns:
-        raise AlchemistError(f"{labels}: rows are numbered, not given with their text (data read by partitions, or "
-                             "an image run): only text runs with labels.csv by row can be exported")
+        raise AlchemistError(f"{labels} gives row numbers without their text (data read by partitions with Dask, "
+                             "or an image run): export needs each row's text; apply without --backend dask to export")
     classes = report.get("classes")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise AlchemistError(f"{results}/report.json names no classes")

@@ -1,8 +1,9 @@
 """Confidence that means what it says: a label's confidence mapped to how often such labels are right.
 
 A model's top probability (the label model's, or the distilled model's) is mapped to the chance that its
-label is correct, learned from valid's gold rows: isotonic regression or a logistic fit on the
-probability's logit, whichever predicts better when cross-fitted. Cross-fitting also gives the figures
+label is correct, learned from valid's gold rows: a logistic fit on the probability's logit (smooth and
+monotone: a tied vote stays less sure than a unanimous one) or, with enough rows, isotonic regression —
+or the model's own probability, whichever predicts best when cross-fitted (Brier score). Cross-fitting also gives the figures
 shown: every valid row's calibrated confidence comes from a calibrator fitted on the other folds, so the
 expected calibration error (ECE) "after" is never measured on rows the calibrator saw. The calibrator
 the run keeps is fitted on all of them. Without enough gold rows the confidence stays the model's own
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_ROWS = 30  # fewer gold rows than this: a calibrator would be noise
+ISOTONIC_MIN_ROWS = 200  # isotonic steps merge rare confidences (a tie) into common ones below this
 FOLDS = 5
 BINS = 10
 EPS = 1e-4
@@ -44,6 +46,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _fit(method: str, confidence: np.ndarray, correct: np.ndarray):
+    if method == "none":
+        return None
     if method == "isotonic":
         from sklearn.isotonic import IsotonicRegression
 
@@ -58,6 +62,8 @@ def _fit(method: str, confidence: np.ndarray, correct: np.ndarray):
 
 
 def _predict(method: str, model, confidence: np.ndarray) -> np.ndarray:
+    if method == "none":
+        return np.asarray(confidence, float)
     if isinstance(model, float):
         return np.full(len(confidence), model)
     if method == "isotonic":
@@ -101,16 +107,21 @@ def calibrate(probs: np.ndarray, gold: np.ndarray, rows: np.ndarray | None = Non
     correct = (probs[use].argmax(axis=1) == gold[use]).astype(float)
     folds = np.random.default_rng(seed).permutation(n) % FOLDS
     out_of_fold, brier = {}, {}
-    for method in ("isotonic", "logistic"):
+    for method in ("none", "logistic", *(("isotonic",) if n >= ISOTONIC_MIN_ROWS else ())):
         oof = np.empty(n)
         for f in range(FOLDS):
             held = folds == f
             oof[held] = _predict(method, _fit(method, confidence[~held], correct[~held]), confidence[held])
         out_of_fold[method], brier[method] = oof, float(np.mean((oof - correct) ** 2))
-    method = min(brier, key=brier.get)
+    method = min(brier, key=lambda m: (brier[m], m != "none"))  # a tie keeps the model's own probability
+    final = _fit(method, confidence, correct)
+    if method == "logistic" and not isinstance(final, float) and final.coef_[0, 0] <= 0:
+        method, final = "none", None  # surer must never mean less likely right
     ece_before, bins_before = reliability(confidence, correct)
     ece_after, bins_after = reliability(out_of_fold[method], correct)
     report = {"rows": n, "calibrated": True, "method": method, "folds": FOLDS,
               "ece_before": ece_before, "ece_after": ece_after, "accuracy": round(float(correct.mean()), 4),
-              "bins_before": bins_before, "bins_after": bins_after}
-    return Calibrator(method, _fit(method, confidence, correct)), report
+              "bins_before": bins_before, "bins_after": bins_after,
+              **({"note": "the model's own probabilities predicted best on cross-fitting: kept as they are"}
+                 if method == "none" else {})}
+    return (None if method == "none" else Calibrator(method, final)), report

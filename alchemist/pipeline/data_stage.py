@@ -34,10 +34,11 @@ class DataStage:
         self.ctx.warnings.extend(dataset.notes)
         if dataset.modality == "image":
             self._check_image_run(dataset)
-        dataset = self._answers(dataset)
+        raw = dataset  # what answers files are made against (annotate and import-labels read the data so)
         dataset, self.note = split_for_evaluation(dataset, EvalSplit(c.split_valid, c.split_test, c.split_seed))
-        if self.note:
+        if self.note:  # held out first: the same rows whatever answers there are, so runs stay comparable
             self.ctx.progress.log(f"note: {self.note}")
+        dataset = self._answers(dataset, raw)
         found = []
         for split in ("valid", "test"):
             if dataset.get(split) is None:
@@ -53,14 +54,15 @@ class DataStage:
         self.ctx.warnings.extend(found)
         return dataset
 
-    def _answers(self, dataset: Dataset) -> Dataset:
-        """A person's answers (alchemist annotate), said before anything is spent."""
+    def _answers(self, dataset: Dataset, raw: Dataset) -> Dataset:
+        """A person's answers (alchemist annotate, import-labels), checked against the data as read, used on
+        the rows still in train; said before anything is spent."""
         c = self.ctx.config
         if not c.use_answers or dataset.modality != "text" or "train" not in dataset.splits:
             return dataset
         from alchemist.annotation.use import find, with_answers
 
-        answers = find(dataset, c.answers)
+        answers = find(raw, c.answers)
         if answers is None or not answers.answers:
             return dataset
         dataset, _, note = with_answers(dataset, answers)

@@ -254,7 +254,11 @@ class Executor:
             report["labeled_rows"] = sum(int(c.sum()) for c in labels.covered.values())
             n_rows = len(votes.matrices["train"])
             write_row_labels(out, card, labels, n_rows)
-            report["distilled"] = distill_sample(self.ctx, frame, votes, labels, card, out)
+            report["distilled"] = (distill_sample(self.ctx, frame, votes, labels, card, out) if c.distill else
+                                   {"skipped": "--no-distill: no distilled model was trained"})
+            report["calibration"] = {"label_model": {"rows": 0, "calibrated": False, "reason": (
+                "data read by partitions has no gold rows to calibrate on: the confidence is the label model's own "
+                "probability, uncalibrated")}}
             rows, overall = program_rows(dataset, votes, self.verdicts)
             report.update(overall, programs=rows, label_model=labels.label_model,
                           majority_vote=labels.majority_vote, sandbox=votes.layers, splits={"train": n_rows})

@@ -361,7 +361,9 @@ def _reliability_svg(before: object, after: object, size: int = 200) -> str:
             f'<rect x="20" y="10" width="{size}" height="{size}" fill="none" stroke="#999"/>'
             f'<line x1="20" y1="{10 + size}" x2="{20 + size}" y2="10" stroke="#bbb" stroke-dasharray="4"/>'
             f'{points(before, "#999")}{points(after, "#2563eb")}'
-            f'<text x="20" y="{size + 25}" font-size="10">confidence 0 to 1</text></svg>')
+            f'<text x="20" y="{size + 25}" font-size="10">confidence 0 to 1</text>'
+            f'<text x="12" y="{10 + size}" font-size="10" transform="rotate(-90 12 {10 + size})">'
+            f'share right 0 to 1</text></svg>')
 
 
 # --- programs -------------------------------------------------------------------------------------

@@ -144,4 +144,4 @@ def test_random_answers_become_valid_and_chosen_answers_train(tmp_path):
     out, info, note = with_answers(dataset, a)
     assert out.splits["valid"].ids == ["b", "e"] and out.splits["valid"].labels.tolist() == [0, 1]
     assert out.train.ids == ["a", "c", "d", "f"] and out.train_gold.tolist() == [-1, -1, -1, 0]
-    assert info == {"file": str(a.path), "random": 2, "chosen": 1, "from_review": 0} and "2 random answers are the valid" in note
+    assert info == {"file": str(a.path), "random": 2, "chosen": 1, "from_review": 0} and "2 random answers are valid rows" in note

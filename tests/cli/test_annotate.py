@@ -79,7 +79,7 @@ def test_imported_answers_are_the_next_runs_valid_split(home, monkeypatch, capsy
     report = json.loads((home / "r.json").read_text())
     err = capsys.readouterr().err
     assert report["splits"]["valid"] == 40 and report["gold_rows"]["source"] == "answers file"
-    assert report["gold_rows"]["scores_vetting_choices"] == 40 and "40 random answers are the valid split" in err
+    assert report["gold_rows"]["scores_vetting_choices"] == 40 and "40 random answers are valid rows" in err
     assert report["distilled"]["gold_only"]["rows"] == 40
     assert main.main([*args, "--no-answers", "--json", str(home / "r2.json")]) == 0
     assert "valid" not in json.loads((home / "r2.json").read_text())["splits"]

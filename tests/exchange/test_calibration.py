@@ -46,3 +46,27 @@ def test_reliability_bins_hold_mean_confidence_and_observed_accuracy():
     ece, table = reliability(np.array([0.55, 0.55, 0.95, 0.95]), np.array([1, 0, 1, 1]))
     assert [(b["rows"], b["accuracy"]) for b in table] == [(2, 0.5), (2, 1.0)]
     assert abs(ece - (0.5 * 0.05 + 0.5 * 0.05)) < 1e-6
+
+
+def test_a_tie_stays_less_sure_than_a_unanimous_vote_even_when_ties_are_rare():
+    rng = np.random.default_rng(1)
+    n = 60
+    top = np.where(np.arange(n) < 3, 0.5, 1.0)  # 3 ties among 57 unanimous rows
+    probs = np.stack([top, 1 - top], axis=1)
+    gold = np.where(rng.random(n) < np.where(top == 1.0, 0.9, 0.5), 0, 1)
+    calibrator, report = calibrate(probs, gold)
+    assert report["method"] in ("logistic", "none")  # too few rows for isotonic's steps
+    tie, unanimous = calibrator(np.array([0.5, 1.0])) if calibrator else (0.5, 1.0)
+    assert tie < unanimous
+
+
+def test_calibration_that_would_not_help_keeps_the_models_own_probability():
+    rng = np.random.default_rng(2)
+    n = 400
+    conf = rng.uniform(0.5, 1.0, n)
+    probs = np.stack([conf, 1 - conf], axis=1)
+    gold = np.where(rng.random(n) < conf, 0, 1)  # already calibrated
+    calibrator, report = calibrate(probs, gold)
+    assert report["method"] == "none" or report["ece_after"] <= report["ece_before"] + 0.02
+    if report["method"] == "none":
+        assert calibrator is None and "kept as they are" in report["note"]

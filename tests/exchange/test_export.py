@@ -67,9 +67,10 @@ def test_label_studio_tasks_carry_predictions_votes_and_a_config_that_matches(ru
 
 
 def test_argilla_records_and_settings_are_read_by_its_sdk(run, tmp_path, monkeypatch):
+    from unittest.mock import MagicMock
+
     import argilla as rg
     from argilla.client import Argilla
-    from unittest.mock import MagicMock
 
     assert export(run, tmp_path / "ar", "--to", "argilla", "--limit", "10") == 0
     records = json.loads((tmp_path / "ar" / "records.json").read_text())
@@ -110,9 +111,39 @@ def test_an_existing_folder_is_kept_unless_overwrite(run, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "exists" in err and "--overwrite" in err and err.count("\n") == 1
     assert (out / "mine.txt").read_text() == "keep me"
-    assert export(run, out, "--to", "csv", "--overwrite") == 0
-    assert not (out / "mine.txt").exists() and (out / "labels.csv").is_file()
+    assert export(run, tmp_path / "y", "--to", "csv", "--limit", "3") == 0
+    assert export(run, tmp_path / "y", "--to", "csv", "--overwrite") == 0
+    assert len((tmp_path / "y" / "labels.csv").read_text().splitlines()) > 4
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_overwrite_replaces_only_an_earlier_export(run, tmp_path, capsys):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    data = tmp_path / "data.csv"
+    data.write_text("id,text\n")
+    for target in (precious, data, run):
+        assert export(run, target, "--to", "csv", "--overwrite") == 2
+        err = capsys.readouterr().err
+        assert "not an earlier export" in err and err.count("\n") == 1
+    assert (precious / "notes.txt").read_text() == "mine" and data.read_text() == "id,text\n"
+    assert (run / "report.json").is_file()
+    assert export(run, tmp_path / "e", "--to", "csv") == 0
+    assert export(run, tmp_path / "e", "--to", "csv", "--only", "uncertain", "--overwrite") == 0
+    assert json.loads((tmp_path / "e" / "alchemist-export.json").read_text())["only"] == "uncertain"
+
+
+def test_export_folders_are_readable_as_the_umask_allows(run, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert export(run, tmp_path / "shared", "--to", "csv", "--limit", "3") == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o755
 
 
 def test_a_run_without_results_is_one_line(tmp_path, capsys):

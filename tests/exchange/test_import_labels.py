@@ -97,10 +97,67 @@ def test_a_csv_of_id_label_is_read_and_unknown_labels_rows_and_runs_are_refused(
     for body, expected in (("id,label\n3,maybe\n", "line 2 (row '3'): label 'maybe' is not one of the classes"),
                            ("id,label\nnope,ham\n", "row 'nope' is not a train row"),
                            ("split,id,label\ntest,3,ham\n", "is in the run's test split"),
-                           ("id,label,run\n3,ham,20990101-000000\n", "exported from run 20990101-000000")):
+                           ("id,label,run\n3,ham,20990101-000000\n", "exported from results 20990101-000000")):
         (home / "bad.csv").write_text(body)
         capsys.readouterr()
         assert main.main(["import-labels", str(results), str(home / "bad.csv")]) == 2
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1
     assert len(answers(home)) == 2  # nothing of a refused file was written
+
+
+def test_a_csv_export_imports_only_the_rows_a_reviewer_filled_in(home, capsys):
+    results = Path(apply(home, "before")["output_dir"])
+    assert main.main(["export", str(results), "--to", "csv", "--limit", "10", "--out", str(home / "c")]) == 0
+    with open(home / "c" / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["review"] for r in rows} == {""}
+    rows[0]["review"], rows[3]["review"] = flip(rows[0]["label_name"]), rows[3]["label_name"]
+    with open(home / "reviewed.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    capsys.readouterr()
+    assert main.main(["import-labels", str(results), str(home / "reviewed.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "2 reviewed rows imported" in out and "1 differs" in out
+    assert [a["row"] for a in answers(home)] == [rows[0]["id"], rows[3]["id"]]
+    assert main.main(["import-labels", str(results), str(home / "reviewed.csv")]) == 0  # again: nothing new
+    assert "had this very answer already" in capsys.readouterr().out and len(answers(home)) == 2
+
+
+def test_an_export_of_earlier_results_of_the_same_run_still_comes_back(home, capsys):
+    first = Path(apply(home, "first")["output_dir"])
+    assert main.main(["export", str(first), "--to", "label-studio", "--limit", "5", "--out", str(home / "ls")]) == 0
+    later = Path(apply(home, "later")["output_dir"])
+    assert later != first and later.parent == first.parent
+    tasks = json.loads((home / "ls" / "tasks.json").read_text())
+    (home / "export.json").write_text(json.dumps(label_studio_review(tasks, lambda t, p: p)))
+    assert main.main(["import-labels", str(later), str(home / "export.json")]) == 0
+    assert len(answers(home)) == 5
+
+
+def test_own_file_answers_keep_the_held_out_rows_and_chosen_answers_train(home, monkeypatch, capsys):
+    """A labeled file without splits: valid and test are held out the same way with or without answers; a
+    random answer adds to valid, a chosen one labels its train row."""
+    from helpers import reviews_csv
+
+    monkeypatch.chdir(home)
+    reviews_csv(home / "mine.csv", labeled=True)
+    args = ["apply", str(DEMO_PROGRAMS), "--dataset", "mine.csv", "--text-column", "review_text", "--id-column",
+            "review_id", "--label-column", "sentiment", "--classes", "ham,spam", "--seeds", "1", "--features", "tfidf",
+            "--out", str(home / "o")]
+    assert main.main([*args, "--json", str(home / "a.json")]) == 0
+    before = json.loads((home / "a.json").read_text())
+    results = Path(before["output_dir"])
+    with open(results / "labels.csv", newline="") as f:
+        train = [r for r in csv.DictReader(f) if r["split"] == "train"]
+    (home / "r.csv").write_text(f"id,label,pool\n{train[0]['id']},spam,random\n{train[1]['id']},spam,chosen\n")
+    assert main.main(["import-labels", str(results), str(home / "r.csv")]) == 0
+    assert main.main([*args, "--json", str(home / "b.json")]) == 0
+    after = json.loads((home / "b.json").read_text())
+    assert after["splits"]["valid"] == before["splits"]["valid"] + 1
+    assert after["splits"]["test"] == before["splits"]["test"] and after["gold_rows"]["training_only"] == 1
+    with open(Path(after["output_dir"]) / "labels.csv", newline="") as f:
+        mine = {r["id"]: r for r in csv.DictReader(f) if r["split"] == "train"}
+    assert (mine[train[1]["id"]]["label_name"], mine[train[1]["id"]]["label_source"]) == ("spam", "person")

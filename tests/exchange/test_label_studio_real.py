@@ -214,7 +214,7 @@ def test_tasks_go_in_with_their_predictions_and_the_reviewers_export_comes_back(
     out = capsys.readouterr().out
     assert "3 reviewed rows imported" in out and "3 random" in out and "2 differ from the run's label" in out
     got = answers(home)
-    row = lambda task: task["data"]["alchemist_id"]  # noqa: E731
+    row = lambda task: task["data"]["alchemist_id"]
     assert {r: a["label"] for r, a in got.items()} == {
         row(first): flip(predicted(first)), row(second): predicted(second), row(third): flip(predicted(third))}
     assert {a["source"] for a in got.values()} == {"review"} and {a["pool"] for a in got.values()} == {"random"}
