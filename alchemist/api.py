@@ -172,9 +172,12 @@ def label(votes, data, *, label_model: str = "auto", vetting: bool = True, progr
     return labels
 
 
-def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: bool = False):
+def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: bool = False,
+            embedding_model: str | None = None, device: str = "auto"):
     """Train the distilled classifier on the labels of the rows some program voted on (features and
     label model chosen on valid, never scored on a row they learned from), scored on test over `seeds`.
+    `embedding_model`: a sentence-transformers model (Hugging Face name or folder) for the embedding
+    features (default: the bundled MiniLM); `device`: auto (CUDA, then MPS, then CPU), cpu, cuda or mps.
     Returns a DistillResult: `.model` (`.predict_proba(texts)`, `.save(path)`), `.mean` and `.std` on
     test, `.valid`, `.features`, `.candidates`."""
     from alchemist.core.choices import FEATURES
@@ -194,7 +197,7 @@ def distill(labels, data, *, features: str = "auto", seeds: int = 5, progress: b
     shown = _progress(progress)
     sample, options, _, rows = training_sample(data, labels.options)
     valid = sample.get("valid")
-    encoder = TextEncoder(load_settings().cache_root / "embeddings")
+    encoder = TextEncoder(load_settings().cache_root / "embeddings", model=embedding_model, device=device)
     names, _ = plan_features(sample, features, valid is not None and valid.has_labels, encoder)
     sets, _, _ = build_features(sample, names, encoder, shown)
     result = train(sample, sets, options, seeds, shown, stack=stack_for(labels, sets, data.card.n_classes, rows))

@@ -91,6 +91,7 @@ def config_from_args(args: argparse.Namespace, settings) -> RunConfig:
         classes=[c.strip() for c in args.classes.split(",")] if args.classes else None,
         task_card=Path(args.task_card) if args.task_card else None, column_cache=not args.no_column_cache,
         vetting=not args.no_vetting, features=args.features, distill=not args.no_distill, group_column=args.group_column or None,
+        embedding_model=args.embedding_model or None, device=args.device,
         concepts_path=Path(args.concepts).expanduser() if args.concepts else None,
         **({"clip_model": args.clip_model} if args.clip_model else {}),
         backend=args.backend, scheduler=args.scheduler, partition_rows=args.partition_rows,

@@ -89,6 +89,13 @@ def _add_apply_options(p: argparse.ArgumentParser, defaults: dict, out_help: str
                         "embeddings, computed once per dataset and cached, + logistic regression), combined (both, "
                         "+ logistic regression), or auto: the best on valid "
                         f"(default: {defaults.get('features', 'auto')})")
+    g.add_argument("--embedding-model", metavar="NAME|DIR", default=defaults.get("embedding_model"),
+                   help="the sentence-transformers model the embedding features use: a Hugging Face name "
+                        "(downloaded once, then read offline) or a local folder (default: the bundled "
+                        "all-MiniLM-L6-v2, which needs no network)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=defaults.get("device", "auto"),
+                   help="where embeddings and CLIP run: auto = a CUDA GPU, then Apple's MPS, then the CPU "
+                        f"(default: {defaults.get('device', 'auto')})")
     g.add_argument("--no-distill", action="store_true",
                    help="labels only: no distilled model (labels.csv still has every row the programs voted on)")
     g.add_argument("--seeds", type=_positive_int, default=defaults["seeds"],

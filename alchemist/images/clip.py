@@ -62,9 +62,9 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "~", "/")) or name.count("/") > 1 or "\\" in name
 
 
-def _load(name: str) -> tuple:
-    if name in _LOADED:
-        return _LOADED[name]
+def _load(name: str, device: str = "cpu") -> tuple:
+    if (name, device) in _LOADED:
+        return _LOADED[(name, device)]
     _quiet()
     local = Path(name).expanduser()
     if not local.is_dir() and _looks_like_path(name):
@@ -83,7 +83,7 @@ def _load(name: str) -> tuple:
             torch.set_num_threads(_threads())
         where = str(local.resolve()) if local.is_dir() else name
         model, info = CLIPModel.from_pretrained(where, output_loading_info=True)
-        model = model.to(torch.float32).eval()
+        model = model.to(device=device, dtype=torch.float32).eval()
         processor = CLIPProcessor.from_pretrained(where)
     except Exception as e:  # noqa: BLE001 - any failure to load is one message
         hint = ("" if local.is_dir() else
@@ -96,7 +96,7 @@ def _load(name: str) -> tuple:
         raise ClipError(f"'{name}' is not a CLIP model ({kind or 'unknown type'}"
                         + (f"; {len(info['missing_keys'])} of CLIP's weights are missing" if info.get("missing_keys")
                            else "") + "): give a CLIP checkpoint in the transformers format")
-    _LOADED[name] = (model, processor)
+    _LOADED[(name, device)] = (model, processor)
     return model, processor
 
 
@@ -113,20 +113,30 @@ def _features(output) -> "object":
 class ClipEncoder:
     """L2-normalised CLIP embeddings of images (cached) and concepts; their cosine similarities."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None):
+    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, device: str = "auto"):
         local = Path(model).expanduser()
         self.model_name = str(local.resolve()) if local.is_dir() else model  # a saved model finds it from anywhere
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.requested_device = device
+        self._device: str | None = None
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            from alchemist.distillation.embeddings import resolve_device
+
+            self._device = resolve_device(self.requested_device)
+        return self._device
 
     @property
     def description(self) -> str:
-        return f"CLIP {self.model_name}"
+        return f"CLIP {self.model_name} (fp32, {self.device})"
 
     def __getstate__(self) -> dict:  # pickled with a distilled model: the model's name, never its weights
-        return {"model_name": self.model_name, "cache_dir": None}
+        return {"model_name": self.model_name, "cache_dir": None, "requested_device": "auto", "_device": None}
 
     def _parts(self) -> tuple:
-        return _load(self.model_name)
+        return _load(self.model_name, self.device)
 
     def _cache(self, fetch: bool = True) -> VectorCache | None:
         """The cache of this model's vectors; a Hub model not downloaded yet is fetched first (None when
@@ -173,11 +183,11 @@ class ClipEncoder:
                 batch = [_open_image(p) for p in paths[lo:lo + BATCH]]
                 try:
                     inputs = processor(images=batch, return_tensors="pt")
-                    vectors = _features(model.get_image_features(pixel_values=inputs["pixel_values"]))
+                    vectors = _features(model.get_image_features(pixel_values=inputs["pixel_values"].to(self.device)))
                 except Exception as e:  # noqa: BLE001 - e.g. a processor that does not fit the model
                     raise ClipError(f"the CLIP model '{self.model_name}' failed on images "
                                     f"({type(e).__name__}: {str(e)[:200]})") from None
-                out.append(torch.nn.functional.normalize(vectors.float(), dim=1).numpy())
+                out.append(torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy())
                 if advance is not None:
                     advance(len(batch))
         return np.vstack(out).astype(np.float32)
@@ -191,12 +201,12 @@ class ClipEncoder:
             with torch.inference_mode():
                 inputs = processor(text=[concept_sentence(c) for c in concepts], return_tensors="pt", padding=True,
                                    truncation=True)
-                vectors = _features(model.get_text_features(input_ids=inputs["input_ids"],
-                                                            attention_mask=inputs["attention_mask"]))
+                vectors = _features(model.get_text_features(input_ids=inputs["input_ids"].to(self.device),
+                                                            attention_mask=inputs["attention_mask"].to(self.device)))
         except Exception as e:  # noqa: BLE001 - a damaged tokenizer, a model without a text tower
             raise ClipError(f"the CLIP model '{self.model_name}' failed on the concepts "
                             f"({type(e).__name__}: {str(e)[:200]})") from None
-        return torch.nn.functional.normalize(vectors.float(), dim=1).numpy().astype(np.float32)
+        return torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy().astype(np.float32)
 
     def similarities(self, image_vectors: np.ndarray, concepts: Sequence[str]) -> np.ndarray:
         """(n_images, n_concepts) cosine similarities."""

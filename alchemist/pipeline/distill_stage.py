@@ -31,8 +31,16 @@ class DistillStage:
 
     def encoder(self) -> TextEncoder:
         if self._text_encoder is None:
-            self._text_encoder = TextEncoder(self.ctx.settings.cache_root / "embeddings")
+            c = self.ctx.config
+            self._text_encoder = TextEncoder(self.ctx.settings.cache_root / "embeddings", model=c.embedding_model,
+                                             device=c.device)
         return self._text_encoder
+
+    def check_encoder(self) -> None:
+        """A named embedding model or device that cannot load is one line now, before anything is spent."""
+        c = self.ctx.config
+        if c.distill and c.features in ("auto", "embeddings", "combined") and (c.embedding_model or c.device != "auto"):
+            self.encoder().load()  # an EmbeddingError: one line
 
     def run(self, dataset: Dataset, labels: Labels) -> dict:
         """Distill; with several label models offered, the pair (training labels, features) best on valid

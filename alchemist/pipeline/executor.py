@@ -170,6 +170,8 @@ class Executor:
             return self.run_lazy()
         t0 = time.monotonic()
         dataset = self.data.load()
+        if dataset.modality == "text":
+            self.distiller.check_encoder()  # before any LLM call: a model that cannot load costs nothing
         votes = files = None
         if c.command == "zero-shot":
             dataset = sample_splits(dataset, c.limit)

@@ -361,6 +361,7 @@ class GenerationStage:
                 "base_url": safe_url(c.base_url) or None, "offline": c.offline, "max_cost": c.max_cost, "concurrency": c.concurrency,
                 "trial_rows": c.trial_rows, "prompt_rows": c.prompt_rows, "refine_rounds": c.refine_rounds,
                 "label_model": c.label_model, "seeds": c.seeds, "features": c.features,
+                "embedding_model": c.embedding_model, "device": c.device,
                 **({"clip_model": c.clip_model, "concepts_per_class": c.concepts_per_class} if images else {}),
                 **({"rag_paths": [str(p) for p in c.rag_paths], "embeddings": c.embeddings}
                    if c.mode == "alchemist-rag" else {})}

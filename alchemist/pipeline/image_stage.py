@@ -33,7 +33,8 @@ class ImageStage:
         from alchemist.images.clip import ClipEncoder
 
         if self._clip is None:
-            self._clip = ClipEncoder(self.ctx.config.clip_model, self.ctx.settings.cache_root / "clip")
+            self._clip = ClipEncoder(self.ctx.config.clip_model, self.ctx.settings.cache_root / "clip",
+                                     self.ctx.config.device)
         return self._clip
 
     def embed(self, dataset: Dataset) -> None:

@@ -54,6 +54,8 @@ class RunConfig:
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     column_cache: bool = True  # reuse columns of unchanged programs on unchanged data
     features: str = "auto"  # distillation features: auto (chosen on valid) | tfidf | embeddings
+    embedding_model: str | None = None  # a sentence-transformers model (Hugging Face name or folder); None: MiniLM
+    device: str = "auto"  # for embeddings and CLIP: auto (CUDA, then MPS, then CPU) | cpu | cuda | mps
     vetting: bool = True  # leave duplicates, no-coverage and worse-than-chance programs out (on valid)
     distill: bool = True  # False (--no-distill): labels only, no distilled model
     backend: str = "local"  # local | dask
@@ -98,6 +100,8 @@ class RunConfig:
             raise AlchemistError(f"unknown command {self.command!r}")
         if self.seeds < 1:
             raise AlchemistError(f"--seeds must be at least 1, not {self.seeds}")
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise AlchemistError(f"unknown device '{self.device}' (choose from auto, cpu, cuda, mps)")
         if self.features not in FEATURES:
             raise AlchemistError(f"unknown features '{self.features}' (choose from {', '.join(FEATURES)})")
         if self.label_model not in LABEL_MODELS:
@@ -248,6 +252,7 @@ def run_config(settings: Settings, **choices) -> RunConfig:
         llm_retries=d["llm_retries"], trial_rows=d["trial_rows"], max_cost=d.get("max_cost"),
         prompt_rows=d.get("prompt_rows", 8), refine_rounds=d.get("refine_rounds", 1),
         concurrency=d.get("concurrency", 8), saved_dir=settings.saved_dir, limits=sandbox_limits(d),
+        embedding_model=d.get("embedding_model") or None, device=d.get("device") or "auto",
         **split_defaults(d),
     )
     base.update(choices)

@@ -24,7 +24,7 @@ DEFAULTS = {"label_model": "auto", "seeds": 5, "row_timeout_s": 1.0, "memory_mb"
             "knowledge_model": "gpt-4o-mini", "knowledge_type": "rules", "num_programs": 10,
             "temperature": 0.7, "max_output_tokens": 2048, "llm_timeout_s": 120.0, "llm_retries": 4,
             "trial_rows": 20, "prompt_rows": 8, "features": "auto", "refine_rounds": 1, "concurrency": 8,
-            "own_split_valid": 0.15, "own_split_test": 0.15, "own_split_seed": 0}
+            "embedding_model": None, "device": "auto", "own_split_valid": 0.15, "own_split_test": 0.15, "own_split_seed": 0}
 
 
 @dataclass

@@ -298,6 +298,10 @@ def test_advanced_settings_set_requests_in_flight_and_the_budget(tmp_path, serve
     send(child, "abc\r")
     child.expect("number of dollars")
     send(child, CLEAR + "0.5\r")
+    child.expect("Embedding model for the distilled model")
+    send(child, "\r")
+    child.expect("Where should embeddings run")
+    send(child, "cpu\r")
     child.expect(r"Go ahead\?")
     send(child, "\r")
     child.expect("Report with plots", timeout=120)
@@ -305,7 +309,7 @@ def test_advanced_settings_set_requests_in_flight_and_the_budget(tmp_path, serve
     assert finish(child) == 0
     (run_dir,) = (tmp_path / "runs" / "demo" / "alchemist").iterdir()
     config = json.loads((run_dir / "manifest.json").read_text())["config"]
-    assert config["concurrency"] == 3 and config["max_cost"] == 0.5
+    assert config["concurrency"] == 3 and config["max_cost"] == 0.5 and config["device"] == "cpu"
     assert 1 <= server.peak_in_flight <= 3
     assert "up to 3 LLM requests at once; budget cap $0.5" in screen(tmp_path)
     remembered = json.loads((tmp_path / "cache" / "wizard_last.json").read_text())

@@ -74,7 +74,7 @@ def test_a_model_that_cannot_load_is_one_error_and_embeddings_are_left_out(monke
     monkeypatch.setattr(embeddings, "_LOADED", {})
     monkeypatch.setattr(embeddings, "MODEL_NAME", "x")
 
-    def broken(precision):
+    def broken(*args):
         raise embeddings.EmbeddingError("the local embedding model x could not load (OSError: gone)")
 
     monkeypatch.setattr(embeddings, "_load", broken)
@@ -260,3 +260,50 @@ def test_every_mode_name_offered_on_the_command_line_is_implemented():
     from alchemist.generate.modes import MODES
 
     assert set(MODE_NAMES) == set(MODES)
+
+
+def test_a_named_embedding_model_is_used_cached_apart_and_saved_with_the_model(tmp_path, capsys):
+    from conftest import DEMO_PROGRAMS
+
+    from alchemist.cli.main import main
+    from alchemist.testing.tiny_encoder import build_tiny_encoder
+
+    folder = build_tiny_encoder(tmp_path / "tiny")
+    encoder = TextEncoder(tmp_path / "cache", model=str(folder))
+    vectors = encoder.encode(["win a free gift card", "I love this song"])
+    assert vectors.shape == (2, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert encoder.settings != TextEncoder(tmp_path / "cache").settings  # never another model's vectors
+    out = tmp_path / "runs"
+    assert main(["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--features", "embeddings", "--seeds", "1",
+                 "--embedding-model", str(folder), "--device", "cpu", "--out", str(out),
+                 "--json", str(tmp_path / "r.json")]) == 0
+    feats = json.loads((tmp_path / "r.json").read_text())["distilled"]["features"]
+    assert feats["embedding_model"].startswith(str(folder)) and ", cpu)" in feats["embedding_model"]
+    assert feats["classifier"] == "tiny embeddings + logistic regression"
+    (run,) = out.iterdir()
+    capsys.readouterr()
+    assert main(["predict", str(run), "--text", "win a free gift card now"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert row["label_name"] in ("ham", "spam")
+    loaded = load_model(run / MODEL_FILE)
+    assert loaded.features.encoder.model == str(folder)
+
+
+def test_an_embedding_model_or_device_that_cannot_load_is_one_line_before_anything_runs(tmp_path, capsys):
+    from conftest import DEMO_PROGRAMS
+
+    from alchemist.cli.main import main
+
+    base = ["apply", str(DEMO_PROGRAMS), "--dataset", "demo", "--out", str(tmp_path / "runs")]
+    assert main([*base, "--embedding-model", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "no such model folder" in err and err.count("\n") == 1
+    (tmp_path / "empty").mkdir()
+    assert main([*base, "--embedding-model", str(tmp_path / "empty")]) == 2
+    assert "not a model folder" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main([*base, "--device", "cuda"]) == 2
+        assert "no CUDA GPU is visible" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # nothing was applied or written
