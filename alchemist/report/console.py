@@ -231,7 +231,9 @@ def features_line(dist: dict) -> str:
     if not feats.get("reason"):
         return ""
     how = f" [{feats['selection']}]" if feats.get("selection") else ""
-    return f"Distilled from {learned_from(feats.get('labels') or '')} with {feats.get('chosen')} features: {feats['reason']}{how}"
+    model = f" [embeddings: {feats['embedding_model']}]" if feats.get("embedding_model") else ""
+    return (f"Distilled from {learned_from(feats.get('labels') or '')} with {feats.get('chosen')} features: "
+            f"{feats['reason']}{how}{model}")
 
 
 def learned_from(recipe: str) -> str:
