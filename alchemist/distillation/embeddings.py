@@ -118,15 +118,15 @@ def model_folder(spec: str | None) -> Path:
     from huggingface_hub import snapshot_download
 
     patterns = ["*.json", "*.txt", "*.model", "*.safetensors", "1_Pooling/*"]
-    try:
-        return Path(snapshot_download(spec, allow_patterns=patterns, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not in the cache yet: download it once
-        pass
-    try:
-        return Path(snapshot_download(spec, allow_patterns=patterns))
-    except Exception as e:  # noqa: BLE001 - offline, unknown name, gated model: one line
-        raise EmbeddingError(f"the embedding model '{spec}' could not be found or downloaded "
-                             f"({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from None
+    for local_only in (True, False):  # the Hugging Face cache first; not there yet: download it once
+        try:
+            return Path(snapshot_download(spec, allow_patterns=patterns, local_files_only=local_only))
+        except Exception as e:  # noqa: BLE001 - offline, unknown name, gated model: one line
+            if local_only:
+                continue
+            error = e
+    raise EmbeddingError(f"the embedding model '{spec}' could not be found or downloaded "
+                         f"({type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''})")
 
 
 def _pooling(folder: Path) -> str:

@@ -11,6 +11,7 @@ Hugging Face cache, or a local folder, which works offline.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -118,22 +119,19 @@ class ClipEncoder:
         self.model_name = str(local.resolve()) if local.is_dir() else model  # a saved model finds it from anywhere
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.requested_device = device
-        self._device: str | None = None
 
-    @property
+    @functools.cached_property
     def device(self) -> str:
-        if self._device is None:
-            from alchemist.distillation.embeddings import resolve_device
+        from alchemist.distillation.embeddings import resolve_device
 
-            self._device = resolve_device(self.requested_device)
-        return self._device
+        return resolve_device(self.requested_device)  # the same choice as the text encoder's
 
     @property
     def description(self) -> str:
         return f"CLIP {self.model_name} (fp32, {self.device})"
 
     def __getstate__(self) -> dict:  # pickled with a distilled model: the model's name, never its weights
-        return {"model_name": self.model_name, "cache_dir": None, "requested_device": "auto", "_device": None}
+        return {"model_name": self.model_name, "cache_dir": None, "requested_device": "auto"}
 
     def _parts(self) -> tuple:
         return _load(self.model_name, self.device)
