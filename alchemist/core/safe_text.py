@@ -86,8 +86,8 @@ def code_text(text: object, limit: int = 200_000) -> str:
     nothing that decides what runs — a later definition, a decorator — can hide in a cut part."""
     s = _secret_values(text if isinstance(text, str) else str(text))
     s = _CONTROL.sub(lambda m: _escaped(m.group()), s[:MAX_INPUT].replace("\r\n", "\n"))
-    if not s.isascii():
-        s = "".join(_escaped(c) if unicodedata.category(c) == "Cf" else c for c in s)
+    if not s.isascii():  # format characters, and characters Python or a reader takes for others (NBSP, ＿)
+        s = "".join(_escaped(c) if unicodedata.category(c) == "Cf" or _compat(c) else c for c in s)
         s = _WORD.sub(_marked_word, s)
     s = _secret_values(s)  # before cutting, as in clean(); only the values of secret variables: a key-like
     # pattern in code is code (hidden, `api_1-vote` would read as something else) and the file holds it anyway
@@ -95,9 +95,10 @@ def code_text(text: object, limit: int = 200_000) -> str:
 
 
 def name_text(text: str) -> str:
-    """A name taken from a file name (a program's): its controls, line breaks and invisible characters
-    as escapes, so two names never read alike and nothing in one acts on a terminal or a report."""
-    return code_text(text, 200).replace("\n", "\\n").replace("\t", "\\t")
+    """A name taken from a file name (a program's): its controls, line breaks, invisible and look-alike
+    characters as escapes (a backslash doubled first, so an escape never reads as a name that has it
+    literally), so two names never read alike and nothing in one acts on a terminal or a report."""
+    return code_text(text.replace("\\", "\\\\"), 200).replace("\n", "\\n").replace("\t", "\\t")
 
 
 _WORD = re.compile(r"\w+")
@@ -117,7 +118,13 @@ def _marked_word(match: re.Match) -> str:
         return word
     scripts = {_script(c) for c in word} - {""}
     mixed = "LATIN" in scripts and len(scripts) >= 2
+    if not mixed and all(c in _LATIN_LOOKALIKES for c in word if c.isalpha()):  # "сор" reads as "cop"
+        return "".join(_escaped(c) if c in _LATIN_LOOKALIKES else c for c in word)
     return "".join(_escaped(c) if (mixed and _script(c) not in ("LATIN", "")) or _compat(c) else c for c in word)
+
+
+# Cyrillic and Greek letters that look like Latin ones: a word made only of them reads as a Latin word
+_LATIN_LOOKALIKES = set("авекмнорстухіјѕԁһԛԝӏАВЕКМНОРСТУХІЈЅԁΑΒΕΖΗΙΚΜΝΟΡΤΥΧοναικρτυχ")
 
 
 def _compat(char: str) -> bool:

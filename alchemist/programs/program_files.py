@@ -82,12 +82,18 @@ def load_program_dir(folder: Path) -> list[Program]:
     files = sorted((p for p in folder.glob("*.py") if p.name != "__init__.py"), key=_natural_key)
     if not files:
         raise ProgramError(f"{folder}: no labeling programs (*.py files) found")
-    programs = []
+    programs, names = [], set()
     for path in files:
+        name = name_text(path.stem)
+        if name in names:  # never two programs by one name in a report
+            programs.append(Program(f"{name}#{len(programs) + 1}", path, "", "rejected",
+                                    f"another program file is also named {name}: rename one"))
+            continue
+        names.add(name)
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            programs.append(Program(name_text(path.stem), path, "", "rejected", f"cannot read file ({e})"))
+            programs.append(Program(name, path, "", "rejected", f"cannot read file ({e})"))
             continue
-        programs.append(gate_program(name_text(path.stem), source, path))
+        programs.append(gate_program(name, source, path))
     return programs

@@ -233,6 +233,47 @@ def _find_entry_point(tree: ast.Module) -> ast.FunctionDef | None:
     return None
 
 
+def _non_ascii_name(source: str) -> str:
+    """Names must be ASCII: Python reads a name by its NFKC form, so `𝗅𝖺𝖻𝖾𝗅_function` or `label﹏function` *is*
+    label_function while it reads as another name, and a Cyrillic `х` is another name than the `x` it looks
+    like. (Text in strings and comments may be any language.)"""
+    import io
+    import tokenize
+
+    text = {tokenize.STRING, tokenize.COMMENT, *(getattr(tokenize, k) for k in ("FSTRING_MIDDLE", "TSTRING_MIDDLE")
+                                                    if hasattr(tokenize, k))}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type not in text and not tok.string.isascii():  # a name, or a piece the tokenizer split off one
+                shown = tok.string.encode("ascii", "backslashreplace").decode()
+                return (f"line {tok.start[0]}: the name '{shown}' is not ASCII (Python reads such a name as "
+                        "another, so the code would not run as it reads): use ASCII names")
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return "the source cannot be tokenized"
+    return ""
+
+
+def _rebound_entry(tree: ast.Module) -> str:
+    """The entry point is bound once, by its top-level def: a second def, an assignment or an import of the
+    name would make the function that runs another than the one a reader finds first."""
+    bindings = 0
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == ENTRY_POINT:
+            bindings += 1
+        elif isinstance(node, ast.Name) and node.id == ENTRY_POINT and not isinstance(node.ctx, ast.Load):
+            bindings += 1
+        elif isinstance(node, ast.alias) and (node.asname or node.name) == ENTRY_POINT:
+            bindings += 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and ENTRY_POINT in node.names:
+            bindings += 1
+        elif isinstance(node, ast.arg) and node.arg == ENTRY_POINT:
+            bindings += 1
+    if bindings > 1:
+        return (f"'{ENTRY_POINT}' is bound more than once (a second def, an assignment or an import of the name): "
+                "the function that runs must be the one def a reader sees")
+    return ""
+
+
 def check_source(source: str) -> GateResult:
     """Accept or reject a program's source, with a one-line reason."""
     if len(source.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
@@ -249,6 +290,8 @@ def check_source(source: str) -> GateResult:
         return GateResult(False, f"syntax error at line {e.lineno}: {e.msg}")
     except (RecursionError, MemoryError, ValueError):
         return GateResult(False, "program is too deeply nested to parse safely")
+    if (why := _non_ascii_name(source)) or (why := _rebound_entry(tree)):
+        return GateResult(False, why)
     entry = _find_entry_point(tree)
     if entry is None:
         return GateResult(False, f"no top-level 'def {ENTRY_POINT}(x)' found")

@@ -36,11 +36,12 @@ def test_look_alike_letters_inside_latin_words_are_marked_and_other_scripts_are_
 
 def test_letters_python_reads_as_other_letters_are_marked_wherever_they_are():
     """Identifiers are NFKC-normalised: a def in mathematical sans-serif letters redefines label_function
-    while it reads as a helper of another name; fullwidth letters do the same."""
+    while it reads as a helper of another name; fullwidth letters do the same. (A file on disk that was
+    never gated — a run's saved program — is shown through the same function.)"""
     from alchemist.sandbox.gate import check_source
 
     hidden = "def label_function(x):\n    return 1\n\ndef \U0001d5c5\U0001d5ba\U0001d5bb\U0001d5be\U0001d5c5_function(x):\n    return 0\n"
-    assert check_source(hidden).ok
+    assert not check_source(hidden).ok  # the gate refuses it outright; shown, it is marked all the same
     shown = code_text(hidden)
     assert "\\U0001d5c5" in shown and "\U0001d5c5" not in shown
     assert "\\uff41" in code_text("def \uff41(x):\n    return 1\n")  # fullwidth a
@@ -80,3 +81,21 @@ def test_a_program_file_name_with_controls_is_named_by_escapes(tmp_path):
     (tmp_path / "lf_02.py").write_text("def label_function(x):\n    return 0\n")
     names = [p.name for p in load_program_dir(tmp_path)]
     assert names == ["lf_01\\u202eTXT", "lf_02"]
+
+
+def test_spaces_and_words_that_read_as_others_are_escapes():
+    shown = code_text("a = 'free\u00a0money'\nb = '\u0441\u043e\u0440'\nc = '\u043f\u0440\u0438\u0432\u0435\u0442'\n")
+    assert "free\\xa0money" in shown  # a no-break space never matches the space it looks like
+    assert "\\u0441\\u043e\\u0440" in shown  # all-Cyrillic 'cop'
+    assert "\u043f\u0440\u0438\u0432\u0435\u0442" in shown  # a Russian word stays readable
+
+
+def test_program_names_never_read_alike(tmp_path):
+    from alchemist.programs.program_files import load_program_dir
+
+    body = "def label_function(x):\n    return 1\n"
+    (tmp_path / "lf_a\u200bb.py").write_text(body)
+    (tmp_path / "lf_a\\u200bb.py").write_text(body)
+    (tmp_path / "lf\uff3f02.py").write_text(body)
+    names = {p.name for p in load_program_dir(tmp_path)}
+    assert names == {"lf_a\\u200bb", "lf_a\\\\u200bb", "lf\\uff3f02"}

@@ -111,3 +111,22 @@ GOOD = {
 def test_gate_accepts_ordinary_programs(name):
     result = check_source(GOOD[name])
     assert result.ok, result.reason
+
+
+@pytest.mark.parametrize("source, why", [
+    ("def label_function(x):\n    return 1\ndef \U0001d5c5abel_function(x):\n    return 0\n", "not ASCII"),
+    ("def label_function(x):\n    return 1\ndef label\ufe4ffunction(x):\n    return 0\n", "not ASCII"),
+    ("x = 'win'\ndef label_function(\u0445):\n    return 1 if 'win' in x else 0\n", "not ASCII"),
+    ("def label_function(x):\n    return 1\nlabel_function = lambda x: 0\n", "bound more than once"),
+    ("def label_function(x):\n    return 1\ndef label_function(x):\n    return 0\n", "bound more than once"),
+    ("def label_function(x):\n    return 1\nfrom re import match as label_function\n", "bound more than once"),
+])
+def test_the_function_that_runs_is_the_one_a_reader_finds(source, why):
+    """Python reads names by their NFKC form and the last binding wins: a second definition hidden as another
+    name, a look-alike parameter, or a rebinding would run something else than what reads first."""
+    result = check_source(source)
+    assert not result.ok and why in result.reason
+
+
+def test_text_in_any_language_stays_allowed_in_strings_and_comments():
+    assert check_source("def label_function(x):\n    return 1 if 'très' in x or f'{x}é' else 0  # café\n").ok

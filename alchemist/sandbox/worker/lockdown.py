@@ -164,7 +164,7 @@ def fresh_keyring(lib) -> str:
     lib.syscall.restype = ctypes.c_long
     if lib.syscall(ctypes.c_long(number), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None) < 0:
         return "unavailable (" + _oserror("keyctl(JOIN_SESSION_KEYRING)") + ")"
-    return "active (a new empty session keyring: the user's keys are out of reach)"
+    return "active (a new empty session keyring: the keys of the session the tool was started from are out of reach)"
 
 
 def drop_privileges(lib, user_ns: bool) -> str:
