@@ -88,6 +88,7 @@ class Selection:
     description: str = "fitted on train, scored on valid"
     train_text: np.ndarray | None = None  # an id per distinct text, train rows ...
     valid_text: np.ndarray | None = None  # ... and valid rows: which train rows a valid row's text is
+    groups: np.ndarray | None = None  # valid rows in clusters of similar texts: folds keep a cluster together
 
     def same_text(self, valid_rows: np.ndarray, n_train: int) -> np.ndarray:
         """Train rows whose text is that of one of these valid rows (bool mask over train)."""
@@ -199,20 +200,33 @@ class Recipe:
     """What one candidate learns from: a label model's train labels (the programs), the gold rows of
     valid, or both. A recipe that learns from gold is only ever scored on gold rows it did not see."""
 
-    name: str  # shown: "weighted", "weighted + gold", "stacked + gold", "gold only"
+    name: str  # shown: "weighted", "weighted + gold", "stacked + gold", "agreed + gold", "gold only"
     labels: np.ndarray | None  # train labels, -1 where unused (None: the gold rows alone)
     gold: bool = False
     stack: Stack | None = None  # labels the train rows by a model of the votes fitted on the gold rows
+    agree: bool = False  # keep only the train labels a classifier of the gold rows (same features) agrees with
     _memo: dict = field(default_factory=dict, repr=False)
 
-    def train_labels(self, use: np.ndarray | None, valid_labels: np.ndarray | None) -> np.ndarray | None:
-        """The train labels this recipe learns from, given the gold rows it may use."""
-        if self.stack is None:
+    def train_labels(self, use: np.ndarray | None, valid_labels: np.ndarray | None,
+                     s: FeatureSet | None = None) -> np.ndarray | None:
+        """The train labels this recipe learns from, given the gold rows it may use (and the features)."""
+        if self.stack is None and not self.agree:
             return self.labels
-        key = use.tobytes()
+        key = (use.tobytes(), s.features.name if self.agree and s is not None else "")
         if key not in self._memo:
-            self._memo[key] = self.stack.labels(use, valid_labels)
+            self._memo[key] = (self.stack.labels(use, valid_labels) if self.stack is not None
+                               else _agreed(self.labels, s, use & (valid_labels >= 0), valid_labels))
         return self._memo[key]
+
+
+def _agreed(labels: np.ndarray, s: FeatureSet, gold: np.ndarray, valid_labels: np.ndarray) -> np.ndarray:
+    """The label model's train labels where a classifier fitted on the gold rows alone (these features) gives
+    the same class; -1 elsewhere. Two views that err differently agree mostly where both are right."""
+    if len(np.unique(valid_labels[gold])) < 2:
+        return np.full(len(labels), -1)
+    clf = fit_one(s.features, s.valid[gold], valid_labels[gold], 0)
+    predicted = clf.classes_[clf.predict_proba(s.train).argmax(1)]
+    return np.where((labels >= 0) & (labels == predicted), labels, -1)
 
 
 @dataclass
@@ -249,13 +263,15 @@ def stack_inputs(votes: np.ndarray, probs: np.ndarray, embedding: np.ndarray, n_
 def recipes_for(options: dict[str, np.ndarray], with_gold: bool, stack: Stack | None = None) -> list[Recipe]:
     """Each label model's labels; with gold rows to learn from, also the first (the label model chosen on
     its own) with the gold rows added, the stacked model's labels with the gold rows (given its inputs),
-    and the gold rows alone (the baseline, so it can win)."""
+    the first's labels where a classifier of the gold rows agrees with them plus the gold rows, and the gold
+    rows alone (the baseline, so it can win)."""
     out = [Recipe(name, labels) for name, labels in options.items()]
     if with_gold:
         first = next(iter(options))
         out.append(Recipe(f"{first} + gold" if first else "programs + gold", options[first], gold=True))
         if stack is not None:
             out.append(Recipe("stacked + gold", None, gold=True, stack=stack))
+        out.append(Recipe("agreed + gold", options[first], gold=True, agree=True))
         out.append(Recipe("gold only", None, gold=True))
     return out
 
@@ -297,6 +313,14 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.
     gold_ok = (with_gold and valid_labels is not None and sets[0].valid is not None
                and len(np.unique(valid_labels[valid_labels >= 0])) >= 2)
     recipes = recipes_for(options, gold_ok, stack)
+    tfidf = next((s for s in sets if s.features.name == "tfidf"), None)
+    if gold_ok and tfidf is not None:
+        plan = plan or Selection(np.ones(len(valid_labels), dtype=bool))
+        if plan.fold is None:
+            plan.groups, ratio = clustered_groups(tfidf, plan.rows & (valid_labels >= 0))
+            if plan.groups is not None:
+                plan.description += (f"; valid's texts are {ratio:.2f}x closer to each other than to train's, so "
+                                     f"the gold folds keep {CLUSTERS} clusters of similar texts together")
     advance = on_fit or (lambda n: None)
     first_models: dict[tuple[str, str], object] = {}
     out_of_fold: dict[tuple[str, str], np.ndarray] = {}
@@ -350,7 +374,7 @@ def _training_set(s: FeatureSet, recipe: Recipe, valid_labels: np.ndarray | None
         use = (valid_labels >= 0) & (np.ones(len(valid_labels), bool) if held is None else ~held)
         if plan is not None:
             drop |= plan.same_text(np.flatnonzero(use), n_train)
-    labels = recipe.train_labels(use, valid_labels)
+    labels = recipe.train_labels(use, valid_labels, s)
     parts, ys = [], []
     if labels is not None:
         keep = (labels >= 0) & ~drop
@@ -410,7 +434,64 @@ def _folds(recipe: Recipe, plan: Selection, valid_labels: np.ndarray) -> list[np
         return [plan.fold == f for f in range(SELECTION_FOLDS)]
     if not recipe.gold:
         return None
-    return folds_of(np.where(plan.rows, valid_labels, -1), SELECTION_FOLDS)
+    labels = np.where(plan.rows, valid_labels, -1)
+    if plan.groups is not None:
+        return grouped_folds(labels, plan.groups, SELECTION_FOLDS) or folds_of(labels, SELECTION_FOLDS)
+    return folds_of(labels, SELECTION_FOLDS)
+
+
+CLUSTERED_RATIO = 1.25  # valid's texts this much closer to each other than to train's: clustered
+CLUSTER_MIN_ROWS = 200  # fewer gold rows: too few to tell, and to cluster
+CLUSTERS = 20
+
+
+def clustered_groups(tfidf: FeatureSet, rows: np.ndarray, seed: int = 0) -> tuple[np.ndarray | None, float]:
+    """Clusters of similar texts among valid's gold `rows` (bool mask), when valid's texts are much closer to
+    each other than to train's (reviews of the same films in one split): then a random fold would hold out
+    rows whose near-twins trained the model, and crediting that would favour learning from gold. Returns a
+    cluster per valid row (-1 elsewhere) or None, and the ratio of nearest-neighbour similarities."""
+    idx = np.flatnonzero(rows)
+    if len(idx) < CLUSTER_MIN_ROWS or tfidf.valid is None:
+        return None, 0.0
+    rng = np.random.default_rng(seed)
+    n = min(2000, len(idx), tfidf.train.shape[0])
+    sample = rng.choice(idx, n, replace=False)
+    V = sparse.csr_matrix(tfidf.valid[sample])
+    T = sparse.csr_matrix(tfidf.train[rng.choice(tfidf.train.shape[0], n, replace=False)])
+
+    def nearest(S) -> float:
+        S = np.asarray(S.todense()) if sparse.issparse(S) else np.asarray(S)
+        S[S >= 0.999] = 0.0  # the same text (or the row itself): not a neighbour
+        return float(S.max(axis=1).mean())
+
+    within, across = nearest(V @ V.T), nearest(V @ T.T)
+    ratio = within / across if across > 0 else 0.0
+    if ratio < CLUSTERED_RATIO:
+        return None, ratio
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+
+    X = sparse.csr_matrix(tfidf.valid[idx])
+    Z = TruncatedSVD(min(100, X.shape[1] - 1), random_state=seed).fit_transform(X)
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-9
+    groups = np.full(tfidf.valid.shape[0], -1)
+    groups[idx] = KMeans(CLUSTERS, n_init=3, random_state=seed).fit_predict(Z)
+    return groups, ratio
+
+
+def grouped_folds(labels: np.ndarray, groups: np.ndarray, k: int = 3, seed: int = 0) -> list[np.ndarray] | None:
+    """Stratified folds of the labeled rows that keep each cluster in one fold (None when that fails)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    rows = np.flatnonzero((labels >= 0) & (groups >= 0))
+    if len(rows) < 4 or len(np.unique(labels[rows])) < 2 or len(np.unique(groups[rows])) < k:
+        return None
+    out = []
+    for _, held in StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(rows, labels[rows], groups[rows]):
+        mask = np.zeros(len(labels), bool)
+        mask[rows[held]] = True
+        out.append(mask)
+    return out
 
 
 def _valid_scores(pairs, n_classes, valid_labels, metric, pos, plan: Selection, first_models,

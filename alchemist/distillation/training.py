@@ -105,7 +105,7 @@ def train(dataset: Dataset, sets: Sequence[FeatureSet], options: dict[str, np.nd
     with_gold = with_gold and valid_labels is not None and len(np.unique(valid_labels[valid_labels >= 0])) >= 2
     choosing = valid_labels is not None and (len(sets) * len(options) > 1 or with_gold)
     plan = selection(dataset.train.texts, valid.texts) if choosing else None
-    gold_recipes = (3 if stack is not None else 2) if with_gold else 0  # + gold, stacked + gold, gold only
+    gold_recipes = (4 if stack is not None else 3) if with_gold else 0  # + gold, stacked, agreed, gold only
     steps = fit_count(sets, seeds, valid_labels is not None, plan, len(options), gold_recipes)
     title = ("Distilling (" + (" or ".join(s.features.label for s in sets) or "no features")
              + (f", labels of {len(options)} label models" if len(options) > 1 else "")

@@ -242,6 +242,8 @@ def learned_from(recipe: str) -> str:
         return "the gold rows of valid alone"
     if recipe == "stacked + gold":
         return "a model of the votes fitted on the gold rows, and the gold rows"
+    if recipe == "agreed + gold":
+        return "the label model's labels where a classifier of the gold rows agrees, and the gold rows"
     if recipe.endswith(" + gold"):
         return f"{recipe[:-len(' + gold')]} labels and the gold rows of valid"
     return f"{recipe} labels" if recipe else "the label model's labels"

@@ -44,8 +44,8 @@ def test_bad_programs_lose_to_gold_and_gold_candidates_win():
     result = distill(sets, {"majority": train[1]}, ["neg", "pos"], 1, valid[1], test[1],
                      plan=selection(train[0], valid[0]), with_gold=True)
     names = [c["labels"] for c in result.candidates]
-    assert names == ["majority", "majority + gold", "gold only"]
-    assert result.labels in ("majority + gold", "gold only") and result.mean > 0.9
+    assert names == ["majority", "majority + gold", "agreed + gold", "gold only"]
+    assert result.labels in ("majority + gold", "agreed + gold", "gold only") and result.mean > 0.9
     assert result.trained_on >= 150  # the gold rows are in what it trained on
 
 
@@ -89,3 +89,40 @@ def test_the_stack_learns_which_program_to_trust_from_gold():
     labels = stack.labels(np.ones(80, bool), y_valid)
     assert (labels[:10] == -1).all() and (labels[10:] == y_train[10:]).mean() == 1.0
     assert (stack.labels(np.zeros(80, bool), y_valid) == -1).all()  # no gold rows: no labels
+
+
+def test_agreed_labels_keep_only_the_rows_a_gold_classifier_confirms():
+    """Half the programs' labels are flipped: a classifier of the clean gold rows disagrees with the flipped
+    ones, so the agreed recipe's train labels are far cleaner than the programs'."""
+    from alchemist.distillation.fit import Recipe
+
+    train, valid, _ = rows(400, 0, noise=0.3), rows(200, 1), rows(10, 2)
+    sets, _ = prepare(["tfidf"], train[0], valid[0], [])
+    truth = train[2]
+    recipe = Recipe("agreed + gold", train[1], gold=True, agree=True)
+    use = np.ones(len(valid[1]), bool)
+    agreed = recipe.train_labels(use, valid[1], sets[0])
+    kept = agreed >= 0
+    assert 0.3 < kept.mean() < 0.95
+    assert (agreed[kept] == truth[kept]).mean() > (train[1] == truth).mean() + 0.1
+
+
+def test_folds_keep_clusters_of_near_twin_valid_texts_together():
+    """Valid holds reviews of a few films, each with words of its own (train never shows them): random folds
+    would put a film's reviews on both sides; the gold folds keep each cluster in one fold."""
+    from alchemist.distillation.fit import clustered_groups, grouped_folds
+
+    rng = np.random.default_rng(0)
+    vocab = [f"w{i}" for i in range(400)]
+    films = [list(rng.choice(vocab, 12, replace=False)) for _ in range(330)]  # each film: words of its own mix
+    valid_texts = [" ".join(rng.choice(films[i % 30], 8)) for i in range(300)]  # 30 films, 10 reviews each
+    train_texts = [" ".join(rng.choice(films[30 + i % 300], 8)) for i in range(600)]  # 300 other films
+    sets, _ = prepare(["tfidf"], train_texts, valid_texts, [])
+    labels = rng.integers(0, 2, 300)
+    groups, ratio = clustered_groups(sets[0], np.ones(300, bool))
+    assert groups is not None and ratio > 1.25
+    folds = grouped_folds(labels, groups)
+    for held in folds:
+        assert not set(groups[held]) & set(groups[~held & (groups >= 0)])
+    plain, _ = prepare(["tfidf"], train_texts, train_texts[:300], [])
+    assert clustered_groups(plain[0], np.ones(300, bool))[0] is None  # valid like train: random folds
