@@ -5,4 +5,5 @@
                       scripted replies, so the real SDKs (and our real client code) can be tested
                       without the internet — also useful to test your own pipelines around Alchemist
     tiny_clip.py      a tiny random CLIP in the transformers format, and small generated image datasets
+    tiny_encoder.py   a tiny random sentence-transformers-style BERT (for --embedding-model tests)
 """
