@@ -253,21 +253,21 @@ def _non_ascii_name(source: str) -> str:
     return ""
 
 
+def _binds_entry(node: ast.AST) -> bool:
+    """Whether this node binds the entry point's name: a def or class, a store, an import, global/nonlocal,
+    a parameter."""
+    return bool(
+        (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == ENTRY_POINT)
+        or (isinstance(node, ast.Name) and node.id == ENTRY_POINT and not isinstance(node.ctx, ast.Load))
+        or (isinstance(node, ast.alias) and (node.asname or node.name) == ENTRY_POINT)
+        or (isinstance(node, (ast.Global, ast.Nonlocal)) and ENTRY_POINT in node.names)
+        or (isinstance(node, ast.arg) and node.arg == ENTRY_POINT))
+
+
 def _rebound_entry(tree: ast.Module) -> str:
     """The entry point is bound once, by its top-level def: a second def, an assignment or an import of the
     name would make the function that runs another than the one a reader finds first."""
-    bindings = 0
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == ENTRY_POINT:
-            bindings += 1
-        elif isinstance(node, ast.Name) and node.id == ENTRY_POINT and not isinstance(node.ctx, ast.Load):
-            bindings += 1
-        elif isinstance(node, ast.alias) and (node.asname or node.name) == ENTRY_POINT:
-            bindings += 1
-        elif isinstance(node, (ast.Global, ast.Nonlocal)) and ENTRY_POINT in node.names:
-            bindings += 1
-        elif isinstance(node, ast.arg) and node.arg == ENTRY_POINT:
-            bindings += 1
+    bindings = sum(1 for node in ast.walk(tree) if _binds_entry(node))
     if bindings > 1:
         return (f"'{ENTRY_POINT}' is bound more than once (a second def, an assignment or an import of the name): "
                 "the function that runs must be the one def a reader sees")
