@@ -52,7 +52,8 @@ def test_apply_demo_programs_end_to_end(tmp_path, capsys):
     programs_only = {c["labels"] for c in feats["candidates"] if not c["gold"]}
     assert programs_only <= set(lm["candidates"]) and lm["name"] in programs_only
     first = next(c["labels"] for c in feats["candidates"])  # with gold: that label model's labels + gold rows, ...
-    assert {c["labels"] for c in feats["candidates"] if c["gold"]} == {f"{first} + gold", "stacked + gold", "gold only"}
+    assert {c["labels"] for c in feats["candidates"] if c["gold"]} == {f"{first} + gold", "stacked + gold", "agreed + gold",
+                                                                          "gold only"}
     assert dist["valid"] == max(c["valid"] for c in feats["candidates"]) and feats["reason"]
     assert dist["seeds"] == (2 if feats["chosen"] == "tfidf" else 1) and len(dist["scores"]) == dist["seeds"]
     assert dist["test_mean"] > 0.7 and dist["test_std"] >= 0
