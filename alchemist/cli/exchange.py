@@ -39,26 +39,22 @@ def how_to_load(target: str, folder: Path) -> str:
 
 
 def cmd_import_labels(args: argparse.Namespace, settings) -> int:
-    from alchemist.data.datasets import load_dataset
-    from alchemist.data.readers import Columns
-    from alchemist.exchange.import_labels import import_labels
-    from alchemist.exchange.run_labels import results_folder
-    from alchemist.pipeline.run_config import data_choices
-
-    results = results_folder(Path(args.run_dir))
     import json
 
     from alchemist.core.errors import AlchemistError
+    from alchemist.exchange.import_labels import import_labels
+    from alchemist.exchange.run_labels import results_folder
+    from alchemist.pipeline.data_stage import read_data
+    from alchemist.pipeline.run_config import data_choices, run_config
 
+    results = results_folder(Path(args.run_dir))
     report = json.loads((results / "report.json").read_text(encoding="utf-8"))
     if not isinstance(report.get("data"), dict):
         raise AlchemistError(f"{results}: the run recorded no data to take answers into (a run that read its file "
                              "by partitions with Dask has no row texts to review)")
-    data = data_choices(report.get("data"), str(results / "report.json"))
-    data_dir = data["data_dir"] or settings.data_dir
-    dataset = load_dataset(data["dataset"], data_dir, Columns(data["text_column"], data["label_column"], None,
-                                                              data.get("id_column"), data.get("encoding", "utf-8")),
-                           data["classes"], data["task_card"])
+    data = data_choices(report["data"], str(results / "report.json"))
+    data["data_dir"] = data["data_dir"] or settings.data_dir
+    dataset = read_data(run_config(settings, command="apply", **data))
     done = import_labels(results, Path(args.file), dataset, Path(args.answers) if args.answers else None, args.pool)
     pools = ", ".join(f"{n:,} {p}" for p, n in sorted(done.by_pool.items()))
     n = sum(done.by_pool.values())

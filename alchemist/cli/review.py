@@ -231,17 +231,13 @@ def review(run_dir: Path, settings: Settings, progress) -> None:
 def _annotate(run_dir: Path, config: RunConfig, settings: Settings) -> None:
     """A session on the run's data as read (before any answers are moved into valid)."""
     from alchemist.cli.annotate import annotate_now
-    from alchemist.data.datasets import load_dataset
-    from alchemist.data.readers import Columns
+    from alchemist.pipeline.data_stage import read_data
 
     pool = ask.select("Which rows?", [
         Choice("Random rows (the only answers scores and choices rest on)", "random"),
         Choice("The rows these programs are least sure of, or where none voted (training only)", "chosen")])
     try:
-        raw = load_dataset(config.dataset, config.data_dir, Columns(config.text_column, config.label_column, None,
-                                                                    config.id_column, config.encoding),
-                           config.classes, config.task_card)
-        annotate_now(raw, pool, run_dir if pool == "chosen" else None)
+        annotate_now(read_data(config), pool, run_dir if pool == "chosen" else None)
     except AlchemistError as e:
         console.print(_t(f"error: {e}", 1000))
 

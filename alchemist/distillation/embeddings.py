@@ -15,6 +15,7 @@ Made fast on a few CPU cores, measured on this project's data (bench/bench_embed
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Callable, Sequence
@@ -178,36 +179,30 @@ class TextEncoder:
         self.max_tokens = max_tokens
         self.model = model or None  # None: the bundled MiniLM
         self.requested_device = device
-        self._device: str | None = None  # resolved (and checked) on first use
-        self._precision = precision
+        if precision is not None:
+            self.precision = precision  # as saved with a model; else the device's own (below)
         self._model = None
         self._tokenizer = None
-        self._folder: Path | None = None
         self.batch = BATCH
 
-    @property
+    # Resolved on first use, then kept: the device is checked only when something runs on it.
+    @functools.cached_property
     def device(self) -> str:
-        if self._device is None:
-            self._device = resolve_device(self.requested_device)
-        return self._device
+        return resolve_device(self.requested_device)
 
-    @property
+    @functools.cached_property
     def precision(self) -> str:
-        if self._precision is None:
-            self._precision = precision_for(self.device)
-        return self._precision
+        return precision_for(self.device)
 
     @property
     def name(self) -> str:
         return MODEL_NAME if self.model is None else self.model
 
-    @property
+    @functools.cached_property
     def folder(self) -> Path:
-        if self._folder is None:
-            self._folder = model_folder(self.model)
-        return self._folder
+        return model_folder(self.model)
 
-    @property
+    @functools.cached_property
     def dim(self) -> int:
         import json
 
@@ -219,7 +214,7 @@ class TextEncoder:
         except (OSError, ValueError, KeyError, TypeError):
             raise EmbeddingError(f"{self.name}: its config.json gives no hidden size") from None
 
-    @property
+    @functools.cached_property
     def settings(self) -> str:
         """What the cached vectors depend on (the bundled model's key is kept as it always was)."""
         model = MODEL_NAME if self.model is None else f"{self.model}@{self._fingerprint()}"
@@ -248,8 +243,8 @@ class TextEncoder:
 
     def __getstate__(self) -> dict:  # pickled with a distilled model: settings only, never weights
         return {"cache_dir": None, "max_tokens": self.max_tokens, "model": self.model, "requested_device": "auto",
-                "_device": None, "_precision": self._precision, "_model": None, "_tokenizer": None,
-                "_folder": None, "batch": BATCH}
+                **({"precision": self.__dict__["precision"]} if "precision" in self.__dict__ else {}),
+                "_model": None, "_tokenizer": None, "batch": BATCH}
 
     # --- encoding ---------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], advance: Callable[[int], None] | None = None) -> np.ndarray:

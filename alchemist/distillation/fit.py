@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -313,14 +313,8 @@ def distill(sets: Sequence[FeatureSet], train_labels: np.ndarray | dict[str, np.
     gold_ok = (with_gold and valid_labels is not None and sets[0].valid is not None
                and len(np.unique(valid_labels[valid_labels >= 0])) >= 2)
     recipes = recipes_for(options, gold_ok, stack)
-    tfidf = next((s for s in sets if s.features.name == "tfidf"), None)
-    if gold_ok and tfidf is not None:
-        plan = plan or Selection(np.ones(len(valid_labels), dtype=bool))
-        if plan.fold is None:
-            plan.groups, ratio = clustered_groups(tfidf, plan.rows & (valid_labels >= 0))
-            if plan.groups is not None:
-                plan.description += (f"; valid's texts are {ratio:.2f}x closer to each other than to train's, so "
-                                     f"the gold folds keep {CLUSTERS} clusters of similar texts together")
+    if gold_ok:
+        plan = _clustered_plan(sets, plan or Selection(np.ones(len(valid_labels), dtype=bool)), valid_labels)
     advance = on_fit or (lambda n: None)
     first_models: dict[tuple[str, str], object] = {}
     out_of_fold: dict[tuple[str, str], np.ndarray] = {}
@@ -477,6 +471,19 @@ def clustered_groups(tfidf: FeatureSet, rows: np.ndarray, seed: int = 0) -> tupl
     groups = np.full(tfidf.valid.shape[0], -1)
     groups[idx] = KMeans(CLUSTERS, n_init=3, random_state=seed).fit_predict(Z)
     return groups, ratio
+
+
+def _clustered_plan(sets: Sequence[FeatureSet], plan: Selection, valid_labels: np.ndarray) -> Selection:
+    """The plan with its gold folds kept by clusters of similar texts when valid is clustered (TF-IDF tells)."""
+    tfidf = next((s for s in sets if s.features.name == "tfidf"), None)
+    if tfidf is None or plan.fold is not None:
+        return plan
+    groups, ratio = clustered_groups(tfidf, plan.rows & (valid_labels >= 0))
+    if groups is None:
+        return plan
+    return replace(plan, groups=groups, description=(
+        f"{plan.description}; valid's texts are {ratio:.2f}x closer to each other than to train's, so the gold "
+        f"folds keep {CLUSTERS} clusters of similar texts together"))
 
 
 def grouped_folds(labels: np.ndarray, groups: np.ndarray, k: int = 3, seed: int = 0) -> list[np.ndarray] | None:

@@ -64,7 +64,7 @@ def export(run_dir: Path, target: str, out: Path | None = None, only: str = "all
     if not len(rows):
         raise AlchemistError(f"no rows to export ({only} of {split}): "
                              + ("no row where the programs conflict" if only == "disagree" else "the split is empty"))
-    pool = pool_of(only, split) if split in ("train", "all") else ""
+    pool = pool_of(only, split)
     with _new_folder(out, overwrite) as tmp:
         files, data = _write(run, target, rows, tmp, pool)
         _json(tmp / MARKER, {"run": run.run_id, "results": str(run.results), "to": target, "only": only,
@@ -80,16 +80,15 @@ def _default_name(target: str, only: str, split: str, limit: int | None) -> str:
 
 
 def _rows(run: RunLabels, rows) -> list[dict]:
-    frame = run.frame
-    records = []
-    for r in rows:
-        row = frame.iloc[int(r)]
-        confidence = float(row["confidence"]) if row["confidence"] == row["confidence"] else math.nan
-        records.append({"split": row["split"], "id": str(row["id"]), "text": row["text"], "label": int(row["label"]),
-                        "label_name": row["label_name"], "confidence": confidence, "covered": int(row["covered"]),
-                        "gold": row["gold"] if str(row["gold"]) != "" else "", "label_source": row["label_source"],
-                        "position": int(r)})
-    return records
+    """The picked rows of labels.csv as plain values (confidence NaN where there is no label), in order."""
+    picked = run.frame.iloc[rows]
+    confidence = picked["confidence"].to_numpy(dtype=float)
+    return [{"split": split, "id": str(row_id), "text": text, "label": int(label), "label_name": name,
+             "confidence": float(conf), "covered": int(covered), "gold": "" if str(gold) == "" else gold,
+             "label_source": source, "position": int(r)}
+            for r, split, row_id, text, label, name, conf, covered, gold, source in zip(
+                rows, picked["split"], picked["id"], picked["text"], picked["label"], picked["label_name"],
+                confidence, picked["covered"], picked["gold"], picked["label_source"], strict=True)]
 
 
 def _meta(run: RunLabels, row: dict, pool: str) -> dict:

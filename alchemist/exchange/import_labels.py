@@ -87,15 +87,11 @@ def _from_csv(path: Path, run: RunLabels, pool: str | None) -> list[tuple]:
 
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [r for r in csv.DictReader(f)]
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            columns = {h.strip() for h in reader.fieldnames or []}
     except (OSError, UnicodeError, csv.Error) as e:
         raise AlchemistError(f"{path}: cannot be read as CSV ({e})") from None
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            header = next(csv.reader(f), [])
-    except (OSError, UnicodeError, csv.Error):
-        header = []
-    columns = {h.strip() for h in header}
     if "id" not in columns or not columns & {"review", "label", "label_name"}:
         raise AlchemistError(f"{path}: expected a header with an id column and a review, label or label_name column")
     if not rows:

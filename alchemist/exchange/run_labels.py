@@ -136,5 +136,8 @@ def _divided(votes: np.ndarray, n_classes: int) -> float:
 
 def pool_of(only: str, split: str) -> str:
     """Which annotate pool a reviewer's answers to these rows belong to: a random sample of train rows can
-    score the run (random); rows picked for being hard or conflicting would bias scores (chosen)."""
+    score the run (random); rows picked for being hard or conflicting would bias scores (chosen); answers to
+    valid or test rows cannot come back at all ("")."""
+    if split not in ("train", "all"):
+        return ""
     return "random" if only == "all" and split == "train" else "chosen"

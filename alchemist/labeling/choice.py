@@ -66,29 +66,24 @@ def _fit(name: str, train_L: np.ndarray, valid_L: np.ndarray | None, valid_y: np
 
 def _crossfit_weighted(valid_L: np.ndarray, valid_y: np.ndarray, n_classes: int,
                        balance: np.ndarray | None, seed: int) -> np.ndarray:
-    """Predictions for valid in which no row's own label informed the weights that label it."""
+    """Probabilities of valid rows (all labeled) in which no row's own label informed the weights that label it."""
     order = np.random.default_rng(seed).permutation(len(valid_y))
-    pred = np.zeros(len(valid_y), dtype=np.int64)
+    out = np.zeros((len(valid_y), n_classes))
     for f in range(FOLDS):
         held = order[f::FOLDS]
         rest = np.setdiff1d(order, held)
-        pred[held] = WeightedVote.from_labeled(valid_L[rest], valid_y[rest], n_classes, balance).predict(valid_L[held])
-    return pred
+        out[held] = WeightedVote.from_labeled(valid_L[rest], valid_y[rest], n_classes, balance).predict_proba(valid_L[held])
+    return out
 
 
 def valid_proba(name: str, model: LabelModel, valid_L: np.ndarray, valid_y: np.ndarray, n_classes: int,
                 balance: np.ndarray | None, seed: int = 0) -> np.ndarray:
     """The label model's probabilities of the valid rows, none of them from weights its own label informed
     (the weighted vote is cross-fitted as for its score): what calibration may learn from."""
-    if name != "weighted":
-        return model.predict_proba(valid_L)
-    labeled = np.flatnonzero(valid_y >= 0)
     out = model.predict_proba(valid_L)
-    order = np.random.default_rng(seed).permutation(labeled)
-    for f in range(FOLDS):
-        held = order[f::FOLDS]
-        rest = np.setdiff1d(order, held)
-        out[held] = WeightedVote.from_labeled(valid_L[rest], valid_y[rest], n_classes, balance).predict_proba(valid_L[held])
+    if name == "weighted":
+        labeled = valid_y >= 0
+        out[labeled] = _crossfit_weighted(valid_L[labeled], valid_y[labeled], n_classes, balance, seed)
     return out
 
 
@@ -117,7 +112,7 @@ def choose(requested: str, train_L: np.ndarray, valid_L: np.ndarray | None, vali
     for name in possible:
         models[name] = _fit(name, train_L, valid_L, valid_y, n_classes, balance, seed)
         if name == "weighted":
-            pred = _crossfit_weighted(valid_L[covered], valid_y[covered], n_classes, balance, seed)
+            pred = _crossfit_weighted(valid_L[covered], valid_y[covered], n_classes, balance, seed).argmax(1)
         else:
             pred = models[name].predict_proba(valid_L[covered]).argmax(1)
         scores[name] = score(valid_y[covered], pred, metric, positive_class) if covered.any() else None

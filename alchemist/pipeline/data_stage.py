@@ -11,8 +11,16 @@ from alchemist.data.datasets import Dataset, EvalSplit, load_dataset, require_te
 from alchemist.data.readers import Columns
 from alchemist.generate.prompts import IMAGE_KNOWLEDGE_TYPES
 from alchemist.pipeline.context import RunContext
+from alchemist.pipeline.run_config import RunConfig
 
 BIG_FILE = 20_000_000  # bytes: a file this big takes seconds to read
+
+
+def read_data(c: RunConfig) -> Dataset:
+    """The run's data as read: no split held out, no answers moved (what annotate and import-labels check
+    answers against)."""
+    return load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column, c.group_column, c.id_column,
+                                                       c.encoding), c.classes, c.task_card)
 
 
 class DataStage:
@@ -27,8 +35,7 @@ class DataStage:
         path = Path(c.dataset).expanduser()
         big = path.is_file() and path.stat().st_size > BIG_FILE  # a spinner only where reading takes a while
         with (self.ctx.progress if big else NullProgress()).stage(f"Reading {path.name}", total=None, unit="steps"):
-            dataset = load_dataset(c.dataset, c.data_dir, Columns(c.text_column, c.label_column, c.group_column,
-                                                                  c.id_column, c.encoding), c.classes, c.task_card)
+            dataset = read_data(c)
         for note in dataset.notes:
             self.ctx.progress.log(f"note: {note}")
         self.ctx.warnings.extend(dataset.notes)

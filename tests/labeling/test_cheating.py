@@ -6,6 +6,7 @@ tell valid (where it is judged) from train (where its labels are used) and behav
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import DEMO_PROGRAMS
 
 import alchemist
@@ -38,14 +39,20 @@ def test_rows_reach_programs_in_a_random_order_so_counting_calls_tells_nothing(w
 
 
 def test_the_cheater_cannot_win_the_run(write_programs):
-    """Among honest programs, the position cheat now shows its train behaviour on valid too: left out."""
+    """Among honest programs, the position cheat now shows its train behaviour on valid too: left out. (In
+    about one apply in 25 the random order lets its honest calls fall on valid as often as on train — then
+    it is a mediocre program, alike on both splits, and kept; it never looks better where it is judged.)"""
     honest = {p.stem: p.read_text() for p in DEMO_PROGRAMS.glob("lf_*.py")}
     folder = write_programs({**honest, "lf_09": POSITION_CHEAT})
     data = alchemist.load_data("demo")
     votes = alchemist.apply(alchemist.load_programs(folder), data, cache=False)
     labels = alchemist.label(votes, data)
     cheat = votes.names.index("lf_09")
-    assert votes.statuses[cheat] in ("below chance", "inconsistent"), votes.reasons[cheat]
+    if votes.statuses[cheat] == "ok":
+        accuracy = {s: (votes.matrices[s][:, cheat] == data.splits[s].labels).mean() for s in ("train", "valid")}
+        assert abs(accuracy["valid"] - accuracy["train"]) < 0.2, accuracy
+    else:
+        assert votes.statuses[cheat] in ("below chance", "inconsistent"), votes.reasons[cheat]
     assert labels.label_model["test"] > 0.85  # the honest programs' labels, not the cheat's
 
 
@@ -90,3 +97,20 @@ def test_a_program_judged_on_a_few_rows_cannot_outweigh_the_judged():
     lucky[:6] = y[:6]  # 6 of 6 right: unjudged
     model = WeightedVote.from_labeled(np.column_stack([judged, lucky]), y, 2)
     assert model.accuracies[1] <= model.accuracies[0]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (docs/labels.md): a program that memorised valid passes vetting")
+def test_a_program_that_knows_valid_and_copies_the_others_elsewhere_is_caught():
+    """Round 3's attack that got through (a known gap, docs/labels.md): a program that has memorised valid's
+    texts answers them right, copies the other programs' majority where they vote on train (so coverage,
+    class shares and agreement look the same on both splits) and inverts the rows only it votes on."""
+    rng = np.random.default_rng(3)
+    y_train, y_valid = rng.integers(0, 2, 2000), rng.integers(0, 2, 200)
+    noisy = lambda y: np.where(rng.random(len(y)) < 0.85, y, 1 - y)  # noqa: E731
+    others_t = np.stack([_votes(2000, rng, 0.5, noisy(y_train)) for _ in range(3)], axis=1)
+    others_v = np.stack([_votes(200, rng, 0.5, noisy(y_valid)) for _ in range(3)], axis=1)
+    counts = np.stack([(others_t == c).sum(1) for c in range(2)], axis=1)
+    voted = (others_t >= 0).any(1)
+    cheat_t = np.where(voted, counts.argmax(1), 1 - y_train)  # the majority where others vote; harm alone
+    train, valid = np.column_stack([others_t, cheat_t]), np.column_stack([others_v, y_valid])
+    assert vet(train, valid, y_valid, 2, ["a", "b", "c", "memoriser"])[3].status in ("inconsistent", "below chance")
